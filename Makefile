@@ -1,0 +1,27 @@
+# The two set-up commands of README.md: `make run` and `make test`.
+# Both create the virtualenv and install the project on first use.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+# No network here or in CI: never let Kedro ask for telemetry consent.
+export KEDRO_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+
+.PHONY: install run test benchmark clean-data
+
+$(BIN)/kedro: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e '.[test]'
+	touch $(BIN)/kedro
+
+install: $(BIN)/kedro
+
+run: install
+	$(BIN)/kedro run
+
+test: install
+	$(BIN)/pytest
+
+benchmark: install
+	$(BIN)/python benchmarks/sampler_throughput.py --output benchmarks/results/sampler_throughput.md

@@ -1,0 +1,106 @@
+"""Kedro datasets for the project's own file formats.
+
+* :class:`PolicyDataset` — a policy file of :func:`gail_pipeline.rl.policies.save_policy`
+  (weights + normaliser + metadata), loadable without Kedro by ``load_policy``. When versioned,
+  the loaded policy's ``metadata["version"]`` is the version it was loaded from, so downstream
+  artifacts can record which expert made them.
+* :class:`TrajectoryDataset` — trajectories as Parquet (schema in ``gail_pipeline.trajectories``),
+  validated on load; errors name the file and the field.
+
+Both write through a temporary file and rename, so a half-written file is never mistaken for a
+finished one, and a versioned save never touches earlier versions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import PurePosixPath
+from typing import Any
+
+import fsspec
+from kedro.io.core import AbstractVersionedDataset, DatasetError, Version, get_protocol_and_path
+
+from gail_pipeline.rl.policies import Policy, load_policy, save_policy
+from gail_pipeline.trajectories import Demonstrations, read_trajectories, write_trajectories
+
+__all__ = ["PolicyDataset", "TrajectoryDataset"]
+
+
+class _LocalVersionedDataset(AbstractVersionedDataset):
+    """Shared plumbing: a local (or fsspec-local) file, optionally versioned."""
+
+    def __init__(
+        self,
+        filepath: str,
+        version: Version | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        protocol, path = get_protocol_and_path(filepath, version)
+        if protocol not in ("file", ""):
+            raise DatasetError(f"{type(self).__name__} supports local files only, got {filepath!r}")
+        self._fs = fsspec.filesystem("file")
+        self.metadata = metadata
+        super().__init__(
+            filepath=PurePosixPath(path),
+            version=version,
+            exists_function=self._fs.exists,
+            glob_function=self._fs.glob,
+        )
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version}
+
+    def _exists(self) -> bool:
+        try:
+            path = self._get_load_path()
+        except DatasetError:
+            return False
+        return self._fs.exists(str(path))
+
+    def _release(self) -> None:
+        super()._release()
+        self._invalidate_cache()
+
+    def _invalidate_cache(self) -> None:
+        self._fs.invalidate_cache(str(self._filepath))
+
+    def _prepare_save_path(self) -> str:
+        path = str(self._get_save_path())
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        return path
+
+
+class PolicyDataset(_LocalVersionedDataset):
+    """A policy file (``.pt``), e.g. ``data/06_models/cartpole/expert_policy.pt``."""
+
+    def load(self) -> Policy:
+        path = str(self._get_load_path())
+        policy = load_policy(path)
+        if self._version is not None:
+            policy.metadata["version"] = self.resolve_load_version()
+        policy.metadata["path"] = path
+        return policy
+
+    def save(self, data: Policy) -> None:
+        if not isinstance(data, Policy):
+            raise DatasetError(f"PolicyDataset saves Policy objects, got {type(data).__name__}")
+        path = self._prepare_save_path()
+        tmp = path + ".tmp"
+        save_policy(data, tmp)
+        os.replace(tmp, path)
+        self._invalidate_cache()
+
+
+class TrajectoryDataset(_LocalVersionedDataset):
+    """Trajectories in the project's Parquet schema, validated when read."""
+
+    def load(self) -> Demonstrations:
+        return read_trajectories(str(self._get_load_path()))
+
+    def save(self, data: Demonstrations) -> None:
+        if not isinstance(data, Demonstrations):
+            raise DatasetError(
+                f"TrajectoryDataset saves Demonstrations objects, got {type(data).__name__}"
+            )
+        write_trajectories(data, self._prepare_save_path())
+        self._invalidate_cache()

@@ -1,0 +1,114 @@
+"""Nodes of the demonstrations stage: expert rollouts to Parquet, then the paper's datasets."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from gail_pipeline.rl.policies import Policy
+from gail_pipeline.rl.sampler import RolloutSampler
+from gail_pipeline.tasks import ConfigError, TaskSpec, make_env
+from gail_pipeline.trajectories import Demonstrations, Trajectory, check_against_spaces, subsample
+
+logger = logging.getLogger(__name__)
+
+
+def sample_expert_trajectories(
+    expert_policy: Policy, task_config: dict[str, Any], params: dict[str, Any], *, task_name: str
+) -> Demonstrations:
+    """The task's number of trajectories from the **stochastic** expert, actions clipped to the
+    action space (what the environment executed)."""
+    task = TaskSpec.from_config(task_name, task_config)
+    seed = _seed(params)
+    env_id = expert_policy.metadata.get("env_id")
+    if env_id is not None and env_id != task.env_id:
+        where = expert_policy.metadata.get("path", "the expert policy")
+        raise ConfigError(f"{where}: trained on {env_id!r}, but task {task.name!r} is {task.env_id!r}")
+    make = partial(make_env, task)
+    sampler = RolloutSampler(make, min(8, task.expert_trajectory_count), seed)
+    try:
+        if sampler.observation_space.shape[0] != expert_policy.obs_dim:
+            raise ConfigError(
+                f"the expert takes {expert_policy.obs_dim} observation values, "
+                f"{task.env_id} gives {sampler.observation_space.shape[0]}"
+            )
+        trajectories = sampler.sample(
+            expert_policy, num_episodes=task.expert_trajectory_count, deterministic=False
+        )
+        space = sampler.action_space
+    finally:
+        sampler.close()
+    trajectories = [_clip_actions(t, space) for t in trajectories]
+    returns = np.array([t.episode_return for t in trajectories])
+    logger.info(
+        "%s: %d expert trajectories, %d steps, return %.2f ± %.2f",
+        task.name, len(trajectories), sum(len(t) for t in trajectories), returns.mean(), returns.std(),
+    )
+    return Demonstrations(
+        trajectories,
+        task.env_id,
+        {
+            "task": task.name,
+            "expert_version": expert_policy.metadata.get("version"),
+            "expert_path": expert_policy.metadata.get("path"),
+            "seed": seed,
+            "stochastic_expert": True,
+            "return_mean": float(returns.mean()),
+            "return_std": float(returns.std()),
+        },
+    )
+
+
+def subsample_datasets(
+    expert_trajectories: Demonstrations, task_config: dict[str, Any], params: dict[str, Any], *, task_name: str
+) -> dict[str, Demonstrations]:
+    """One dataset per size: the first n trajectories, every k-th pair from a random offset."""
+    task = TaskSpec.from_config(task_name, task_config)
+    seed = _seed(params)
+    env = make_env(task)
+    try:
+        space = env.action_space
+        check_against_spaces(
+            expert_trajectories,
+            observation_dim=int(env.observation_space.shape[0]),
+            discrete=isinstance(space, gym.spaces.Discrete),
+            action_dim=1 if isinstance(space, gym.spaces.Discrete) else int(space.shape[0]),
+            source=f"{task.name}.expert_trajectories",
+        )
+    finally:
+        env.close()
+    if expert_trajectories.env_id != task.env_id:
+        raise ConfigError(
+            f"{task.name}.expert_trajectories: trajectories of {expert_trajectories.env_id!r}, "
+            f"task {task.name!r} is {task.env_id!r}"
+        )
+    available = len(expert_trajectories.trajectories)
+    datasets = {}
+    for size in task.dataset_sizes:
+        if size > available:
+            raise ConfigError(
+                f"tasks.{task.name}.dataset_sizes: a dataset of {size} trajectories cannot be drawn "
+                f"from the {available} expert trajectories in {task.name}.expert_trajectories"
+            )
+        datasets[f"n{size}"] = subsample(
+            expert_trajectories, size, task.subsample_interval, seed=seed + size
+        )
+    return datasets
+
+
+def _clip_actions(trajectory: Trajectory, space: gym.Space) -> Trajectory:
+    if isinstance(space, gym.spaces.Discrete):
+        return trajectory
+    trajectory.actions = np.clip(trajectory.actions, space.low, space.high).astype(np.float32)
+    return trajectory
+
+
+def _seed(params: dict[str, Any]) -> int:
+    seed = params.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"demonstrations.seed: expected a non-negative integer, got {seed!r}")
+    return seed

@@ -1,0 +1,33 @@
+"""The expert pipeline of one task (namespaced by the registry)."""
+
+from __future__ import annotations
+
+from kedro.pipeline import Node, Pipeline
+
+from gail_pipeline.pipelines.common import bind_task
+from gail_pipeline.pipelines.expert import nodes
+
+
+def create_pipeline(task_name: str) -> Pipeline:
+    """``<task>.expert_policy``, ``<task>.expert_training_curve``, ``<task>.reference_returns``."""
+    return Pipeline(
+        [
+            Node(
+                bind_task(nodes.train_expert, task_name),
+                inputs=["params:task", "params:expert"],
+                outputs=["expert_policy", "expert_training_curve"],
+                name="train_expert",
+                tags=["expert"],
+            ),
+            Node(
+                bind_task(nodes.measure_reference_returns, task_name),
+                inputs=["expert_policy", "params:task", "params:expert"],
+                outputs="reference_returns",
+                name="measure_reference_returns",
+                tags=["expert"],
+            ),
+        ],
+        namespace=task_name,
+        parameters={"params:task": f"params:tasks.{task_name}", "params:expert": "params:expert"},
+    )
+

@@ -1,0 +1,1 @@
+"""The reinforcement-learning core: policies, sampler, GAE, TRPO. Plain torch/numpy, no Kedro."""

@@ -1,0 +1,319 @@
+"""Stochastic MLP policies and the value function, with their observation standardisers inside.
+
+A policy maps observations to a distribution's parameters (``dist_params``); the functions of the
+distribution — log-likelihood, KL, entropy, sampling — take those parameters, so TRPO can hold the
+old parameters fixed while it moves the network.
+
+* :class:`GaussianPolicy` — Box actions: mean from the MLP, state-independent log-std (init 0).
+* :class:`CategoricalPolicy` — Discrete actions: softmax over one logit per action.
+
+Both zero-initialise their output layer (the paper's choice: the first policy is "mean 0 /
+uniform"). A policy saved with :func:`save_policy` is one ``torch.save`` file with its weights,
+its normaliser and the metadata needed to rebuild it — :func:`load_policy` needs no Kedro.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from gail_pipeline.rl.normalizer import RunningNormalizer
+
+__all__ = [
+    "CategoricalPolicy",
+    "GaussianPolicy",
+    "Policy",
+    "RandomPolicy",
+    "ValueFunction",
+    "load_policy",
+    "make_policy",
+    "mlp",
+    "save_policy",
+]
+
+_ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
+POLICY_FILE_FORMAT = "gail_pipeline.policy/1"
+
+
+def mlp(sizes: Sequence[int], activation: str = "tanh", zero_last: bool = False) -> nn.Sequential:
+    """A fully connected network ``sizes[0] → … → sizes[-1]``, activation between hidden layers."""
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(_ACTIVATIONS[activation]())
+    if zero_last:
+        last = layers[-1]
+        assert isinstance(last, nn.Linear)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+    return nn.Sequential(*layers)
+
+
+class Policy(nn.Module):
+    """Base class: observation standardiser → MLP → distribution parameters."""
+
+    discrete: bool
+
+    def __init__(
+        self, obs_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation: str
+    ) -> None:
+        super().__init__()
+        self.obs_dim = obs_dim
+        self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
+        self.activation = activation
+        self.obs_normalizer = RunningNormalizer(obs_dim)
+        self.net = mlp([obs_dim, *self.hidden_sizes, out_dim], activation, zero_last=True)
+        self.metadata: dict[str, Any] = {}
+
+    # -- distribution interface (implemented by subclasses) -------------------------------
+    def dist_params(self, obs: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def log_prob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def kl(self, old_params: torch.Tensor, new_params: torch.Tensor) -> torch.Tensor:
+        """Per-sample KL(old ‖ new)."""
+        raise NotImplementedError
+
+    def entropy(self, params: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def sample(
+        self, params: torch.Tensor, deterministic: bool, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def constructor_args(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- convenience -----------------------------------------------------------------------
+    @torch.no_grad()
+    def act(
+        self,
+        obs: np.ndarray,
+        deterministic: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> np.ndarray:
+        """Actions for a batch of observations ``(n, obs_dim)`` as a numpy array."""
+        params = self.dist_params(torch.as_tensor(obs, dtype=torch.float32))
+        return self.sample(params, deterministic, generator).numpy()
+
+
+class GaussianPolicy(Policy):
+    """Diagonal Gaussian with state-independent log standard deviation."""
+
+    discrete = False
+
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        hidden_sizes: Sequence[int] = (100, 100),
+        activation: str = "tanh",
+        log_std_init: float = 0.0,
+    ) -> None:
+        super().__init__(obs_dim, action_dim, hidden_sizes, activation)
+        self.action_dim = action_dim
+        self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
+
+    def dist_params(self, obs: torch.Tensor) -> torch.Tensor:
+        """``(n, 2·action_dim)``: the mean, then the log-std broadcast to every row."""
+        mean = self.net(self.obs_normalizer(obs))
+        return torch.cat([mean, self.log_std.expand_as(mean)], dim=-1)
+
+    def _split(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return params[..., : self.action_dim], params[..., self.action_dim :]
+
+    def log_prob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        mean, log_std = self._split(params)
+        z = (actions - mean) / torch.exp(log_std)
+        return (-0.5 * z.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+    def kl(self, old_params: torch.Tensor, new_params: torch.Tensor) -> torch.Tensor:
+        # KL(N(μ0, σ0²) ‖ N(μ1, σ1²)) = log σ1/σ0 + (σ0² + (μ0 − μ1)²) / (2σ1²) − 1/2, per dimension.
+        mu0, ls0 = self._split(old_params)
+        mu1, ls1 = self._split(new_params)
+        var0, var1 = torch.exp(2 * ls0), torch.exp(2 * ls1)
+        return (ls1 - ls0 + (var0 + (mu0 - mu1).pow(2)) / (2 * var1) - 0.5).sum(-1)
+
+    def entropy(self, params: torch.Tensor) -> torch.Tensor:
+        _, log_std = self._split(params)
+        return (log_std + 0.5 * math.log(2 * math.pi * math.e)).sum(-1)
+
+    def sample(
+        self, params: torch.Tensor, deterministic: bool, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        mean, log_std = self._split(params)
+        if deterministic:
+            return mean
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
+        return mean + noise * torch.exp(log_std)
+
+    def constructor_args(self) -> dict[str, Any]:
+        return {
+            "obs_dim": self.obs_dim,
+            "action_dim": self.action_dim,
+            "hidden_sizes": list(self.hidden_sizes),
+            "activation": self.activation,
+        }
+
+
+class CategoricalPolicy(Policy):
+    """Softmax policy over ``num_actions`` discrete actions."""
+
+    discrete = True
+
+    def __init__(
+        self,
+        obs_dim: int,
+        num_actions: int,
+        hidden_sizes: Sequence[int] = (100, 100),
+        activation: str = "tanh",
+    ) -> None:
+        super().__init__(obs_dim, num_actions, hidden_sizes, activation)
+        self.num_actions = num_actions
+
+    def dist_params(self, obs: torch.Tensor) -> torch.Tensor:
+        """``(n, num_actions)`` normalised log-probabilities."""
+        return torch.log_softmax(self.net(self.obs_normalizer(obs)), dim=-1)
+
+    def log_prob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return params.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+
+    def kl(self, old_params: torch.Tensor, new_params: torch.Tensor) -> torch.Tensor:
+        return (torch.exp(old_params) * (old_params - new_params)).sum(-1)
+
+    def entropy(self, params: torch.Tensor) -> torch.Tensor:
+        return -(torch.exp(params) * params).sum(-1)
+
+    def sample(
+        self, params: torch.Tensor, deterministic: bool, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        if deterministic:
+            return params.argmax(-1)
+        return torch.multinomial(torch.exp(params), 1, generator=generator).squeeze(-1)
+
+    def constructor_args(self) -> dict[str, Any]:
+        return {
+            "obs_dim": self.obs_dim,
+            "num_actions": self.num_actions,
+            "hidden_sizes": list(self.hidden_sizes),
+            "activation": self.activation,
+        }
+
+
+class RandomPolicy:
+    """Uniformly random actions from the action space (the paper's "random" reference)."""
+
+    discrete: bool
+
+    def __init__(self, action_space: gym.Space, seed: int) -> None:
+        self.action_space = action_space
+        self.action_space.seed(seed)
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+
+    def act(self, obs: np.ndarray, deterministic: bool = False, generator: Any = None) -> np.ndarray:
+        return np.stack([self.action_space.sample() for _ in range(len(obs))])
+
+
+def make_policy(
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    hidden_sizes: Sequence[int] = (100, 100),
+    activation: str = "tanh",
+) -> Policy:
+    """The policy class that fits the spaces: Gaussian for Box actions, softmax for Discrete."""
+    if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) != 1:
+        raise ValueError(f"observations must be a flat Box, got {observation_space}")
+    obs_dim = int(observation_space.shape[0])
+    if isinstance(action_space, gym.spaces.Discrete):
+        return CategoricalPolicy(obs_dim, int(action_space.n), hidden_sizes, activation)
+    if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+        return GaussianPolicy(obs_dim, int(action_space.shape[0]), hidden_sizes, activation)
+    raise ValueError(f"actions must be Discrete or a flat Box, got {action_space}")
+
+
+class ValueFunction(nn.Module):
+    """V(s, t): MLP on the standardised observation and the time fraction ``t / T_max``.
+
+    The network predicts *normalised* returns; ``target_mean`` and ``target_std`` map them back.
+    When a fit changes that normalisation, :meth:`set_target_stats` rescales the output layer so the
+    predictions are unchanged (the "preserve outputs" step of Pop-Art, van Hasselt et al. 2016).
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        hidden_sizes: Sequence[int] = (100, 100),
+        activation: str = "tanh",
+        max_episode_steps: int = 1000,
+    ) -> None:
+        super().__init__()
+        self.obs_dim = obs_dim
+        self.max_episode_steps = max(int(max_episode_steps), 1)
+        self.obs_normalizer = RunningNormalizer(obs_dim)
+        self.net = mlp([obs_dim + 1, *hidden_sizes, 1], activation, zero_last=True)
+        self.register_buffer("target_mean", torch.zeros(()))
+        self.register_buffer("target_std", torch.ones(()))
+
+    def features(self, obs: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        time_fraction = timesteps.to(obs.dtype).unsqueeze(-1) / self.max_episode_steps
+        return torch.cat([self.obs_normalizer(obs), time_fraction], dim=-1)
+
+    def normalized(self, obs: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        return self.net(self.features(obs, timesteps)).squeeze(-1)
+
+    def forward(self, obs: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        return self.normalized(obs, timesteps) * self.target_std + self.target_mean
+
+    @torch.no_grad()
+    def set_target_stats(self, mean: float, std: float) -> None:
+        last = self.net[-1]
+        assert isinstance(last, nn.Linear)
+        old_mean, old_std = float(self.target_mean), float(self.target_std)
+        std = max(float(std), 1e-6)
+        last.weight.mul_(old_std / std)
+        last.bias.mul_(old_std).add_(old_mean - mean).div_(std)
+        self.target_mean.fill_(mean)
+        self.target_std.fill_(std)
+
+
+def save_policy(policy: Policy, path: str | Path, metadata: Mapping[str, Any] | None = None) -> None:
+    """Write a policy (weights, normaliser, constructor arguments, metadata) to one file."""
+    payload = {
+        "format": POLICY_FILE_FORMAT,
+        "class": type(policy).__name__,
+        "args": policy.constructor_args(),
+        "state_dict": {k: v.detach().cpu() for k, v in policy.state_dict().items()},
+        "metadata": dict(metadata if metadata is not None else policy.metadata),
+    }
+    torch.save(payload, path)
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Rebuild a policy written by :func:`save_policy`; its ``metadata`` is restored too."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable policy file ({exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != POLICY_FILE_FORMAT:
+        raise ValueError(f"{path}: not a policy file of format {POLICY_FILE_FORMAT!r}")
+    classes = {"GaussianPolicy": GaussianPolicy, "CategoricalPolicy": CategoricalPolicy}
+    cls = classes.get(payload["class"])
+    if cls is None:
+        raise ValueError(f"{path}: unknown policy class {payload['class']!r}")
+    policy = cls(**payload["args"])
+    policy.load_state_dict(payload["state_dict"])
+    policy.metadata = dict(payload.get("metadata", {}))
+    return policy

@@ -1,0 +1,289 @@
+"""The TRPO training loop, in pieces the imitation learners reuse.
+
+:class:`TRPOLearner` owns a policy, a value function and a sampler, and exposes the steps of one
+iteration separately — ``collect``, ``advantages``, ``policy_step``, ``update_normalizer``,
+``fit_value`` — because GAIL interleaves its discriminator between them (the paper's order:
+sample → reward → GAE → TRPO step → normaliser → discriminator → value fit).
+:func:`train_trpo` runs the plain loop on the environment's true reward (the expert stage).
+
+Long runs checkpoint: ``state_dict()`` holds everything needed to continue (networks, normalisers,
+iteration, env-step count, curve, RNG state), and :func:`train_trpo` resumes from a checkpoint
+file when one is given and present.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from gail_pipeline.rl.gae import compute_gae
+from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
+from gail_pipeline.rl.sampler import RolloutSampler
+from gail_pipeline.rl.trpo import TRPOConfig, fit_value_function, trpo_step
+from gail_pipeline.trajectories import Trajectory
+
+__all__ = ["Batch", "TRPOLearner", "TrainingResult", "train_trpo"]
+
+logger = logging.getLogger(__name__)
+
+RewardFn = Callable[[Sequence[Trajectory]], list[np.ndarray]]
+
+
+@dataclass
+class Batch:
+    """Trajectories flattened into tensors (row order: trajectory by trajectory)."""
+
+    trajectories: list[Trajectory]
+    observations: torch.Tensor  # (N, obs_dim) float32
+    actions: torch.Tensor  # (N, act_dim) float32 or (N,) int64
+    timesteps: torch.Tensor  # (N,) int64, step index within the episode
+
+    @classmethod
+    def from_trajectories(cls, trajectories: Sequence[Trajectory]) -> Batch:
+        trajectories = list(trajectories)
+        return cls(
+            trajectories=trajectories,
+            observations=torch.as_tensor(np.concatenate([t.observations for t in trajectories])),
+            actions=torch.as_tensor(np.concatenate([t.actions for t in trajectories])),
+            timesteps=torch.as_tensor(np.concatenate([t.steps for t in trajectories])),
+        )
+
+    def __len__(self) -> int:
+        return len(self.observations)
+
+
+class TRPOLearner:
+    """A policy and value function trained by TRPO on trajectories from ``sampler``."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        value_fn: ValueFunction,
+        sampler: RolloutSampler,
+        config: TRPOConfig,
+        seed: int,
+    ) -> None:
+        self.policy = policy
+        self.value_fn = value_fn
+        self.sampler = sampler
+        self.config = config
+        self.generator = torch.Generator().manual_seed(int(seed))
+        self.iteration = 0
+        self.env_steps = 0
+
+    # -- the pieces of one iteration ---------------------------------------------------------
+    def collect(self, min_steps: int) -> Batch:
+        trajectories = self.sampler.sample(self.policy, min_steps=min_steps)
+        self.env_steps += sum(len(t) for t in trajectories)
+        return Batch.from_trajectories(trajectories)
+
+    @torch.no_grad()
+    def advantages(
+        self, batch: Batch, rewards: Sequence[np.ndarray]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """GAE advantages and value targets of the batch under the given per-step rewards."""
+        values = self.value_fn(batch.observations, batch.timesteps).numpy()
+        finals = [t for t in batch.trajectories if t.truncated and t.final_observation is not None]
+        bootstrap: dict[int, float] = {}
+        if finals:
+            final_obs = torch.as_tensor(np.stack([t.final_observation for t in finals]))
+            final_t = torch.as_tensor([int(t.steps[-1]) + 1 for t in finals])
+            final_v = self.value_fn(final_obs, final_t).numpy()
+            bootstrap = {id(t): float(v) for t, v in zip(finals, final_v, strict=True)}
+        adv_parts, ret_parts = [], []
+        start = 0
+        for traj, traj_rewards in zip(batch.trajectories, rewards, strict=True):
+            end = start + len(traj)
+            adv, ret = compute_gae(
+                traj_rewards, values[start:end], bootstrap.get(id(traj), 0.0),
+                self.config.gamma, self.config.gae_lambda,
+            )
+            adv_parts.append(adv)
+            ret_parts.append(ret)
+            start = end
+        return (
+            torch.as_tensor(np.concatenate(adv_parts), dtype=torch.float32),
+            torch.as_tensor(np.concatenate(ret_parts), dtype=torch.float32),
+        )
+
+    def policy_step(self, batch: Batch, advantages: torch.Tensor) -> dict[str, float]:
+        return trpo_step(
+            self.policy, batch.observations, batch.actions, advantages, self.config, self.generator
+        )
+
+    def update_normalizer(self, batch: Batch) -> None:
+        self.policy.obs_normalizer.update(batch.observations)
+        self.value_fn.obs_normalizer.update(batch.observations)
+
+    def fit_value(self, batch: Batch, value_targets: torch.Tensor) -> dict[str, float]:
+        return fit_value_function(
+            self.value_fn, batch.observations, batch.timesteps, value_targets, self.config,
+            self.generator,
+        )
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy.state_dict(),
+            "value_fn": self.value_fn.state_dict(),
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+            "generator": self.generator.get_state(),
+            "sampler_generator": self.sampler.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.value_fn.load_state_dict(state["value_fn"])
+        self.iteration = int(state["iteration"])
+        self.env_steps = int(state["env_steps"])
+        self.generator.set_state(state["generator"])
+        self.sampler.generator.set_state(state["sampler_generator"])
+
+
+@dataclass
+class TrainingResult:
+    policy: Policy
+    curve: list[dict[str, float]]
+    """One row per iteration: iteration, env_steps, return_mean/std/min/max, episodes, diagnostics."""
+    resumed_from_iteration: int
+
+
+def train_trpo(
+    make_env: Callable[[], gym.Env],
+    *,
+    iterations: int,
+    batch_size: int,
+    seed: int,
+    config: TRPOConfig | None = None,
+    hidden_sizes: Sequence[int] = (64, 64),
+    num_envs: int = 8,
+    max_episode_steps: int = 1000,
+    stop_at_return: float | None = None,
+    reward_shaping: Callable[[Trajectory, float], np.ndarray] | None = None,
+    checkpoint_path: str | Path | None = None,
+    checkpoint_every: int = 10,
+    checkpoint_key: str = "",
+    on_iteration: Callable[[dict[str, float]], None] | None = None,
+) -> TrainingResult:
+    """Train a policy by TRPO on the environment's own reward.
+
+    Args:
+        make_env: builds one environment (episode limit included).
+        iterations: TRPO iterations.
+        batch_size: environment steps per iteration (whole trajectories, at least this many).
+        seed: seeds networks, sampler and environments.
+        config: TRPO hyperparameters (paper defaults if None).
+        hidden_sizes: policy MLP widths (tanh).
+        num_envs: environments stepped side by side.
+        max_episode_steps: T_max of the value function's time feature.
+        stop_at_return: stop once an iteration's mean (unshaped) return reaches this.
+        reward_shaping: ``f(trajectory, gamma) → shaped rewards`` used for learning only; the curve
+            always reports true returns.
+        checkpoint_path: if given, the state is saved there every ``checkpoint_every`` iterations
+            and at the end, and a run finds and continues it — but only if it was written by a
+            run of the same settings (everything above but ``iterations`` and ``stop_at_return``,
+            plus ``checkpoint_key``, e.g. the env id); otherwise it is ignored and overwritten.
+        on_iteration: called with each curve row (progress display, metric logging).
+    """
+    config = config or TRPOConfig()
+    torch.manual_seed(seed)
+    sampler = RolloutSampler(make_env, num_envs, seed)
+    policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
+    value_fn = ValueFunction(
+        int(sampler.observation_space.shape[0]), config.value_hidden_sizes,
+        max_episode_steps=max_episode_steps,
+    )
+    learner = TRPOLearner(policy, value_fn, sampler, config, seed)
+    curve: list[dict[str, float]] = []
+    resumed_from = 0
+    fingerprint = json.dumps(
+        {
+            "config": dataclasses.asdict(config), "batch_size": batch_size, "seed": seed,
+            "hidden_sizes": list(hidden_sizes), "num_envs": num_envs,
+            "max_episode_steps": max_episode_steps, "shaping": reward_shaping is not None,
+            "key": checkpoint_key,
+        },
+        sort_keys=True, default=str,
+    )
+    state = None
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        if state.get("fingerprint") != fingerprint:
+            logger.warning(
+                "checkpoint %s was written with other settings; training from scratch", checkpoint_path
+            )
+            state = None
+    if state is not None:
+        learner.load_state_dict(state["learner"])
+        curve = list(state["curve"])
+        resumed_from = learner.iteration
+        # Resumed environments start from a fresh, seeded stream.
+        sampler = RolloutSampler(make_env, num_envs, seed + 7919 * resumed_from)
+        sampler.generator.set_state(state["learner"]["sampler_generator"])
+        learner.sampler = sampler
+        logger.info("resumed TRPO from %s at iteration %d", checkpoint_path, resumed_from)
+
+    start_time = time.perf_counter() - (curve[-1]["wall_time"] if curve else 0.0)
+    while learner.iteration < iterations:
+        if curve and stop_at_return is not None and curve[-1]["return_mean"] >= stop_at_return:
+            break
+        batch = learner.collect(batch_size)
+        true_returns = np.array([t.episode_return for t in batch.trajectories])
+        if learner.iteration == 0 and policy.obs_normalizer.count == 0:
+            # The first policy's output layer is zero, so its actions did not depend on the
+            # normaliser: initialising it from this batch changes nothing already sampled.
+            learner.update_normalizer(batch)
+        rewards = [
+            reward_shaping(t, config.gamma) if reward_shaping else t.rewards
+            for t in batch.trajectories
+        ]
+        advantages, value_targets = learner.advantages(batch, rewards)
+        stats = learner.policy_step(batch, advantages)
+        learner.update_normalizer(batch)
+        stats.update(learner.fit_value(batch, value_targets))
+        learner.iteration += 1
+        row = {
+            "iteration": learner.iteration,
+            "env_steps": learner.env_steps,
+            "episodes": len(batch.trajectories),
+            "return_mean": float(true_returns.mean()),
+            "return_std": float(true_returns.std()),
+            "return_min": float(true_returns.min()),
+            "return_max": float(true_returns.max()),
+            "episode_length_mean": float(np.mean([len(t) for t in batch.trajectories])),
+            "wall_time": time.perf_counter() - start_time,
+            **stats,
+        }
+        curve.append(row)
+        if on_iteration is not None:
+            on_iteration(row)
+        if checkpoint_path is not None and (
+            learner.iteration % checkpoint_every == 0 or learner.iteration == iterations
+        ):
+            _save_checkpoint(checkpoint_path, learner, curve, fingerprint)
+    if checkpoint_path is not None and curve:
+        _save_checkpoint(checkpoint_path, learner, curve, fingerprint)
+    sampler.close()
+    return TrainingResult(policy, curve, resumed_from)
+
+
+def _save_checkpoint(
+    path: str | Path, learner: TRPOLearner, curve: list[dict[str, float]], fingerprint: str
+) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"learner": learner.state_dict(), "curve": curve, "fingerprint": fingerprint}, tmp)
+    os.replace(tmp, path)

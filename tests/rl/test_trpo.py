@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+import torch
+from torch.nn.utils import parameters_to_vector
+
+from gail_pipeline.rl.policies import CategoricalPolicy, GaussianPolicy
+from gail_pipeline.rl.trpo import (
+    TRPOConfig,
+    conjugate_gradient,
+    fisher_vector_product,
+    flat_grad,
+    line_search,
+    trpo_step,
+)
+
+
+def test_conjugate_gradient_solves_spd_system():
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(6, 6))
+    a = m @ m.T + 6 * np.eye(6)
+    b = rng.normal(size=6)
+    A, B = torch.tensor(a), torch.tensor(b)
+    x = conjugate_gradient(lambda v: A @ v, B, iterations=6)
+    np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), rtol=1e-8, atol=1e-10)
+
+
+def test_fisher_vector_product_matches_explicit_hessian():
+    torch.manual_seed(0)
+    policy = CategoricalPolicy(2, 3, (3,))
+    with torch.no_grad():
+        for p in policy.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+    params = list(policy.parameters())
+    obs = torch.randn(7, 2)
+    old = policy.dist_params(obs).detach()
+
+    names = [name for name, _ in policy.named_parameters()]
+    shapes = [p.shape for p in params]
+
+    def kl_of(flat):
+        chunks = torch.split(flat, [s.numel() for s in shapes])
+        weights = {n: c.view(s) for n, c, s in zip(names, chunks, shapes)}
+        new = torch.func.functional_call(policy, weights, (obs,), strict=False)
+        return policy.kl(old, new).mean()
+
+    # functional_call runs forward(); make forward the distribution parameters.
+    policy.forward = policy.dist_params
+    theta = parameters_to_vector(params).detach().clone()
+    hessian = torch.autograd.functional.hessian(kl_of, theta)
+    kl_grad = flat_grad(policy.kl(old, policy.dist_params(obs)).mean(), params, create_graph=True)
+    v = torch.randn_like(theta)
+    fvp = fisher_vector_product(kl_grad, params, v, damping=0.1)
+    torch.testing.assert_close(fvp, hessian @ v + 0.1 * v, rtol=1e-4, atol=1e-5)
+
+
+def test_line_search_rejects_steps_over_the_kl_limit():
+    # The objective keeps improving along the step, but KL = 0.05 · fraction²:
+    # fractions 1 and 0.5 break max_kl = 0.01; 0.25 (KL 0.003) is the first allowed.
+    def evaluate(params):
+        fraction = float(params[0])
+        return fraction, 0.05 * fraction**2
+
+    result = line_search(evaluate, torch.zeros(1), torch.ones(1), expected_improvement=1.0, max_kl=0.01)
+    assert result.accepted
+    assert result.step_fraction == pytest.approx(0.5**2)
+    assert result.kl <= 0.01
+
+
+def test_line_search_keeps_old_parameters_when_nothing_improves():
+    result = line_search(lambda p: (-1.0, 0.0), torch.zeros(2), torch.ones(2), 1.0, max_kl=0.01)
+    assert not result.accepted
+    assert torch.equal(result.params, torch.zeros(2))
+
+
+def test_line_search_requires_fraction_of_expected_improvement():
+    # Improvement 0.05·f against an expectation of 1·f: below accept_ratio 0.1 at every f.
+    result = line_search(lambda p: (0.05 * float(p[0]), 0.0), torch.zeros(1), torch.ones(1), 1.0, 0.01)
+    assert not result.accepted
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_trpo_step_improves_surrogate_within_kl(discrete):
+    torch.manual_seed(0)
+    n = 512
+    obs = torch.randn(n, 4)
+    if discrete:
+        policy = CategoricalPolicy(4, 3, (16,))
+        actions = torch.randint(0, 3, (n,))
+        advantages = (actions == 1).float() * obs[:, 0].sign()  # action 1 is good where x0 > 0
+    else:
+        policy = GaussianPolicy(4, 2, (16,))
+        actions = torch.randn(n, 2)
+        advantages = actions[:, 0] * obs[:, 0]
+    config = TRPOConfig(max_kl=0.01)
+    with torch.no_grad():
+        old = policy.dist_params(obs)
+    stats = trpo_step(policy, obs, actions, advantages, config, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        new = policy.dist_params(obs)
+        kl = float(policy.kl(old, new).mean())
+    assert stats["step_accepted"] == 1.0
+    assert stats["surrogate_improvement"] > 0
+    assert 0 < kl <= config.max_kl * 1.0001
+    assert kl == pytest.approx(stats["policy_kl"], rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("max_kl", 0.0), ("damping", -1.0), ("cg_iters", 0), ("value_fit", "sgd")]
+)
+def test_config_rejects_impossible_values(key, value):
+    with pytest.raises(ValueError, match=f"trpo.{key}"):
+        TRPOConfig.from_mapping({key: value})
+
+
+def test_config_rejects_unknown_keys():
+    with pytest.raises(ValueError, match="trpo.max_kll"):
+        TRPOConfig.from_mapping({"max_kll": 0.01})

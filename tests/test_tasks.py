@@ -1,0 +1,84 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from gail_pipeline.grid import selected_tasks
+from gail_pipeline.tasks import ConfigError, TaskSpec, make_env, parse_tasks
+
+
+class _MultiDiscreteEnv(gym.Env):
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gym.spaces.MultiDiscrete([2, 2])
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(2, np.float32), 0.0, True, False, {}
+
+
+gym.register("GailPipelineTestMultiDiscrete-v0", entry_point=_MultiDiscreteEnv)
+
+
+def test_any_gymnasium_env_by_config():
+    task = TaskSpec.from_config("pendulum", {"env_id": "Pendulum-v1", "max_episode_steps": 50})
+    env = make_env(task)
+    assert env.spec.max_episode_steps == 50
+    assert task.expert_trajectory_count == 10
+
+
+def test_unknown_env_id_suggests_close_names():
+    task = TaskSpec.from_config("cp", {"env_id": "CartPol-v1"})
+    with pytest.raises(ConfigError, match=r"'CartPol-v1' is not a registered .*CartPole-v1"):
+        make_env(task)
+
+
+def test_unsupported_action_space_is_refused():
+    task = TaskSpec.from_config("md", {"env_id": "GailPipelineTestMultiDiscrete-v0"})
+    with pytest.raises(ConfigError, match="only Box and Discrete"):
+        make_env(task)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({}, r"tasks.t.env_id: missing"),
+        ({"env_id": "CartPole-v1", "batch_size": -5}, r"tasks.t.batch_size: expected a positive integer, got -5"),
+        ({"env_id": "CartPole-v1", "dataset_sizes": [1, 0]}, r"tasks.t.dataset_sizes"),
+        ({"env_id": "CartPole-v1", "dataset_sizes": [4, 11], "num_expert_trajectories": 5},
+         r"a dataset of 11 trajectories cannot be drawn from num_expert_trajectories=5"),
+        ({"env_id": "CartPole-v1", "batchsize": 10}, r"tasks.t.batchsize: unknown setting \(did you mean 'batch_size'\?\)"),
+        ({"env_id": "CartPole-v1", "expert": {"iterations": 0}}, r"tasks.t.expert.iterations"),
+        ({"env_id": "CartPole-v1", "expert": {"hidden": [3]}}, r"tasks.t.expert.hidden: unknown setting"),
+    ],
+)
+def test_bad_task_config_names_the_field(config, message):
+    with pytest.raises(ConfigError, match=message):
+        TaskSpec.from_config("t", config)
+
+
+def test_project_config_defines_the_nine_paper_tasks():
+    params = {"tasks": _project_tasks(), "grid": {"tasks": "cartpole+hopper"}}
+    tasks = parse_tasks(params["tasks"])
+    assert list(tasks) == [
+        "cartpole", "acrobot", "mountaincar", "reacher", "halfcheetah", "hopper", "walker", "ant", "humanoid",
+    ]
+    assert tasks["cartpole"].max_episode_steps == 200
+    assert tasks["humanoid"].dataset_sizes == (80, 160, 240)
+    assert tasks["reacher"].subsample_interval == 1
+    assert [t.name for t in selected_tasks(params)] == ["cartpole", "hopper"]
+    for task in tasks.values():  # every paper env exists and has a supported action space
+        make_env(task).close()
+
+
+def test_grid_rejects_unknown_task():
+    with pytest.raises(ConfigError, match=r"grid.tasks: unknown task\(s\) \['hoper'\]"):
+        selected_tasks({"tasks": _project_tasks(), "grid": {"tasks": ["hoper"]}})
+
+
+def _project_tasks():
+    from pathlib import Path
+
+    import yaml
+
+    return yaml.safe_load((Path(__file__).parents[1] / "conf/base/tasks.yml").read_text())["tasks"]

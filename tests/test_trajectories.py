@@ -1,0 +1,149 @@
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from gail_pipeline.trajectories import (
+    Demonstrations,
+    Trajectory,
+    TrajectoryFileError,
+    read_trajectories,
+    subsample,
+    to_table,
+    write_trajectories,
+)
+
+
+def _demos(discrete: bool, lengths=(5, 3), obs_dim=4) -> Demonstrations:
+    rng = np.random.default_rng(0)
+    trajs = []
+    for i, n in enumerate(lengths):
+        actions = rng.integers(0, 2, n) if discrete else rng.normal(size=(n, 2)).astype(np.float32)
+        trajs.append(
+            Trajectory(
+                observations=rng.normal(size=(n, obs_dim)).astype(np.float32),
+                actions=actions.astype(np.int64) if discrete else actions,
+                rewards=rng.normal(size=n),
+                terminated=i == 0,
+                truncated=i != 0,
+            )
+        )
+    return Demonstrations(trajs, "CartPole-v1" if discrete else "Pendulum-v1", {"seed": 3})
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_parquet_round_trip(tmp_path, discrete):
+    demos = _demos(discrete)
+    path = tmp_path / "d.parquet"
+    write_trajectories(demos, path)
+    back = read_trajectories(path, expected_env_id=demos.env_id, expected_observation_dim=4)
+    assert back.env_id == demos.env_id and back.metadata == {"seed": 3}
+    assert len(back.trajectories) == 2
+    for a, b in zip(demos.trajectories, back.trajectories):
+        np.testing.assert_array_equal(a.observations, b.observations)
+        np.testing.assert_array_equal(a.actions, b.actions)
+        np.testing.assert_array_equal(a.rewards, b.rewards)
+        assert (a.terminated, a.truncated) == (b.terminated, b.truncated)
+    table = pq.read_table(path)
+    assert table.column_names == [
+        "trajectory", "step", "observation", "action", "reward", "terminated", "truncated"
+    ]
+    assert table.schema.field("observation").type == pa.list_(pa.float32(), 4)
+    assert table.schema.field("action").type == (pa.int64() if discrete else pa.list_(pa.float32(), 2))
+    assert table.schema.metadata[b"env_id"] == demos.env_id.encode()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def _write(table, path):
+    pq.write_table(table, path)
+    return path
+
+
+def test_missing_column_is_named(tmp_path):
+    table = to_table(_demos(True)).drop_columns(["reward"])
+    with pytest.raises(TrajectoryFileError, match=r"bad\.parquet: column 'reward': missing"):
+        read_trajectories(_write(table, tmp_path / "bad.parquet"))
+
+
+def test_wrong_dtype_is_named(tmp_path):
+    table = to_table(_demos(True))
+    i = table.column_names.index("reward")
+    table = table.set_column(i, "reward", table.column("reward").cast(pa.float32()))
+    with pytest.raises(TrajectoryFileError, match=r"column 'reward': type float, expected double"):
+        read_trajectories(_write(table, tmp_path / "bad.parquet"))
+
+
+def test_wrong_observation_width_for_env(tmp_path):
+    path = tmp_path / "d.parquet"
+    write_trajectories(_demos(True, obs_dim=5), path)
+    with pytest.raises(TrajectoryFileError, match=r"column 'observation': width 5 .* 4 values"):
+        read_trajectories(path, expected_observation_dim=4)
+
+
+def test_nan_is_named_with_its_row(tmp_path):
+    demos = _demos(False)
+    demos.trajectories[1].observations[1, 2] = np.nan
+    path = tmp_path / "nan.parquet"
+    write_trajectories(demos, path)
+    with pytest.raises(TrajectoryFileError, match=r"column 'observation': NaN .* row 6"):
+        read_trajectories(path)
+
+
+def test_other_env_is_rejected(tmp_path):
+    path = tmp_path / "d.parquet"
+    write_trajectories(_demos(True), path)
+    with pytest.raises(TrajectoryFileError, match="'CartPole-v1', expected 'Hopper-v5'"):
+        read_trajectories(path, expected_env_id="Hopper-v5")
+
+
+def test_corrupt_and_empty_files(tmp_path):
+    path = tmp_path / "d.parquet"
+    write_trajectories(_demos(True), path)
+    truncated = tmp_path / "truncated.parquet"
+    truncated.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(TrajectoryFileError, match="truncated.parquet: not a readable Parquet file"):
+        read_trajectories(truncated)
+    empty = tmp_path / "empty.parquet"
+    _write(to_table(_demos(True)).slice(0, 0), empty)
+    with pytest.raises(TrajectoryFileError, match="empty.parquet: rows: the file holds no steps"):
+        read_trajectories(empty)
+
+
+def test_foreign_parquet_without_metadata(tmp_path):
+    path = _write(pa.table({"x": [1, 2]}), tmp_path / "foreign.parquet")
+    with pytest.raises(TrajectoryFileError, match="schema metadata 'env_id': missing"):
+        read_trajectories(path)
+
+
+def test_done_flag_before_last_row_is_rejected(tmp_path):
+    table = to_table(_demos(True))
+    flags = table.column("terminated").to_pylist()
+    flags[1] = True
+    table = table.set_column(table.column_names.index("terminated"), "terminated", pa.array(flags))
+    with pytest.raises(TrajectoryFileError, match="flagged done before its last row"):
+        read_trajectories(_write(table, tmp_path / "d.parquet"))
+
+
+def test_subsample_every_kth_from_random_offset():
+    demos = _demos(True, lengths=(50, 50, 50))
+    sub = subsample(demos, num_trajectories=2, interval=10, seed=0)
+    assert len(sub.trajectories) == 2
+    for full, part in zip(demos.trajectories, sub.trajectories):
+        offset = int(part.steps[0])
+        assert 0 <= offset < 10
+        np.testing.assert_array_equal(part.steps, np.arange(offset, 50, 10))
+        np.testing.assert_array_equal(part.observations, full.observations[offset::10])
+    assert sub.metadata["subsample_interval"] == 10
+    # Different offsets across trajectories (random, seeded) and reproducible.
+    again = subsample(demos, 2, 10, seed=0)
+    assert [int(t.steps[0]) for t in again.trajectories] == [int(t.steps[0]) for t in sub.trajectories]
+
+
+def test_subsample_refuses_impossible_sizes():
+    with pytest.raises(ValueError, match="cannot draw a dataset of 3 trajectories from 2"):
+        subsample(_demos(True), 3, 1, seed=0)
+
+
+def test_trajectory_shape_checks():
+    with pytest.raises(ValueError, match="rewards has 2 rows"):
+        Trajectory(np.zeros((3, 2), np.float32), np.zeros(3, np.int64), np.zeros(2))
