@@ -28,6 +28,16 @@ from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.tasks import parse_tasks, make_env
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def bare_steps_per_second(task, steps: int) -> float:
     env = make_env(task)
     env.reset(seed=0)
@@ -82,7 +92,7 @@ def main() -> None:
         "# Sampler throughput (env steps per second, one core)",
         "",
         f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}; "
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}; "
         f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} thread)",
         f"- command: `python benchmarks/sampler_throughput.py {' '.join(sys.argv[1:])}`",
         f"- {args.steps} steps per timed run, best of {args.repeats}; policy: 2×100 tanh, stochastic actions",
