@@ -95,7 +95,12 @@ class TrajectoryDataset(_LocalVersionedDataset):
     """Trajectories in the project's Parquet schema, validated when read."""
 
     def load(self) -> Demonstrations:
-        return read_trajectories(str(self._get_load_path()))
+        path = str(self._get_load_path())
+        demonstrations = read_trajectories(path)
+        if self._version is not None:
+            demonstrations.metadata["version"] = self.resolve_load_version()
+        demonstrations.metadata["path"] = path
+        return demonstrations
 
     def save(self, data: Demonstrations) -> None:
         if not isinstance(data, Demonstrations):

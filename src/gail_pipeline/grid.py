@@ -11,12 +11,30 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gail_pipeline.tasks import ConfigError, TaskSpec, parse_tasks
 
-__all__ = ["selected_tasks", "set_active_parameters"]
+__all__ = ["ALGORITHMS", "Unit", "selected_tasks", "set_active_parameters", "units"]
+
+ALGORITHMS = ("bc", "fem", "gtal", "gail")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One imitation training unit of the grid."""
+
+    task: TaskSpec
+    algorithm: str
+    dataset_size: int
+    seed: int
+    iterations: int
+
+    @property
+    def namespace(self) -> str:
+        return f"{self.task.name}.{self.algorithm}.n{self.dataset_size}.s{self.seed}"
 
 _active_parameters: dict[str, Any] | None = None
 
@@ -65,3 +83,44 @@ def selected_tasks(params: Mapping[str, Any] | None = None) -> list[TaskSpec]:
     if not names:
         raise ConfigError("grid.tasks: empty; list at least one task")
     return [tasks[n] for n in names]
+
+
+def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
+    """The imitation units of the grid: task × algorithm × dataset size × seed.
+
+    ``grid.algorithms`` (default: all four), ``grid.dataset_sizes`` (default: each task's own;
+    otherwise the sizes each task also has), ``grid.seeds`` (how many, default: each task's
+    ``seeds``) and ``grid.iterations`` (default: each task's ``iterations``) narrow it down.
+    """
+    if params is None:
+        params = _active_parameters if _active_parameters is not None else _parameters_from_conf()
+    grid = params.get("grid") or {}
+    algorithms = grid.get("algorithms", list(ALGORITHMS))
+    if isinstance(algorithms, str):
+        algorithms = [a for a in re.split(r"[+;,\s]+", algorithms) if a]
+    unknown = [a for a in algorithms if a not in ALGORITHMS]
+    if unknown:
+        raise ConfigError(f"grid.algorithms: unknown algorithm(s) {unknown}; known: {list(ALGORITHMS)}")
+    sizes_override = grid.get("dataset_sizes")
+    seeds_override = grid.get("seeds")
+    iterations_override = grid.get("iterations")
+    for key, value in (("seeds", seeds_override), ("iterations", iterations_override)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"grid.{key}: expected a positive integer or null, got {value!r}")
+    result = []
+    for task in selected_tasks(params):
+        sizes = task.dataset_sizes
+        if sizes_override is not None:
+            sizes = tuple(s for s in task.dataset_sizes if s in set(sizes_override))
+            if not sizes:
+                raise ConfigError(
+                    f"grid.dataset_sizes: none of {list(sizes_override)} is a dataset size of "
+                    f"task {task.name!r} ({list(task.dataset_sizes)})"
+                )
+        seeds = seeds_override or task.seeds
+        iterations = iterations_override or task.iterations
+        for algorithm in algorithms:
+            for size in sizes:
+                for seed in range(seeds):
+                    result.append(Unit(task, algorithm, size, seed, iterations))
+    return result

@@ -1,27 +1,33 @@
-"""Project pipelines: each stage is one pipeline per task of ``grid.tasks``, namespaced by task."""
+"""Project pipelines, built from the configuration's grid.
+
+Each stage is one namespaced copy per task (expert, demonstrations) or per unit — (task,
+algorithm, dataset size, seed) — (imitation, evaluation). Dataset factories in the catalog give
+each copy its own files.
+"""
 
 from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from gail_pipeline.grid import selected_tasks
-from gail_pipeline.pipelines import demonstrations, expert
+from gail_pipeline.grid import selected_tasks, units
+from gail_pipeline.pipelines import demonstrations, evaluation, expert, imitation
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """``expert``, ``demonstrations`` and ``__default__`` (both, in order) over the grid's tasks.
+    """``expert``, ``demonstrations``, ``imitation``, ``evaluation``; ``__default__`` runs them all.
 
     ``kedro run --namespaces cartpole`` runs one task; ``--params grid.tasks=hopper`` changes
     the grid; ``--env paper`` selects the paper's configuration.
     """
     tasks = selected_tasks()
-    expert_pipeline = Pipeline([])
-    demonstrations_pipeline = Pipeline([])
-    for task in tasks:
-        expert_pipeline += expert.create_pipeline(task.name)
-        demonstrations_pipeline += demonstrations.create_pipeline(task.name, task.dataset_sizes)
-    return {
-        "expert": expert_pipeline,
-        "demonstrations": demonstrations_pipeline,
-        "__default__": expert_pipeline + demonstrations_pipeline,
+    grid_units = units()
+    stages = {
+        "expert": sum((expert.create_pipeline(t.name) for t in tasks), Pipeline([])),
+        "demonstrations": sum(
+            (demonstrations.create_pipeline(t.name, t.dataset_sizes) for t in tasks), Pipeline([])
+        ),
+        "imitation": sum((imitation.create_pipeline(u) for u in grid_units), Pipeline([])),
+        "evaluation": evaluation.create_pipeline(grid_units),
     }
+    stages["__default__"] = sum(stages.values(), Pipeline([]))
+    return stages

@@ -89,6 +89,13 @@ class TaskSpec:
     """How this task's expert is trained."""
     evaluation_episodes: int = 50
     """Episodes used to measure a policy's return (deterministic actions)."""
+    reward_sign: str = "positive"
+    """Sign of the learned reward (GAIL, FEM, GTAL): ``positive`` −log(1 − D) for tasks that end on
+    failure, ``negative`` log D for tasks that end on success (MountainCar, Acrobot)."""
+    bc_steps: int = 1001
+    """Behavioral-cloning Adam steps (paper: 1,001 classic, 10,001 Reacher, 20,001 MuJoCo)."""
+    bc_validate_every: int = 100
+    """Behavioral-cloning validation interval (paper: 100 / 500 / 1,000)."""
 
     @property
     def expert_trajectory_count(self) -> int:
@@ -140,7 +147,12 @@ class TaskSpec:
                     f"{where}.dataset_sizes: a dataset of {max(self.dataset_sizes)} trajectories "
                     f"cannot be drawn from num_expert_trajectories={self.num_expert_trajectories}"
                 )
-        for name in ("subsample_interval", "seeds", "batch_size", "iterations", "evaluation_episodes"):
+        if self.reward_sign not in ("positive", "negative"):
+            raise ConfigError(f"{where}.reward_sign: expected 'positive' or 'negative', got {self.reward_sign!r}")
+        for name in (
+            "subsample_interval", "seeds", "batch_size", "iterations", "evaluation_episodes",
+            "bc_steps", "bc_validate_every",
+        ):
             _positive_int(f"{where}.{name}", getattr(self, name))
         for name in ("batch_size", "iterations", "num_envs"):
             _positive_int(f"{where}.expert.{name}", getattr(self.expert, name))

@@ -1,0 +1,118 @@
+"""The interface between a learned cost and the TRPO loop, and the adversarial loop itself.
+
+A :class:`RewardModel` turns a batch of policy trajectories into per-step rewards and updates
+itself from that batch. GAIL's discriminator and the FEM / GTAL linear costs are reward models;
+:func:`train_adversarial` runs the paper's iteration for any of them:
+
+    sample → reward from the current model → GAE → TRPO step → policy normaliser update
+           → one model update → value fit on rewards from the updated model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import gymnasium as gym
+import torch
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
+from gail_pipeline.rl.sampler import RolloutSampler
+from gail_pipeline.rl.training import Batch, TRPOLearner
+from gail_pipeline.rl.trpo import TRPOConfig
+from gail_pipeline.trajectories import Demonstrations
+
+__all__ = ["AdversarialResult", "RewardModel", "make_learner", "train_adversarial"]
+
+
+class RewardModel(Protocol):
+    def rewards(self, batch: Batch) -> list[np.ndarray]:
+        """Per-step rewards, one array per trajectory of the batch."""
+        ...
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        """Fit the cost to this policy batch (one step); returns diagnostics."""
+        ...
+
+
+@dataclass
+class AdversarialResult:
+    curve: list[dict[str, float]]
+    """One row per iteration: iteration, env_steps, true return of the training rollouts,
+    learned reward, TRPO and reward-model diagnostics."""
+
+
+def make_learner(
+    make_env: Callable[[], gym.Env],
+    demonstrations: Demonstrations,
+    *,
+    seed: int,
+    config: TRPOConfig,
+    hidden_sizes: Sequence[int] = (100, 100),
+    num_envs: int = 8,
+    max_episode_steps: int = 1000,
+    init_policy: Policy | None = None,
+) -> TRPOLearner:
+    """A TRPO learner for imitation: the paper's 2×100 tanh policy whose observation standardiser
+    starts from the expert data (or, with ``init_policy``, a copy of that policy: BC warm start)."""
+    torch.manual_seed(seed)
+    sampler = RolloutSampler(make_env, num_envs, seed)
+    policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
+    if demonstrations.observation_dim != policy.obs_dim:
+        raise ValueError(
+            f"the demonstrations have {demonstrations.observation_dim} observation values, "
+            f"the environment {policy.obs_dim}"
+        )
+    if init_policy is not None:
+        policy.load_state_dict(init_policy.state_dict())
+    else:
+        policy.obs_normalizer.update(demonstrations.observations())
+    value_fn = ValueFunction(
+        policy.obs_dim, config.value_hidden_sizes, max_episode_steps=max_episode_steps
+    )
+    value_fn.obs_normalizer.load_state_dict(policy.obs_normalizer.state_dict())
+    return TRPOLearner(policy, value_fn, sampler, config, seed)
+
+
+def train_adversarial(
+    learner: TRPOLearner,
+    reward_model: RewardModel,
+    iterations: int,
+    batch_size: int,
+    on_iteration: Callable[[dict[str, float]], None] | None = None,
+    start_iteration: int = 0,
+    curve: Sequence[dict[str, float]] = (),
+) -> AdversarialResult:
+    """Run ``iterations`` iterations of imitation by TRPO on ``reward_model``'s reward."""
+    curve = list(curve)
+    start = time.perf_counter() - (curve[-1]["wall_time"] if curve else 0.0)
+    while learner.iteration < iterations:
+        batch = learner.collect(batch_size)
+        rewards = reward_model.rewards(batch)
+        advantages, _ = learner.advantages(batch, rewards)
+        stats = learner.policy_step(batch, advantages)
+        learner.update_normalizer(batch)
+        stats.update(reward_model.update(batch))
+        _, value_targets = learner.advantages(batch, reward_model.rewards(batch))
+        stats.update(learner.fit_value(batch, value_targets))
+        learner.iteration += 1
+        true_returns = np.array([t.episode_return for t in batch.trajectories])
+        row = {
+            "iteration": learner.iteration,
+            "env_steps": learner.env_steps,
+            "episodes": len(batch.trajectories),
+            "return_mean": float(true_returns.mean()),
+            "return_std": float(true_returns.std()),
+            "learned_reward_mean": float(np.mean(np.concatenate(rewards))),
+            "episode_length_mean": float(np.mean([len(t) for t in batch.trajectories])),
+            "wall_time": time.perf_counter() - start,
+            **stats,
+        }
+        curve.append(row)
+        if on_iteration is not None:
+            on_iteration(row)
+    return AdversarialResult(curve)

@@ -1,0 +1,204 @@
+"""GAIL's discriminator and reward (Ho & Ermon 2016, Algorithm 1, as the paper's code runs it).
+
+Conventions, in the names: the discriminator's logit is **high for expert pairs**
+(``logits_expert_is_high``), its labels are **1 for expert** (``labels_expert_is_one``), and
+
+    D_expert(s, a) = σ(logit(s, a))     the probability that (s, a) came from the expert.
+
+Loss of one update, on all policy pairs of the iteration plus as many expert pairs drawn with
+replacement (full batch, one Adam step, lr 0.01):
+
+    L = BCE(logit_expert, 1) + BCE(logit_policy, 0)  (means over each half)
+        − entropy_weight · mean H(Bernoulli(D_expert))        [entropy_weight = 0.001]
+        + gradient_penalty · mean (‖∇_x logit(x̂)‖ − 1)²       [off by default; x̂ mixes expert
+                                                               and policy inputs, Gulrajani 2017]
+
+Reward given to the policy (its cost is the discriminator's log-loss):
+
+* ``positive`` (default; tasks that end on failure): r = −log(1 − D_expert) = softplus(logit) ≥ 0
+* ``negative`` (MountainCar, Acrobot: tasks that end on success): r = log D_expert
+  = −softplus(−logit) ≤ 0
+
+A positive reward makes surviving longer pay, a negative one makes ending sooner pay; the sign is
+chosen per task so that the bias agrees with the task (Kostrikov et al. 2019 discuss the bias).
+
+Inputs are standardised: for Box actions the discriminator sees [s, a] through its own running
+standardiser (initialised from the expert data, updated with each policy batch); for Discrete
+actions it sees s and outputs one logit per action, the logit of the taken action being used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from gail_pipeline.rl.normalizer import RunningNormalizer
+from gail_pipeline.rl.policies import mlp
+from gail_pipeline.rl.training import Batch
+from gail_pipeline.trajectories import Demonstrations
+
+__all__ = ["Discriminator", "DiscriminatorConfig", "GAILReward", "reward_from_logits"]
+
+REWARD_SIGNS = ("positive", "negative")
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    hidden_sizes: tuple[int, ...] = (100, 100)
+    """MLP widths (tanh)."""
+    learning_rate: float = 0.01
+    """Adam learning rate; one full-batch step per iteration."""
+    entropy_weight: float = 0.001
+    """Weight of the Bernoulli entropy of D subtracted from the loss (≥ 0)."""
+    gradient_penalty: float = 0.0
+    """Weight of the gradient penalty (0: off, the paper)."""
+    reward_sign: str = "positive"
+    """``positive``: −log(1 − D); ``negative``: log D."""
+
+    def validate(self, where: str = "gail") -> None:
+        checks = {
+            "learning_rate": self.learning_rate > 0,
+            "entropy_weight": self.entropy_weight >= 0,
+            "gradient_penalty": self.gradient_penalty >= 0,
+            "reward_sign": self.reward_sign in REWARD_SIGNS,
+            "hidden_sizes": all(h > 0 for h in self.hidden_sizes),
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{where}.{key}: impossible value {getattr(self, key)!r}")
+
+
+def reward_from_logits(logits_expert_is_high: torch.Tensor, sign: str) -> torch.Tensor:
+    """−log(1 − σ(z)) = softplus(z) ≥ 0 (``positive``) or log σ(z) = −softplus(−z) ≤ 0."""
+    if sign == "positive":
+        return nn.functional.softplus(logits_expert_is_high)
+    if sign == "negative":
+        return -nn.functional.softplus(-logits_expert_is_high)
+    raise ValueError(f"reward sign must be one of {REWARD_SIGNS}, got {sign!r}")
+
+
+class Discriminator(nn.Module):
+    """logit(s, a), high for expert pairs."""
+
+    def __init__(
+        self, obs_dim: int, action_dim: int, discrete: bool, hidden_sizes: Sequence[int]
+    ) -> None:
+        super().__init__()
+        self.discrete = discrete
+        self.num_actions = action_dim if discrete else 0
+        input_dim = obs_dim if discrete else obs_dim + action_dim
+        self.input_normalizer = RunningNormalizer(input_dim)
+        self.net = mlp([input_dim, *hidden_sizes, action_dim if discrete else 1], "tanh")
+
+    def inputs(self, observations: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        if self.discrete:
+            return observations
+        return torch.cat([observations, actions.reshape(len(actions), -1)], dim=-1)
+
+    def logits_from_inputs(self, inputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        out = self.net(self.input_normalizer(inputs))
+        if self.discrete:
+            return out.gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
+        return out.squeeze(-1)
+
+    def forward(self, observations: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return self.logits_from_inputs(self.inputs(observations, actions), actions)
+
+
+class GAILReward:
+    """The discriminator as a reward model for :func:`~gail_pipeline.imitation.reward.train_adversarial`."""
+
+    def __init__(
+        self,
+        demonstrations: Demonstrations,
+        config: DiscriminatorConfig,
+        seed: int,
+        action_dim: int,
+    ) -> None:
+        config.validate()
+        self.config = config
+        self.expert_obs = torch.as_tensor(demonstrations.observations())
+        self.expert_actions = torch.as_tensor(demonstrations.actions())
+        self.discriminator = Discriminator(
+            demonstrations.observation_dim, action_dim, demonstrations.discrete, config.hidden_sizes
+        )
+        self.discriminator.input_normalizer.update(
+            self.discriminator.inputs(self.expert_obs, self.expert_actions)
+        )
+        self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @torch.no_grad()
+    def rewards(self, batch: Batch) -> list[np.ndarray]:
+        logits = self.discriminator(batch.observations, batch.actions)
+        flat = reward_from_logits(logits, self.config.reward_sign).numpy().astype(np.float64)
+        return np.split(flat, np.cumsum([len(t) for t in batch.trajectories])[:-1])
+
+    def loss(
+        self,
+        policy_obs: torch.Tensor,
+        policy_actions: torch.Tensor,
+        expert_obs: torch.Tensor,
+        expert_actions: torch.Tensor,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The discriminator's regularised logistic loss and its diagnostics."""
+        d = self.discriminator
+        logits_expert = d(expert_obs, expert_actions)
+        logits_policy = d(policy_obs, policy_actions)
+        bce = nn.functional.binary_cross_entropy_with_logits
+        labels_expert_is_one = torch.ones_like(logits_expert)
+        logistic = bce(logits_expert, labels_expert_is_one) + bce(
+            logits_policy, torch.zeros_like(logits_policy)
+        )
+        all_logits = torch.cat([logits_expert, logits_policy])
+        p = torch.sigmoid(all_logits)
+        # H(Bernoulli(p)) = −p log p − (1 − p) log(1 − p), written stably with log σ.
+        entropy = -(p * nn.functional.logsigmoid(all_logits) + (1 - p) * nn.functional.logsigmoid(-all_logits)).mean()
+        loss = logistic - self.config.entropy_weight * entropy
+        penalty = torch.zeros(())
+        if self.config.gradient_penalty > 0:
+            penalty = self._gradient_penalty(policy_obs, policy_actions, expert_obs, expert_actions)
+            loss = loss + self.config.gradient_penalty * penalty
+        stats = {
+            "discriminator_loss": float(logistic.detach()),
+            "discriminator_entropy": float(entropy.detach()),
+            "discriminator_accuracy_expert": float((logits_expert > 0).float().mean()),
+            "discriminator_accuracy_policy": float((logits_policy < 0).float().mean()),
+            "discriminator_gradient_penalty": float(penalty.detach()),
+        }
+        return loss, stats
+
+    def _gradient_penalty(
+        self,
+        policy_obs: torch.Tensor,
+        policy_actions: torch.Tensor,
+        expert_obs: torch.Tensor,
+        expert_actions: torch.Tensor,
+    ) -> torch.Tensor:
+        d = self.discriminator
+        x_expert = d.inputs(expert_obs, expert_actions)
+        x_policy = d.inputs(policy_obs, policy_actions)
+        alpha = torch.rand(len(x_expert), 1, generator=self.generator)
+        mixed = (alpha * x_expert + (1 - alpha) * x_policy).requires_grad_(True)
+        # Discrete actions: the penalty is on the logit of the expert's action at the mixed state.
+        logits = d.logits_from_inputs(mixed, expert_actions)
+        (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=True)
+        return (grad.norm(dim=-1) - 1).pow(2).mean()
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        n = len(batch)
+        idx = torch.randint(len(self.expert_obs), (n,), generator=self.generator)
+        loss, stats = self.loss(
+            batch.observations, batch.actions, self.expert_obs[idx], self.expert_actions[idx]
+        )
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.discriminator.input_normalizer.update(
+            self.discriminator.inputs(batch.observations, batch.actions)
+        )
+        return stats

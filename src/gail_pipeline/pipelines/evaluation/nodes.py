@@ -1,0 +1,80 @@
+"""Nodes of the evaluation stage: deterministic rollouts, normalised scores, the results table."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gail_pipeline.pipelines.imitation.nodes import UnitSpec
+from gail_pipeline.rl.evaluation import evaluate
+from gail_pipeline.rl.policies import Policy
+from gail_pipeline.tasks import ConfigError, TaskSpec, make_env
+
+logger = logging.getLogger(__name__)
+
+RESULT_COLUMNS = [
+    "task", "algorithm", "n_trajectories", "seed", "return_mean", "return_std", "normalized_score",
+    "expert_return_mean", "random_return_mean", "episodes",
+]
+
+
+def normalized_score(returns: float, expert: float, random: float) -> float:
+    """(return − random) / (expert − random): 0 for the random policy, 1 for the expert."""
+    if expert == random:
+        raise ValueError(f"expert and random returns are equal ({expert}); the score is undefined")
+    return (returns - random) / (expert - random)
+
+
+def evaluate_unit(
+    policy: Policy,
+    reference_returns: dict[str, Any],
+    task_config: dict[str, Any],
+    params: dict[str, Any],
+    *,
+    unit: UnitSpec,
+) -> dict[str, Any]:
+    """Returns of ``evaluation_episodes`` deterministic episodes and the normalised score."""
+    task = TaskSpec.from_config(unit.task_name, task_config)
+    if policy.metadata.get("env_id", task.env_id) != task.env_id:
+        raise ConfigError(f"{unit.task_name}: the policy was trained on {policy.metadata['env_id']!r}")
+    seed = int(params.get("seed", 0)) + 100_000 + 1_000 * unit.seed + unit.dataset_size
+    returns = evaluate(partial(make_env, task), policy, task.evaluation_episodes, seed, deterministic=True)
+    expert, random = reference_returns["expert_return_mean"], reference_returns["random_return_mean"]
+    score = normalized_score(float(returns.mean()), expert, random)
+    logger.info(
+        "%s.%s.n%d.s%d: return %.2f ± %.2f, normalised %.3f",
+        unit.task_name, unit.algorithm, unit.dataset_size, unit.seed, returns.mean(), returns.std(), score,
+    )
+    return {
+        "task": unit.task_name, "algorithm": unit.algorithm, "n_trajectories": unit.dataset_size,
+        "seed": unit.seed, "return_mean": float(returns.mean()), "return_std": float(returns.std()),
+        "normalized_score": float(score), "expert_return_mean": float(expert),
+        "random_return_mean": float(random), "episodes": int(len(returns)),
+        "returns": [float(r) for r in returns],
+    }
+
+
+def build_results_table(*evaluations: dict[str, Any]) -> pd.DataFrame:
+    """One tidy row per unit, sorted by task, algorithm, dataset size and seed."""
+    table = pd.DataFrame([{k: e[k] for k in RESULT_COLUMNS} for e in evaluations], columns=RESULT_COLUMNS)
+    order = {"bc": 0, "fem": 1, "gtal": 2, "gail": 3}
+    table = table.sort_values(
+        ["task", "algorithm", "n_trajectories", "seed"],
+        key=lambda c: c.map(order) if c.name == "algorithm" else c,
+    ).reset_index(drop=True)
+    return table
+
+
+def summarize(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds of each (task, algorithm, n_trajectories) cell."""
+    grouped = table.groupby(["task", "algorithm", "n_trajectories"], sort=False)
+    return grouped.agg(
+        return_mean=("return_mean", "mean"),
+        return_std_over_seeds=("return_mean", "std"),
+        normalized_score=("normalized_score", "mean"),
+        seeds=("seed", "count"),
+    ).reset_index().fillna({"return_std_over_seeds": 0.0}).astype({"seeds": np.int64})

@@ -1,0 +1,33 @@
+"""The imitation pipeline of one unit (task, algorithm, dataset size, seed), namespaced."""
+
+from __future__ import annotations
+
+from kedro.pipeline import Node, Pipeline
+
+from gail_pipeline.grid import Unit
+from gail_pipeline.pipelines.common import UnitBound
+from gail_pipeline.pipelines.imitation import nodes
+
+
+def unit_spec(unit: Unit) -> nodes.UnitSpec:
+    return nodes.UnitSpec(unit.task.name, unit.algorithm, unit.dataset_size, unit.seed, unit.iterations)
+
+
+def create_pipeline(unit: Unit) -> Pipeline:
+    """``<task>.<algo>.n<size>.s<seed>.policy`` and ``….learning_curve`` from
+    ``<task>.demonstrations_n<size>``."""
+    task = unit.task.name
+    return Pipeline(
+        [
+            Node(
+                UnitBound(nodes.train_learner, unit_spec(unit)),
+                inputs=["demonstrations", "params:task", "params:imitation"],
+                outputs=["policy", "learning_curve"],
+                name=f"train_{unit.algorithm}",
+                tags=["imitation", unit.algorithm],
+            ),
+        ],
+        namespace=unit.namespace,
+        inputs={"demonstrations": f"{task}.demonstrations_n{unit.dataset_size}"},
+        parameters={"params:task": f"params:tasks.{task}", "params:imitation": "params:imitation"},
+    )
