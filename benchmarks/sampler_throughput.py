@@ -25,7 +25,7 @@ import torch
 from gail_pipeline.grid import _parameters_from_conf
 from gail_pipeline.rl.policies import make_policy
 from gail_pipeline.rl.sampler import RolloutSampler
-from gail_pipeline.tasks import parse_tasks, make_env
+from gail_pipeline.tasks import make_env, parse_tasks
 
 
 def cpu_model() -> str:

@@ -1,9 +1,11 @@
-"""One end-to-end ``kedro run`` of the project (expert → demonstrations) on a tiny config, through
-a real KedroSession: the settings, the grid hook, the catalog's dataset factories, versioning."""
+"""End-to-end ``kedro run`` of the whole project (expert → demonstrations → imitation →
+evaluation) on a tiny config, through a real KedroSession: the settings, the grid hook, the
+catalog's dataset factories, versioning, and ParallelRunner."""
 
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -18,10 +20,15 @@ TINY = {
             "max_episode_steps": 50,
             "dataset_sizes": [1, 2],
             "evaluation_episodes": 5,
+            "batch_size": 300,
+            "bc_steps": 21,
+            "bc_validate_every": 10,
             "expert": {"hidden_sizes": [16], "batch_size": 300, "iterations": 2, "num_envs": 2},
         }
     },
+    "grid": {"dataset_sizes": [1, 2], "iterations": 2},
     "expert": {"checkpoint_dir": None},
+    "imitation": {"policy_hidden_sizes": [16], "num_envs": 2},
 }
 
 
@@ -40,9 +47,14 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _run(project, params):
+def _run(project, params, runner=None):
     with KedroSession.create(project_path=project, runtime_params=params) as session:
-        session.run()
+        session.run(runner=runner)
+
+
+def _latest_results(project):
+    versions = sorted((project / "data/08_reporting/results_table.csv").iterdir())
+    return pd.read_csv(versions[-1] / "results_table.csv")
 
 
 @pytest.mark.slow
@@ -58,6 +70,12 @@ def test_kedro_run_expert_and_demonstrations(project):
         assert len(demos.trajectories) == size
         assert demos.metadata["expert_version"] == policies[0].name
     assert (data / "08_reporting/cartpole/reference_returns.json").is_dir()
+    results = _latest_results(project)
+    assert len(results) == 8  # 4 algorithms × 2 dataset sizes × 1 seed
+    assert set(results["algorithm"]) == {"bc", "fem", "gtal", "gail"}
+    assert results["normalized_score"].notna().all()
+    assert (data / "06_models/cartpole/gail/n2/s0/policy.pt").is_dir()
+    assert (data / "08_reporting/cartpole/gtal/n1/s0/learning_curve.csv").is_dir()
 
     # A second run adds new versions and leaves the first ones as they were.
     first = policies[0] / "expert_policy.pt"
@@ -65,3 +83,15 @@ def test_kedro_run_expert_and_demonstrations(project):
     _run(project, TINY)
     assert len(list((data / "06_models/cartpole/expert_policy.pt").iterdir())) == 2
     assert first.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_parallel_runner_gives_the_sequential_results(project):
+    from kedro.runner import ParallelRunner
+
+    _run(project, TINY)
+    sequential = _latest_results(project)
+    _run(project, TINY, runner=ParallelRunner(max_workers=2))
+    parallel = _latest_results(project)
+    assert len(list((project / "data/08_reporting/results_table.csv").iterdir())) == 2
+    pd.testing.assert_frame_equal(sequential, parallel)

@@ -18,10 +18,19 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import fsspec
-from kedro.io.core import AbstractVersionedDataset, DatasetError, Version, get_protocol_and_path
+from kedro.io.core import (
+    AbstractVersionedDataset,
+    DatasetError,
+    Version,
+    get_protocol_and_path,
+)
 
 from gail_pipeline.rl.policies import Policy, load_policy, save_policy
-from gail_pipeline.trajectories import Demonstrations, read_trajectories, write_trajectories
+from gail_pipeline.trajectories import (
+    Demonstrations,
+    read_trajectories,
+    write_trajectories,
+)
 
 __all__ = ["PolicyDataset", "TrajectoryDataset"]
 

@@ -94,6 +94,8 @@ def test_expert_of_another_env_is_refused(tiny_params, catalog_config):
     policy = catalog.load("cartpole.expert_policy")
     policy.metadata["env_id"] = "Acrobot-v1"
     with pytest.raises(ConfigError, match="trained on 'Acrobot-v1'"):
-        from gail_pipeline.pipelines.demonstrations.nodes import sample_expert_trajectories
+        from gail_pipeline.pipelines.demonstrations.nodes import (
+            sample_expert_trajectories,
+        )
 
         sample_expert_trajectories(policy, tiny_params["tasks"]["cartpole"], {"seed": 0}, task_name="cartpole")

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-
-import gymnasium as gym
-import torch
 from dataclasses import dataclass
 from typing import Protocol
 
+import gymnasium as gym
 import numpy as np
 
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
 from gail_pipeline.rl.sampler import RolloutSampler
+from gail_pipeline.rl.seeding import seed_everything
 from gail_pipeline.rl.training import Batch, TRPOLearner
 from gail_pipeline.rl.trpo import TRPOConfig
 from gail_pipeline.trajectories import Demonstrations
@@ -59,7 +58,7 @@ def make_learner(
 ) -> TRPOLearner:
     """A TRPO learner for imitation: the paper's 2×100 tanh policy whose observation standardiser
     starts from the expert data (or, with ``init_policy``, a copy of that policy: BC warm start)."""
-    torch.manual_seed(seed)
+    seed_everything(seed)
     sampler = RolloutSampler(make_env, num_envs, seed)
     policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
     if demonstrations.observation_dim != policy.obs_dim:

@@ -15,9 +15,11 @@ fixed — are, as in the paper's code,
   the coordinate where the policy falls furthest short of the expert.
 
 The policy's reward is w·φ / dim(φ) (w·ψ / dim(ψ) for GTAL), shifted by a constant bound B so that
-its sign matches the task's GAIL reward: r + B ≥ 0 (``positive``) or r − B ≤ 0 (``negative``),
-B = max |w·φ| / dim over the expert pairs and the batch. The weights used for a batch's rewards are
-those fitted before it was sampled, as GAIL's discriminator is.
+its sign matches the task's GAIL reward: r + B ≥ 0 (``positive``) or r − B ≤ 0 (``negative``).
+Standardised inputs are clipped to [−10, 10], so every feature is bounded by C = 10 and
+|w·φ| ≤ C·√dim for FEM (‖w‖₂ = 1), |w·ψ| ≤ C for GTAL (a vertex): B = C·√dim / dim or C / dim.
+The weights used for a batch's rewards are those fitted before it was sampled, as GAIL's
+discriminator is.
 """
 
 from __future__ import annotations
@@ -110,7 +112,9 @@ class LinearCostReward:
     def rewards(self, batch: Batch) -> list[np.ndarray]:
         phi = self.features(batch.observations, batch.actions)
         raw = self._linear(phi)
-        bound = max(np.abs(raw).max(), np.abs(self._linear(self.expert_features)).max())
+        dim = len(self.weights)
+        clip = self.obs_normalizer.clip
+        bound = clip * np.sqrt(dim) / dim if self.algorithm == "fem" else clip / dim
         shifted = raw + bound if self.reward_sign == "positive" else raw - bound
         return np.split(shifted, np.cumsum([len(t) for t in batch.trajectories])[:-1])
 

@@ -30,6 +30,7 @@ import torch
 from gail_pipeline.rl.gae import compute_gae
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
 from gail_pipeline.rl.sampler import RolloutSampler
+from gail_pipeline.rl.seeding import seed_everything
 from gail_pipeline.rl.trpo import TRPOConfig, fit_value_function, trpo_step
 from gail_pipeline.trajectories import Trajectory
 
@@ -198,7 +199,7 @@ def train_trpo(
         on_iteration: called with each curve row (progress display, metric logging).
     """
     config = config or TRPOConfig()
-    torch.manual_seed(seed)
+    seed_everything(seed)
     sampler = RolloutSampler(make_env, num_envs, seed)
     policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
     value_fn = ValueFunction(

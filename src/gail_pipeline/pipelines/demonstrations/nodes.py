@@ -12,7 +12,12 @@ import numpy as np
 from gail_pipeline.rl.policies import Policy
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.tasks import ConfigError, TaskSpec, make_env
-from gail_pipeline.trajectories import Demonstrations, Trajectory, check_against_spaces, subsample
+from gail_pipeline.trajectories import (
+    Demonstrations,
+    Trajectory,
+    check_against_spaces,
+    subsample,
+)
 
 logger = logging.getLogger(__name__)
 

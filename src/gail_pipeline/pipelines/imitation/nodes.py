@@ -15,6 +15,7 @@ from gail_pipeline.imitation.apprenticeship import LinearCostReward
 from gail_pipeline.imitation.bc import BCConfig, train_bc
 from gail_pipeline.imitation.gail import DiscriminatorConfig, GAILReward
 from gail_pipeline.rl.policies import Policy, make_policy
+from gail_pipeline.rl.seeding import seed_everything
 from gail_pipeline.rl.trpo import TRPOConfig
 from gail_pipeline.tasks import ConfigError, TaskSpec, make_env
 from gail_pipeline.trajectories import Demonstrations, check_against_spaces
@@ -59,6 +60,7 @@ def train_learner(
     }
 
     bc_config = _bc_config(task, params)
+    seed_everything(seed)
     if unit.algorithm == "bc":
         policy = make_policy(env.observation_space, env.action_space, hidden)
         result = train_bc(policy, demonstrations, bc_config, seed)
