@@ -34,8 +34,9 @@ TINY = {
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    for item in ("conf", "pyproject.toml"):
+    for item in ("conf", "pyproject.toml", "data/01_raw/paper"):
         src = PROJECT / item
+        (tmp_path / item).parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     (tmp_path / "src").mkdir()  # the package itself is installed; Kedro only checks the folder
     shutil.rmtree(tmp_path / "conf" / "local", ignore_errors=True)
@@ -76,6 +77,8 @@ def test_kedro_run_expert_and_demonstrations(project):
     assert results["normalized_score"].notna().all()
     assert (data / "06_models/cartpole/gail/n2/s0/policy.pt").is_dir()
     assert (data / "08_reporting/cartpole/gtal/n1/s0/learning_curve.csv").is_dir()
+    comparison = sorted((data / "08_reporting/paper_comparison.md").iterdir())[-1]
+    assert "| cartpole | 2 | GAIL | 1 |" in (comparison / "paper_comparison.md").read_text()
 
     # A second run adds new versions and leaves the first ones as they were.
     first = policies[0] / "expert_policy.pt"

@@ -10,11 +10,18 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline
 
 from gail_pipeline.grid import selected_tasks, units
-from gail_pipeline.pipelines import demonstrations, evaluation, expert, imitation
+from gail_pipeline.pipelines import (
+    demonstrations,
+    evaluation,
+    expert,
+    imitation,
+    reporting,
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """``expert``, ``demonstrations``, ``imitation``, ``evaluation``; ``__default__`` runs them all.
+    """``expert``, ``demonstrations``, ``imitation``, ``evaluation``, ``reporting``;
+    ``__default__`` runs them all.
 
     ``kedro run --namespaces cartpole`` runs one task; ``--params grid.tasks=hopper`` changes
     the grid; ``--env paper`` selects the paper's configuration.
@@ -28,6 +35,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         ),
         "imitation": sum((imitation.create_pipeline(u) for u in grid_units), Pipeline([])),
         "evaluation": evaluation.create_pipeline(grid_units),
+        "reporting": reporting.create_pipeline(),
     }
     stages["__default__"] = sum(stages.values(), Pipeline([]))
     return stages
