@@ -82,3 +82,29 @@ def _project_tasks():
     import yaml
 
     return yaml.safe_load((Path(__file__).parents[1] / "conf/base/tasks.yml").read_text())["tasks"]
+
+
+def test_grid_units_follow_the_overrides():
+    from gail_pipeline.grid import units
+
+    params = {
+        "tasks": _project_tasks(),
+        "grid": {"tasks": ["cartpole", "hopper"], "algorithms": "bc+gail", "dataset_sizes": "extremes",
+                 "seeds": 2, "iterations": None},
+    }
+    grid = units(params)
+    assert {(u.task.name, u.dataset_size) for u in grid} == {
+        ("cartpole", 1), ("cartpole", 10), ("hopper", 4), ("hopper", 25)
+    }
+    assert len(grid) == 2 * 2 * 2 * 2
+    assert {u.iterations for u in grid if u.task.name == "hopper"} == {500}
+    assert grid[0].namespace == "cartpole.bc.n1.s0"
+    params["grid"]["algorithms"] = ["gail", "dagger"]
+    with pytest.raises(ConfigError, match=r"grid.algorithms: unknown algorithm\(s\) \['dagger'\]"):
+        units(params)
+    params["grid"].update(algorithms=["gail"], dataset_sizes=[2, 3])
+    with pytest.raises(ConfigError, match="grid.dataset_sizes: none of"):
+        units(params)
+    params["grid"].update(dataset_sizes=None, seeds=0)
+    with pytest.raises(ConfigError, match="grid.seeds"):
+        units(params)

@@ -89,7 +89,8 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     """The imitation units of the grid: task × algorithm × dataset size × seed.
 
     ``grid.algorithms`` (default: all four), ``grid.dataset_sizes`` (default: each task's own;
-    otherwise the sizes each task also has), ``grid.seeds`` (how many, default: each task's
+    ``extremes``: each task's smallest and largest; a list: the sizes each task also has),
+    ``grid.seeds`` (how many, default: each task's
     ``seeds``) and ``grid.iterations`` (default: each task's ``iterations``) narrow it down.
     """
     if params is None:
@@ -110,7 +111,13 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     result = []
     for task in selected_tasks(params):
         sizes = task.dataset_sizes
-        if sizes_override is not None:
+        if sizes_override == "extremes":
+            sizes = tuple(sorted({min(task.dataset_sizes), max(task.dataset_sizes)}))
+        elif isinstance(sizes_override, str):
+            raise ConfigError(
+                f"grid.dataset_sizes: expected null, 'extremes' or a list of sizes, got {sizes_override!r}"
+            )
+        elif sizes_override is not None:
             sizes = tuple(s for s in task.dataset_sizes if s in set(sizes_override))
             if not sizes:
                 raise ConfigError(

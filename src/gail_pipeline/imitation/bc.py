@@ -84,7 +84,7 @@ def train_bc(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        running.append(float(loss))
+        running.append(loss.item())
         if step % config.validate_every == 0 or step == config.steps - 1:
             with torch.no_grad():
                 valid_params = policy.dist_params(observations[valid_idx])

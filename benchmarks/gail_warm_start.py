@@ -1,0 +1,140 @@
+"""GAIL with and without a behavioral-cloning warm start: env steps to reach a normalised score.
+
+    python benchmarks/gail_warm_start.py --tasks cartpole acrobot --size 1 --seeds 0 1 2 \
+        --output benchmarks/results/gail_warm_start.md
+
+Uses the project's latest expert reference returns and demonstration datasets (run the expert and
+demonstrations pipelines first) and the imitation parameters of conf/base. A run stops when the
+mean true return of an iteration's (stochastic) training rollouts first reaches the target
+normalised score, or after the task's iteration budget. BC's own updates use no env steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from gail_pipeline.grid import _parameters_from_conf
+from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
+from gail_pipeline.imitation.bc import BCConfig, train_bc
+from gail_pipeline.imitation.gail import DiscriminatorConfig, GAILReward
+from gail_pipeline.rl.policies import make_policy
+from gail_pipeline.rl.seeding import seed_everything
+from gail_pipeline.rl.trpo import TRPOConfig
+from gail_pipeline.tasks import make_env, parse_tasks
+from gail_pipeline.trajectories import read_trajectories
+
+DATA = Path("data")
+
+
+def latest(path: Path) -> Path:
+    versions = sorted(p for p in path.iterdir() if p.is_dir())
+    if not versions:
+        raise FileNotFoundError(f"{path}: no saved version; run the expert and demonstrations pipelines")
+    return versions[-1] / path.name
+
+
+def run(task, size: int, seed: int, warm_start: bool, target: float, params: dict) -> dict:
+    reference = json.loads(latest(DATA / f"08_reporting/{task.name}/reference_returns.json").read_text())
+    expert, random = reference["expert_return_mean"], reference["random_return_mean"]
+    demos = read_trajectories(latest(DATA / f"05_model_input/{task.name}/demonstrations_n{size}.parquet"))
+    make = partial(make_env, task)
+    env = make()
+    seed_everything(seed)
+    init = None
+    if warm_start:
+        init = make_policy(env.observation_space, env.action_space, (100, 100))
+        bc = params["bc"]
+        train_bc(init, demos, BCConfig(task.bc_steps, task.bc_validate_every, **bc), seed)
+    learner = make_learner(make, demos, seed=seed, config=TRPOConfig(), max_episode_steps=env.spec.max_episode_steps,
+                           init_policy=init)
+    action_dim = env.action_space.n if isinstance(env.action_space, gym.spaces.Discrete) else env.action_space.shape[0]
+    gail = {k: v for k, v in params["gail"].items() if k not in ("causal_entropy", "bc_warm_start")}
+    gail["hidden_sizes"] = tuple(gail["hidden_sizes"])
+    model = GAILReward(demos, DiscriminatorConfig(**gail, reward_sign=task.reward_sign), seed, int(action_dim))
+    start = time.perf_counter()
+    curve: list[dict] = []
+    reached = None
+    while learner.iteration < task.iterations:
+        curve = train_adversarial(learner, model, learner.iteration + 1, task.batch_size, curve=curve).curve
+        score = (curve[-1]["return_mean"] - random) / (expert - random)
+        if score >= target:
+            reached = curve[-1]
+            break
+    learner.sampler.close()
+    return {
+        "task": task.name, "size": size, "seed": seed, "warm_start": warm_start,
+        "iterations": reached["iteration"] if reached else None,
+        "env_steps": reached["env_steps"] if reached else None,
+        "wall_s": time.perf_counter() - start,
+        "budget_env_steps": curve[-1]["env_steps"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", default=["cartpole", "acrobot"])
+    parser.add_argument("--size", type=int, default=1)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--target", type=float, default=0.95)
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    params = _parameters_from_conf()
+    tasks = parse_tasks(params["tasks"])
+    rows = []
+    for name in args.tasks:
+        for seed in args.seeds:
+            for warm in (False, True):
+                row = run(tasks[name], args.size, seed, warm, args.target, params["imitation"])
+                print(row, flush=True)
+                rows.append(row)
+
+    def fmt(values):
+        done = [v for v in values if v is not None]
+        if len(done) < len(values):
+            return f"{np.mean(done):,.0f} ({len(values) - len(done)} of {len(values)} never reached)" if done else "never reached"
+        return f"{np.mean(done):,.0f}"
+
+    lines = [
+        f"# GAIL with and without BC warm start: env steps to a normalised score of {args.target}",
+        "",
+        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}, 1 thread",
+        f"- command: `python benchmarks/gail_warm_start.py {' '.join(sys.argv[1:])}`",
+        f"- {args.size} expert trajectory(ies), seeds {args.seeds}; score of the mean true return of an",
+        "  iteration's stochastic training rollouts; budget: the task's iterations × batch",
+        "",
+        "| task | start | env steps to target (mean over seeds) | iterations | wall time per run (s) |",
+        "|---|---|---|---|---|",
+    ]
+    for name in args.tasks:
+        for warm in (False, True):
+            sel = [r for r in rows if r["task"] == name and r["warm_start"] == warm]
+            lines.append(
+                f"| {name} | {'BC warm start' if warm else 'plain GAIL'} | {fmt([r['env_steps'] for r in sel])} "
+                f"| {fmt([r['iterations'] for r in sel])} | {np.mean([r['wall_s'] for r in sel]):.0f} |"
+            )
+    lines += ["", "Per run:", "", "| task | seed | start | iterations | env steps |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['task']} | {r['seed']} | {'BC' if r['warm_start'] else 'plain'} | {r['iterations']} | {r['env_steps']} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
