@@ -1,0 +1,63 @@
+from functools import partial
+
+import numpy as np
+import pytest
+
+from gail_pipeline.rl.shaping import POTENTIALS, shaped_rewards
+from gail_pipeline.rl.training import train_trpo
+from gail_pipeline.tasks import TaskSpec, make_env
+from gail_pipeline.trajectories import Trajectory
+
+
+def _trajectory(terminated: bool) -> Trajectory:
+    rng = np.random.default_rng(0)
+    obs = np.column_stack([rng.uniform(-1.2, 0.6, 6), rng.uniform(-0.07, 0.07, 6)]).astype(np.float32)
+    return Trajectory(
+        obs, np.zeros(6, np.int64), -np.ones(6), terminated=terminated, truncated=not terminated,
+        final_observation=np.array([0.5, 0.01], np.float32),
+    )
+
+
+@pytest.mark.parametrize("terminated", [True, False])
+def test_shaping_telescopes(terminated):
+    """With γ = 1 the shaped return is the true return + Φ(s_T) − Φ(s_0), Φ(terminal) = 0."""
+    traj = _trajectory(terminated)
+    phi = POTENTIALS["mountain_car_energy"]
+    shaped = shaped_rewards(traj, 1.0, "mountain_car_energy")
+    last = 0.0 if terminated else phi(traj.final_observation[None].astype(np.float64))[0]
+    first = phi(traj.observations[:1].astype(np.float64))[0]
+    assert shaped.sum() == pytest.approx(traj.rewards.sum() + last - first)
+
+
+def test_unknown_shaping_is_named():
+    with pytest.raises(ValueError, match="unknown reward shaping 'height'"):
+        shaped_rewards(_trajectory(True), 0.99, "height")
+
+
+CARTPOLE = TaskSpec(name="cartpole", env_id="CartPole-v1", max_episode_steps=50)
+
+
+def _train(iterations, checkpoint, **kwargs):
+    return train_trpo(
+        partial(make_env, CARTPOLE), iterations=iterations, batch_size=300, seed=0,
+        hidden_sizes=(8,), num_envs=2, max_episode_steps=50, checkpoint_path=checkpoint,
+        checkpoint_every=2, **kwargs,
+    )
+
+
+def test_training_resumes_from_its_checkpoint(tmp_path):
+    checkpoint = tmp_path / "ckpt.pt"
+    first = _train(2, checkpoint)
+    assert checkpoint.exists() and first.resumed_from_iteration == 0
+    resumed = _train(4, checkpoint)
+    assert resumed.resumed_from_iteration == 2
+    assert [row["iteration"] for row in resumed.curve] == [1, 2, 3, 4]
+    assert resumed.curve[:2] == first.curve
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
+    checkpoint = tmp_path / "ckpt.pt"
+    _train(2, checkpoint)
+    other = _train(2, checkpoint, checkpoint_key="another env")
+    assert other.resumed_from_iteration == 0
