@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test benchmark clean-data
+.PHONY: install run test benchmark mlflow-ui
 
 $(BIN)/kedro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,7 @@ test: install
 
 benchmark: install
 	$(BIN)/python benchmarks/sampler_throughput.py --output benchmarks/results/sampler_throughput.md
+
+# MLflow's UI on the project's tracking store (http://127.0.0.1:5000).
+mlflow-ui: install
+	$(BIN)/kedro mlflow ui

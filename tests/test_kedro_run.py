@@ -98,3 +98,50 @@ def test_parallel_runner_gives_the_sequential_results(project):
     parallel = _latest_results(project)
     assert len(list((project / "data/08_reporting/results_table.csv").iterdir())) == 2
     pd.testing.assert_frame_equal(sequential, parallel)
+
+
+def _runs(project):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("gail_pipeline")
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return client, parents, children
+
+
+EXPECTED_UNITS = {"cartpole.expert"} | {
+    f"cartpole.{algo}.n{n}.s0" for algo in ("bc", "fem", "gtal", "gail") for n in (1, 2)
+}
+
+
+def _check_children(client, parent, children):
+    mine = [r for r in children if r.data.tags["mlflow.parentRunId"] == parent.info.run_id]
+    assert sorted(r.info.run_name for r in mine) == sorted(EXPECTED_UNITS)
+    for run in mine:
+        metrics = run.data.metrics
+        if run.info.run_name == "cartpole.expert":
+            assert {"expert_return_mean", "random_return_mean"} <= set(metrics)
+            continue
+        assert {"return_mean", "normalized_score"} <= set(metrics)
+        assert run.data.params["unit.algorithm"] == run.info.run_name.split(".")[1]
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert artifacts == {"policy.pt", "learning_curve.png"}
+        if ".bc." not in run.info.run_name:
+            history = client.get_metric_history(run.info.run_id, "curve.return_mean")
+            assert len(history) == 2  # two iterations, stepped by env steps
+            assert history[0].step > 0 and history[1].step > history[0].step
+
+
+@pytest.mark.slow
+def test_mlflow_child_run_per_unit_sequential_and_parallel(project):
+    from kedro.runner import ParallelRunner
+
+    _run(project, TINY)
+    _run(project, TINY, runner=ParallelRunner(max_workers=2))
+    client, parents, children = _runs(project)
+    assert len(parents) == 2
+    assert len(children) == 2 * len(EXPECTED_UNITS)  # none stray, none missing
+    for parent in parents:
+        _check_children(client, parent, children)

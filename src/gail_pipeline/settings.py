@@ -4,11 +4,11 @@ import os
 
 from kedro.config import OmegaConfigLoader
 
-from gail_pipeline.hooks import GridConfigHook, TorchThreadsHook
+from gail_pipeline.hooks import GridConfigHook, TorchThreadsHook, UnitTrackingHook
 
 # The grid hook hands the resolved parameters (env and --params included) to the
 # pipeline registry, which builds one namespaced pipeline per task from them.
-HOOKS = (GridConfigHook(), TorchThreadsHook())
+HOOKS = (GridConfigHook(), TorchThreadsHook(), UnitTrackingHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
