@@ -79,6 +79,8 @@ def test_kedro_run_expert_and_demonstrations(project):
     assert (data / "08_reporting/cartpole/gtal/n1/s0/learning_curve.csv").is_dir()
     comparison = sorted((data / "08_reporting/paper_comparison.md").iterdir())[-1]
     assert "| cartpole | 2 | GAIL | 1 |" in (comparison / "paper_comparison.md").read_text()
+    for figure in ("figure_one.png", "figure_one.html", "learning_curves.png", "learning_curves.html"):
+        assert len(list((data / "08_reporting" / figure).iterdir())) == 1
 
     # A second run adds new versions and leaves the first ones as they were.
     first = policies[0] / "expert_policy.pt"
@@ -145,3 +147,8 @@ def test_mlflow_child_run_per_unit_sequential_and_parallel(project):
     assert len(children) == 2 * len(EXPECTED_UNITS)  # none stray, none missing
     for parent in parents:
         _check_children(client, parent, children)
+        reports = {a.path for a in client.list_artifacts(parent.info.run_id, "reporting")}
+        assert reports == {
+            "reporting/figure_one.png", "reporting/figure_one.html", "reporting/learning_curves.png",
+            "reporting/learning_curves.html", "reporting/paper_comparison.md",
+        }

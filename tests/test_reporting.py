@@ -61,3 +61,35 @@ def test_reacher_gail_is_compared_at_the_same_causal_entropy():
     reference = pd.read_csv(RAW / "paper_expert_random.csv")
     assert compare_with_paper(results, paper, reference, 0.0)["paper_return_mean"].item() == pytest.approx(-67.23)
     assert compare_with_paper(results, paper, reference, 1e-3)["paper_return_mean"].item() == pytest.approx(-32.37)
+
+
+def test_figures_have_a_panel_per_task_and_the_paper_beside_ours():
+    rows = [
+        _evaluation(algo, n, seed, 150.0, score)
+        for algo in ("bc", "gail") for n in (1, 10) for seed, score in ((0, 0.5), (1, 0.7))
+    ]
+    rows += [{**r, "task": "acrobot"} for r in rows]
+    results = build_results_table(*rows)
+    comparison = compare_with_paper(
+        results, pd.read_csv(RAW / "paper_appendix_b.csv"), pd.read_csv(RAW / "paper_expert_random.csv")
+    )
+    png, html = __import__("gail_pipeline.reporting", fromlist=["figure_one"]).figure_one(comparison, results)
+    titles = [ax.get_title() for ax in png.axes if ax.get_title()]
+    assert titles == ["acrobot", "cartpole"]
+    names = {trace.name for trace in html.data}
+    assert names == {"BC", "BC (paper)", "GAIL", "GAIL (paper)"}
+    gail = next(t for t in html.data if t.name == "GAIL" and t.xaxis == "x")
+    assert list(gail.y) == pytest.approx([0.6, 0.6])  # mean over the two seeds
+
+
+def test_learning_curves_skip_bc_and_average_seeds():
+    from gail_pipeline.reporting import learning_curves
+
+    curve = pd.DataFrame({"iteration": [1, 2], "env_steps": [100, 200], "return_mean": [10.0, 20.0]})
+    bc_curve = pd.DataFrame({"step": [0], "validation_nll": [1.0]})
+    png, html = learning_curves({
+        "cartpole.gail.n1.s0": curve, "cartpole.gail.n1.s1": curve.assign(return_mean=[30.0, 40.0]),
+        "cartpole.bc.n1.s0": bc_curve,
+    })
+    assert [ax.get_title() for ax in png.axes] == ["cartpole — GAIL"]
+    assert list(html.data[0].y) == [20.0, 30.0]

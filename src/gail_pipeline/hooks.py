@@ -82,7 +82,10 @@ class UnitTrackingHook:
     @hook_impl
     def after_node_run(self, node: Any, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         parent = os.environ.get(_PARENT_RUN)
-        if not parent or not node.namespace:
+        if not parent:
+            return
+        if not node.namespace:
+            self._log_report(parent, node, outputs)
             return
         short = node.name.rsplit(".", 1)[-1]
         if short not in _TRACKED and not short.startswith("train_"):
@@ -121,6 +124,23 @@ class UnitTrackingHook:
             keys = ("return_mean", "return_std", "normalized_score", "expert_return_mean",
                     "expert_return_std", "random_return_mean", "random_return_std")
             tracking.log_unit(client, run_id, metrics={k: result[k] for k in keys if k in result})
+
+
+    @staticmethod
+    def _log_report(parent: str, node: Any, outputs: dict[str, Any]) -> None:
+        """Reporting outputs (figures, Markdown tables) go to the kedro run's own run."""
+        if "reporting" not in node.tags:
+            return
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient()
+        for name, value in outputs.items():
+            if name.endswith("_png"):
+                client.log_figure(parent, value, f"reporting/{name[: -len('_png')]}.png")
+            elif name.endswith("_html"):
+                client.log_figure(parent, value, f"reporting/{name[: -len('_html')]}.html")
+            elif name.endswith("_markdown"):
+                client.log_text(parent, value, f"reporting/{name[: -len('_markdown')]}.md")
 
 
 _PARENT_RUN = "GAIL_PIPELINE_MLFLOW_PARENT_RUN_ID"

@@ -35,7 +35,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         ),
         "imitation": sum((imitation.create_pipeline(u) for u in grid_units), Pipeline([])),
         "evaluation": evaluation.create_pipeline(grid_units),
-        "reporting": reporting.create_pipeline(),
+        "reporting": reporting.create_pipeline(grid_units),
     }
     stages["__default__"] = sum(stages.values(), Pipeline([]))
     return stages

@@ -6,7 +6,12 @@ from typing import Any
 
 import pandas as pd
 
-from gail_pipeline.reporting import compare_with_paper, to_markdown
+from gail_pipeline.reporting import (
+    compare_with_paper,
+    figure_one,
+    learning_curves,
+    to_markdown,
+)
 
 
 def paper_comparison(
@@ -19,3 +24,13 @@ def paper_comparison(
     weight = float(imitation_params.get("gail", {}).get("causal_entropy", 0.0))
     comparison = compare_with_paper(results_table, paper_results, paper_expert_random, weight)
     return comparison, to_markdown(comparison)
+
+
+def plot_figure_one(paper_comparison: pd.DataFrame, results_table: pd.DataFrame) -> tuple[Any, Any]:
+    """Figure 1 of the paper for our runs (PNG and interactive HTML)."""
+    return figure_one(paper_comparison, results_table)
+
+
+def plot_learning_curves(**curves: pd.DataFrame) -> tuple[Any, Any]:
+    """Learning curves per task and algorithm; inputs are keyed by unit namespace."""
+    return learning_curves(curves)
