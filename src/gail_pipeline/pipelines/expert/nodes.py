@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gail_pipeline import __version__
+from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.rl.policies import Policy, RandomPolicy
 from gail_pipeline.rl.shaping import shaped_rewards
@@ -59,24 +60,25 @@ def train_expert(
             )
 
     started = time.time()
-    result = train_trpo(
-        make,
-        iterations=task.expert.iterations,
-        batch_size=task.expert.batch_size,
-        seed=seed,
-        config=config,
-        hidden_sizes=task.expert.hidden_sizes,
-        num_envs=task.expert.num_envs,
-        max_episode_steps=horizon,
-        stop_at_return=task.expert.stop_at_return,
-        reward_shaping=shaping,
-        checkpoint_path=checkpoint,
-        checkpoint_key=json.dumps(
-            {"env_id": task.env_id, "env_kwargs": dict(task.env_kwargs), "shaping": task.expert.reward_shaping},
-            sort_keys=True,
-        ),
-        on_iteration=report,
-    )
+    with training_progress(f"{task.name} expert", task.expert.iterations) as show:
+        result = train_trpo(
+            make,
+            iterations=task.expert.iterations,
+            batch_size=task.expert.batch_size,
+            seed=seed,
+            config=config,
+            hidden_sizes=task.expert.hidden_sizes,
+            num_envs=task.expert.num_envs,
+            max_episode_steps=horizon,
+            stop_at_return=task.expert.stop_at_return,
+            reward_shaping=shaping,
+            checkpoint_path=checkpoint,
+            checkpoint_key=json.dumps(
+                {"env_id": task.env_id, "env_kwargs": dict(task.env_kwargs), "shaping": task.expert.reward_shaping},
+                sort_keys=True,
+            ),
+            on_iteration=lambda row: (report(row), show(row)),
+        )
     curve = pd.DataFrame(result.curve)
     last = result.curve[-1]
     result.policy.metadata = {

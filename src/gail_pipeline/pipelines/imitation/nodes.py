@@ -14,6 +14,7 @@ from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
 from gail_pipeline.imitation.apprenticeship import LinearCostReward
 from gail_pipeline.imitation.bc import BCConfig, train_bc
 from gail_pipeline.imitation.gail import DiscriminatorConfig, GAILReward
+from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.policies import Policy, make_policy
 from gail_pipeline.rl.seeding import seed_everything
 from gail_pipeline.rl.trpo import TRPOConfig
@@ -100,7 +101,11 @@ def train_learner(
                 where, row["iteration"], unit.iterations, row["env_steps"], row["return_mean"], row["return_std"],
             )
 
-    result = train_adversarial(learner, reward_model, unit.iterations, task.batch_size, on_iteration=report)
+    with training_progress(where, unit.iterations) as show:
+        result = train_adversarial(
+            learner, reward_model, unit.iterations, task.batch_size,
+            on_iteration=lambda row: (report(row), show(row)),
+        )
     learner.sampler.close()
     learner.policy.metadata = {**metadata, "iterations": unit.iterations, "env_steps": learner.env_steps,
                                "bc_warm_start": init_policy is not None}
