@@ -152,3 +152,20 @@ def test_mlflow_child_run_per_unit_sequential_and_parallel(project):
             "reporting/figure_one.png", "reporting/figure_one.html", "reporting/learning_curves.png",
             "reporting/learning_curves.html", "reporting/paper_comparison.md",
         }
+
+
+@pytest.mark.slow
+def test_results_notebook_runs_top_to_bottom(project):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    _run(project, TINY)
+    (project / "notebooks").mkdir()
+    notebook = nbformat.read(PROJECT / "notebooks" / "results.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(project / "notebooks")}}
+    )
+    client.execute()  # raises CellExecutionError naming the failing cell
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert "normalized_score" in text and "paper_normalized_score" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)

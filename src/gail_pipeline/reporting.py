@@ -87,7 +87,7 @@ def to_markdown(comparison: pd.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Figures
+# Figures (matplotlib's object API: no pyplot state, safe in threads and notebooks)
 # --------------------------------------------------------------------------------------------
 _COLORS = {"bc": "#1f77b4", "fem": "#2ca02c", "gtal": "#9467bd", "gail": "#d62728"}
 
@@ -96,17 +96,15 @@ def figure_one(comparison: pd.DataFrame, results: pd.DataFrame):
     """The paper's Figure 1 for our runs: per task, normalised score against the number of expert
     trajectories, one line per algorithm (mean over seeds, band: min–max over seeds), the paper's
     scores as hollow markers on dashed lines. Returns (matplotlib figure, plotly figure)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import plotly.graph_objects as go
+    from matplotlib.figure import Figure
     from plotly.subplots import make_subplots
 
     tasks = list(dict.fromkeys(comparison["task"]))
     cols = min(3, len(tasks))
     rows = -(-len(tasks) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False, dpi=110)
+    fig = Figure(figsize=(4.2 * cols, 3.4 * rows), dpi=110)
+    axes = fig.subplots(rows, cols, squeeze=False)
     interactive = make_subplots(rows=rows, cols=cols, subplot_titles=tasks)
     for i, task in enumerate(tasks):
         ax = axes[i // cols][i % cols]
@@ -156,11 +154,8 @@ def learning_curves(curves: dict[str, pd.DataFrame]):
     """True return of the training rollouts against env steps, per task (rows) and algorithm
     (columns), one line per dataset size (mean over seeds). ``curves`` maps unit namespaces
     (``task.algo.nN.sS``) to learning curves; BC's (no env steps) are left out."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import plotly.graph_objects as go
+    from matplotlib.figure import Figure
     from plotly.subplots import make_subplots
 
     frames = []
@@ -174,8 +169,8 @@ def learning_curves(curves: dict[str, pd.DataFrame]):
     data = pd.concat(frames)
     tasks = list(dict.fromkeys(data["task"]))
     algorithms = [a for a in ALGORITHM_NAMES if a in set(data["algorithm"])]
-    fig, axes = plt.subplots(len(tasks), len(algorithms), figsize=(4 * len(algorithms), 3 * len(tasks)),
-                             squeeze=False, sharex="row", sharey="row", dpi=110)
+    fig = Figure(figsize=(4 * len(algorithms), 3 * len(tasks)), dpi=110)
+    axes = fig.subplots(len(tasks), len(algorithms), squeeze=False, sharex="row", sharey="row")
     titles = [f"{t} — {ALGORITHM_NAMES[a]}" for t in tasks for a in algorithms]
     interactive = make_subplots(rows=len(tasks), cols=len(algorithms), subplot_titles=titles)
     for i, task in enumerate(tasks):

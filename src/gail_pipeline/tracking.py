@@ -92,12 +92,10 @@ def log_unit(
 
 def plot_curve(curve: pd.DataFrame, x: str, y: str, title: str, directory: Path) -> Path:
     """A PNG of ``y`` against ``x`` (the learning curve artifact)."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    ax = fig.subplots()
     ax.plot(curve[x], curve[y])
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
@@ -106,7 +104,6 @@ def plot_curve(curve: pd.DataFrame, x: str, y: str, title: str, directory: Path)
     fig.tight_layout()
     path = directory / "learning_curve.png"
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
