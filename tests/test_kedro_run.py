@@ -54,7 +54,7 @@ def _run(project, params, runner=None):
 
 
 def _latest_results(project):
-    versions = sorted((project / "data/08_reporting/results_table.csv").iterdir())
+    versions = sorted((project / "data/08_reporting/quick/results_table.csv").iterdir())
     return pd.read_csv(versions[-1] / "results_table.csv")
 
 
@@ -75,12 +75,12 @@ def test_kedro_run_expert_and_demonstrations(project):
     assert len(results) == 8  # 4 algorithms × 2 dataset sizes × 1 seed
     assert set(results["algorithm"]) == {"bc", "fem", "gtal", "gail"}
     assert results["normalized_score"].notna().all()
-    assert (data / "06_models/cartpole/gail/n2/s0/policy.pt").is_dir()
-    assert (data / "08_reporting/cartpole/gtal/n1/s0/learning_curve.csv").is_dir()
-    comparison = sorted((data / "08_reporting/paper_comparison.md").iterdir())[-1]
+    assert (data / "06_models/quick/cartpole/gail/n2/s0/policy.pt").is_dir()
+    assert (data / "08_reporting/quick/cartpole/gtal/n1/s0/learning_curve.csv").is_dir()
+    comparison = sorted((data / "08_reporting/quick/paper_comparison.md").iterdir())[-1]
     assert "| cartpole | 2 | GAIL | 1 |" in (comparison / "paper_comparison.md").read_text()
     for figure in ("figure_one.png", "figure_one.html", "learning_curves.png", "learning_curves.html"):
-        assert len(list((data / "08_reporting" / figure).iterdir())) == 1
+        assert len(list((data / "08_reporting/quick" / figure).iterdir())) == 1
 
     # A second run adds new versions and leaves the first ones as they were.
     first = policies[0] / "expert_policy.pt"
@@ -98,7 +98,7 @@ def test_parallel_runner_gives_the_sequential_results(project):
     sequential = _latest_results(project)
     _run(project, TINY, runner=ParallelRunner(max_workers=2))
     parallel = _latest_results(project)
-    assert len(list((project / "data/08_reporting/results_table.csv").iterdir())) == 2
+    assert len(list((project / "data/08_reporting/quick/results_table.csv").iterdir())) == 2
     pd.testing.assert_frame_equal(sequential, parallel)
 
 

@@ -108,3 +108,21 @@ def test_grid_units_follow_the_overrides():
     params["grid"].update(dataset_sizes=None, seeds=0)
     with pytest.raises(ConfigError, match="grid.seeds"):
         units(params)
+
+
+def test_grids_of_different_configurations_write_to_different_folders():
+    from pathlib import Path
+
+    from kedro.config import OmegaConfigLoader
+
+    from gail_pipeline import settings
+
+    conf = str(Path(__file__).parents[1] / "conf")
+    paths = {
+        env: OmegaConfigLoader(conf, env=env, **settings.CONFIG_LOADER_ARGS)["catalog"][
+            "{task}.{algorithm}.n{size}.s{seed}.policy"
+        ]["filepath"]
+        for env in ("local", "paper")
+    }
+    assert paths["local"] == "data/06_models/quick/{task}/{algorithm}/n{size}/s{seed}/policy.pt"
+    assert paths["paper"] == "data/06_models/paper/{task}/{algorithm}/n{size}/s{seed}/policy.pt"
