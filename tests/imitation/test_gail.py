@@ -79,3 +79,18 @@ def test_gail_learns_cartpole_from_one_trajectory(cartpole_expert_data):
     train_adversarial(learner, model, iterations=200, batch_size=5000)
     returns = evaluate(make, learner.policy, episodes=50, seed=7)
     assert returns.mean() >= 195, f"GAIL return {returns.mean():.1f}"
+
+
+def test_discriminator_sees_the_actions_the_environment_executed():
+    """Raw Gaussian samples beyond a Box's bounds are clipped before the discriminator compares
+    them with the expert's recorded (executed) actions."""
+    expert, _ = _separable(continuous=True)
+    model = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
+    obs = np.zeros((2, 3), np.float32)
+    raw = np.array([[5.0, -7.0], [1.0, -1.0]], np.float32)
+    traj = Trajectory(obs, raw, np.zeros(2))
+    batch = Batch.from_trajectories([traj], action_bounds=(np.full(2, -1.0), np.full(2, 1.0)))
+    assert torch.equal(batch.actions, torch.as_tensor(raw))  # TRPO's likelihoods use the samples
+    np.testing.assert_array_equal(batch.executed_actions.numpy(), [[1.0, -1.0], [1.0, -1.0]])
+    rewards = model.rewards(batch)[0]
+    assert rewards[0] == pytest.approx(rewards[1])

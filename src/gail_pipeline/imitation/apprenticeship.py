@@ -110,7 +110,7 @@ class LinearCostReward:
         return phi @ self.weights / len(self.weights)
 
     def rewards(self, batch: Batch) -> list[np.ndarray]:
-        phi = self.features(batch.observations, batch.actions)
+        phi = self.features(batch.observations, batch.executed_actions)
         raw = self._linear(phi)
         dim = len(self.weights)
         clip = self.obs_normalizer.clip
@@ -119,7 +119,7 @@ class LinearCostReward:
         return np.split(shifted, np.cumsum([len(t) for t in batch.trajectories])[:-1])
 
     def update(self, batch: Batch) -> dict[str, float]:
-        mu_policy = self.features(batch.observations, batch.actions).mean(axis=0)
+        mu_policy = self.features(batch.observations, batch.executed_actions).mean(axis=0)
         if self.algorithm == "fem":
             self.weights = fem_weights(self.mu_expert, mu_policy)
         else:

@@ -22,7 +22,8 @@ Reward given to the policy (its cost is the discriminator's log-loss):
 A positive reward makes surviving longer pay, a negative one makes ending sooner pay; the sign is
 chosen per task so that the bias agrees with the task (Kostrikov et al. 2019 discuss the bias).
 
-Inputs are standardised: for Box actions the discriminator sees [s, a] through its own running
+Inputs are standardised: for Box actions the discriminator sees [s, a] — a as the environment
+executed it, clipped to the bounds like the expert's recorded actions — through its own running
 standardiser (initialised from the expert data, updated with each policy batch); for Discrete
 actions it sees s and outputs one logit per action, the logit of the taken action being used.
 """
@@ -134,7 +135,7 @@ class GAILReward:
 
     @torch.no_grad()
     def rewards(self, batch: Batch) -> list[np.ndarray]:
-        logits = self.discriminator(batch.observations, batch.actions)
+        logits = self.discriminator(batch.observations, batch.executed_actions)
         flat = reward_from_logits(logits, self.config.reward_sign).numpy().astype(np.float64)
         return np.split(flat, np.cumsum([len(t) for t in batch.trajectories])[:-1])
 
@@ -193,12 +194,12 @@ class GAILReward:
         n = len(batch)
         idx = torch.randint(len(self.expert_obs), (n,), generator=self.generator)
         loss, stats = self.loss(
-            batch.observations, batch.actions, self.expert_obs[idx], self.expert_actions[idx]
+            batch.observations, batch.executed_actions, self.expert_obs[idx], self.expert_actions[idx]
         )
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
         self.discriminator.input_normalizer.update(
-            self.discriminator.inputs(batch.observations, batch.actions)
+            self.discriminator.inputs(batch.observations, batch.executed_actions)
         )
         return stats

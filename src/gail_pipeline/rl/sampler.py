@@ -66,6 +66,11 @@ class RolloutSampler:
     def action_space(self) -> gym.Space:
         return self.envs[0].action_space
 
+    @property
+    def action_bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(low, high) of a Box action space, None for Discrete."""
+        return None if self.discrete else (self._low, self._high)
+
     def close(self) -> None:
         for env in self.envs:
             env.close()

@@ -47,17 +47,29 @@ class Batch:
 
     trajectories: list[Trajectory]
     observations: torch.Tensor  # (N, obs_dim) float32
-    actions: torch.Tensor  # (N, act_dim) float32 or (N,) int64
+    actions: torch.Tensor  # (N, act_dim) float32 or (N,) int64: the policy's samples
     timesteps: torch.Tensor  # (N,) int64, step index within the episode
+    executed_actions: torch.Tensor  # the actions as the environment executed them (clipped to
+    # a Box's bounds): what a learned cost compares with the expert's recorded actions
 
     @classmethod
-    def from_trajectories(cls, trajectories: Sequence[Trajectory]) -> Batch:
+    def from_trajectories(
+        cls,
+        trajectories: Sequence[Trajectory],
+        action_bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Batch:
         trajectories = list(trajectories)
+        actions = torch.as_tensor(np.concatenate([t.actions for t in trajectories]))
+        executed = actions
+        if action_bounds is not None:
+            low, high = (torch.as_tensor(b, dtype=actions.dtype) for b in action_bounds)
+            executed = torch.clamp(actions, low, high)
         return cls(
             trajectories=trajectories,
             observations=torch.as_tensor(np.concatenate([t.observations for t in trajectories])),
-            actions=torch.as_tensor(np.concatenate([t.actions for t in trajectories])),
+            actions=actions,
             timesteps=torch.as_tensor(np.concatenate([t.steps for t in trajectories])),
+            executed_actions=executed,
         )
 
     def __len__(self) -> int:
@@ -87,7 +99,7 @@ class TRPOLearner:
     def collect(self, min_steps: int) -> Batch:
         trajectories = self.sampler.sample(self.policy, min_steps=min_steps)
         self.env_steps += sum(len(t) for t in trajectories)
-        return Batch.from_trajectories(trajectories)
+        return Batch.from_trajectories(trajectories, self.sampler.action_bounds)
 
     @torch.no_grad()
     def advantages(
