@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
@@ -17,7 +16,12 @@ from gail_pipeline.trajectories import Demonstrations
 @pytest.fixture
 def catalog_config(tmp_path):
     """The project's catalog (dataset factories), writing under tmp_path instead of data/."""
-    config = yaml.safe_load((Path(__file__).parents[2] / "conf/base/catalog.yml").read_text())
+    from kedro.config import OmegaConfigLoader
+
+    from gail_pipeline import settings
+
+    loader = OmegaConfigLoader(str(Path(__file__).parents[2] / "conf"), **settings.CONFIG_LOADER_ARGS)
+    config = dict(loader["catalog"])
     for entry in config.values():
         entry["filepath"] = str(tmp_path / entry["filepath"])
     return config

@@ -10,32 +10,19 @@ itself from that batch. GAIL's discriminator and the FEM / GTAL linear costs are
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import gymnasium as gym
-import numpy as np
 
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.rl.seeding import seed_everything
-from gail_pipeline.rl.training import Batch, TRPOLearner
+from gail_pipeline.rl.training import RewardModel, TRPOLearner, run_iterations
 from gail_pipeline.rl.trpo import TRPOConfig
 from gail_pipeline.trajectories import Demonstrations
 
 __all__ = ["AdversarialResult", "RewardModel", "make_learner", "train_adversarial"]
-
-
-class RewardModel(Protocol):
-    def rewards(self, batch: Batch) -> list[np.ndarray]:
-        """Per-step rewards, one array per trajectory of the batch."""
-        ...
-
-    def update(self, batch: Batch) -> dict[str, float]:
-        """Fit the cost to this policy batch (one step); returns diagnostics."""
-        ...
 
 
 @dataclass
@@ -83,35 +70,12 @@ def train_adversarial(
     iterations: int,
     batch_size: int,
     on_iteration: Callable[[dict[str, float]], None] | None = None,
-    start_iteration: int = 0,
     curve: Sequence[dict[str, float]] = (),
 ) -> AdversarialResult:
-    """Run ``iterations`` iterations of imitation by TRPO on ``reward_model``'s reward."""
-    curve = list(curve)
-    start = time.perf_counter() - (curve[-1]["wall_time"] if curve else 0.0)
-    while learner.iteration < iterations:
-        batch = learner.collect(batch_size)
-        rewards = reward_model.rewards(batch)
-        advantages, _ = learner.advantages(batch, rewards)
-        stats = learner.policy_step(batch, advantages)
-        learner.update_normalizer(batch)
-        stats.update(reward_model.update(batch))
-        _, value_targets = learner.advantages(batch, reward_model.rewards(batch))
-        stats.update(learner.fit_value(batch, value_targets))
-        learner.iteration += 1
-        true_returns = np.array([t.episode_return for t in batch.trajectories])
-        row = {
-            "iteration": learner.iteration,
-            "env_steps": learner.env_steps,
-            "episodes": len(batch.trajectories),
-            "return_mean": float(true_returns.mean()),
-            "return_std": float(true_returns.std()),
-            "learned_reward_mean": float(np.mean(np.concatenate(rewards))),
-            "episode_length_mean": float(np.mean([len(t) for t in batch.trajectories])),
-            "wall_time": time.perf_counter() - start,
-            **stats,
-        }
-        curve.append(row)
-        if on_iteration is not None:
-            on_iteration(row)
-    return AdversarialResult(curve)
+    """Run imitation by TRPO on ``reward_model``'s reward until ``learner.iteration == iterations``
+    (the loop of :func:`gail_pipeline.rl.training.run_iterations`)."""
+    rows = run_iterations(
+        learner, reward_model, iterations=iterations, batch_size=batch_size, curve=list(curve),
+        on_iteration=on_iteration,
+    )
+    return AdversarialResult(rows)

@@ -94,6 +94,8 @@ class LinearCostReward:
         # Start from the uniform-cost point: no preference until the first policy batch is seen.
         self.weights = np.zeros(dim)
 
+    static = False  # the reward changes with every update
+
     def features(self, observations: torch.Tensor, actions: torch.Tensor) -> np.ndarray:
         with torch.no_grad():
             s = self.obs_normalizer(observations.double()).numpy()

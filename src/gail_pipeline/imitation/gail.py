@@ -133,6 +133,8 @@ class GAILReward:
         self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate)
         self.generator = torch.Generator().manual_seed(seed)
 
+    static = False  # the reward changes with every update
+
     @torch.no_grad()
     def rewards(self, batch: Batch) -> list[np.ndarray]:
         logits = self.discriminator(batch.observations, batch.executed_actions)

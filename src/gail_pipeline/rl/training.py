@@ -20,8 +20,9 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -34,11 +35,12 @@ from gail_pipeline.rl.seeding import seed_everything
 from gail_pipeline.rl.trpo import TRPOConfig, fit_value_function, trpo_step
 from gail_pipeline.trajectories import Trajectory
 
-__all__ = ["Batch", "TRPOLearner", "TrainingResult", "train_trpo"]
+__all__ = [
+    "Batch", "EnvironmentReward", "RewardModel", "TRPOLearner", "TrainingResult", "run_iterations",
+    "train_trpo",
+]
 
 logger = logging.getLogger(__name__)
-
-RewardFn = Callable[[Sequence[Trajectory]], list[np.ndarray]]
 
 
 @dataclass
@@ -165,6 +167,93 @@ class TRPOLearner:
         self.sampler.generator.set_state(state["sampler_generator"])
 
 
+class RewardModel(Protocol):
+    """Per-step rewards for a batch of policy trajectories, and how they learn from it."""
+
+    static: bool
+    """True if ``update`` never changes the rewards (the value targets need no recomputing)."""
+
+    def rewards(self, batch: Batch) -> list[np.ndarray]:
+        """Per-step rewards, one array per trajectory of the batch."""
+        ...
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        """Fit the reward to this policy batch (one step); returns diagnostics."""
+        ...
+
+
+class EnvironmentReward:
+    """The environment's own reward, optionally shaped: ``shaping(trajectory) → rewards``."""
+
+    static = True
+
+    def __init__(self, shaping: Callable[[Trajectory], np.ndarray] | None = None) -> None:
+        self.shaping = shaping
+
+    def rewards(self, batch: Batch) -> list[np.ndarray]:
+        return [self.shaping(t) if self.shaping else t.rewards for t in batch.trajectories]
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        return {}
+
+
+def run_iterations(
+    learner: TRPOLearner,
+    reward_model: RewardModel,
+    *,
+    iterations: int,
+    batch_size: int,
+    curve: list[dict[str, float]],
+    on_iteration: Callable[[dict[str, float]], None] | None = None,
+    stop: Callable[[dict[str, float]], bool] | None = None,
+) -> list[dict[str, float]]:
+    """TRPO iterations until ``learner.iteration == iterations`` (or ``stop(last row)``), in the
+    paper's order:
+
+        sample → reward → GAE → TRPO step → policy normaliser update → reward-model update
+               → value fit on the updated model's rewards.
+
+    Appends one row per iteration to ``curve`` (and returns it): iteration, env_steps, true
+    returns of the training rollouts, mean learned reward, TRPO / value / reward diagnostics.
+    """
+    start = time.perf_counter() - (curve[-1]["wall_time"] if curve else 0.0)
+    while learner.iteration < iterations:
+        if stop is not None and curve and stop(curve[-1]):
+            break
+        batch = learner.collect(batch_size)
+        if learner.policy.obs_normalizer.count == 0:
+            # The first policy's output layer is zero, so its actions did not depend on the
+            # normaliser: initialising it from this batch changes nothing already sampled.
+            learner.update_normalizer(batch)
+        rewards = reward_model.rewards(batch)
+        advantages, value_targets = learner.advantages(batch, rewards)
+        stats = learner.policy_step(batch, advantages)
+        learner.update_normalizer(batch)
+        stats.update(reward_model.update(batch))
+        if not reward_model.static:
+            _, value_targets = learner.advantages(batch, reward_model.rewards(batch))
+        stats.update(learner.fit_value(batch, value_targets))
+        learner.iteration += 1
+        true_returns = np.array([t.episode_return for t in batch.trajectories])
+        row = {
+            "iteration": learner.iteration,
+            "env_steps": learner.env_steps,
+            "episodes": len(batch.trajectories),
+            "return_mean": float(true_returns.mean()),
+            "return_std": float(true_returns.std()),
+            "return_min": float(true_returns.min()),
+            "return_max": float(true_returns.max()),
+            "learned_reward_mean": float(np.mean(np.concatenate(rewards))),
+            "episode_length_mean": float(np.mean([len(t) for t in batch.trajectories])),
+            "wall_time": time.perf_counter() - start,
+            **stats,
+        }
+        curve.append(row)
+        if on_iteration is not None:
+            on_iteration(row)
+    return curve
+
+
 @dataclass
 class TrainingResult:
     policy: Policy
@@ -248,44 +337,24 @@ def train_trpo(
         learner.sampler = sampler
         logger.info("resumed TRPO from %s at iteration %d", checkpoint_path, resumed_from)
 
-    start_time = time.perf_counter() - (curve[-1]["wall_time"] if curve else 0.0)
-    while learner.iteration < iterations:
-        if curve and stop_at_return is not None and curve[-1]["return_mean"] >= stop_at_return:
-            break
-        batch = learner.collect(batch_size)
-        true_returns = np.array([t.episode_return for t in batch.trajectories])
-        if learner.iteration == 0 and policy.obs_normalizer.count == 0:
-            # The first policy's output layer is zero, so its actions did not depend on the
-            # normaliser: initialising it from this batch changes nothing already sampled.
-            learner.update_normalizer(batch)
-        rewards = [
-            reward_shaping(t, config.gamma) if reward_shaping else t.rewards
-            for t in batch.trajectories
-        ]
-        advantages, value_targets = learner.advantages(batch, rewards)
-        stats = learner.policy_step(batch, advantages)
-        learner.update_normalizer(batch)
-        stats.update(learner.fit_value(batch, value_targets))
-        learner.iteration += 1
-        row = {
-            "iteration": learner.iteration,
-            "env_steps": learner.env_steps,
-            "episodes": len(batch.trajectories),
-            "return_mean": float(true_returns.mean()),
-            "return_std": float(true_returns.std()),
-            "return_min": float(true_returns.min()),
-            "return_max": float(true_returns.max()),
-            "episode_length_mean": float(np.mean([len(t) for t in batch.trajectories])),
-            "wall_time": time.perf_counter() - start_time,
-            **stats,
-        }
-        curve.append(row)
+    def after_iteration(row: dict[str, float]) -> None:
         if on_iteration is not None:
             on_iteration(row)
         if checkpoint_path is not None and (
             learner.iteration % checkpoint_every == 0 or learner.iteration == iterations
         ):
             _save_checkpoint(checkpoint_path, learner, curve, fingerprint)
+
+    def reached(row: dict[str, float]) -> bool:
+        return stop_at_return is not None and row["return_mean"] >= stop_at_return
+
+    reward = EnvironmentReward(
+        partial(reward_shaping, gamma=config.gamma) if reward_shaping else None
+    )
+    run_iterations(
+        learner, reward, iterations=iterations, batch_size=batch_size, curve=curve,
+        on_iteration=after_iteration, stop=reached,
+    )
     if checkpoint_path is not None and curve:
         _save_checkpoint(checkpoint_path, learner, curve, fingerprint)
     sampler.close()
