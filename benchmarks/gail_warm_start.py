@@ -12,11 +12,7 @@ normalised score, or after the task's iteration budget. BC's own updates use no 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
-import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -24,6 +20,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
+from common import header, write_report
 
 from gail_pipeline.grid import _parameters_from_conf
 from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
@@ -108,11 +105,8 @@ def main() -> None:
         return f"{np.mean(done):,.0f}"
 
     lines = [
-        f"# GAIL with and without BC warm start: env steps to a normalised score of {args.target}",
-        "",
-        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}, 1 thread",
-        f"- command: `python benchmarks/gail_warm_start.py {' '.join(sys.argv[1:])}`",
+        *header(f"GAIL with and without BC warm start: env steps to a normalised score of {args.target}",
+                "gail_warm_start.py"),
         f"- {args.size} expert trajectory(ies), seeds {args.seeds}; score of the mean true return of an",
         "  iteration's stochastic training rollouts; budget: the task's iterations × batch",
         "",
@@ -129,11 +123,7 @@ def main() -> None:
     lines += ["", "Per run:", "", "| task | seed | start | iterations | env steps |", "|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['task']} | {r['seed']} | {'BC' if r['warm_start'] else 'plain'} | {r['iterations']} | {r['env_steps']} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
+    write_report(lines, args.output)
 
 
 if __name__ == "__main__":

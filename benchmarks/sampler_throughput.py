@@ -12,30 +12,17 @@ training iteration's sampling does. Each figure is the best of ``--repeats`` tim
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
-import platform
-import sys
 import time
 from functools import partial
 from pathlib import Path
 
 import torch
+from common import write_report
 
 from gail_pipeline.grid import _parameters_from_conf
 from gail_pipeline.rl.policies import make_policy
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.tasks import make_env, parse_tasks
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def bare_steps_per_second(task, steps: int) -> float:
@@ -89,12 +76,7 @@ def main() -> None:
         f"sampler, {n} env{'s' if n > 1 else ''} (policy)" for n in args.num_envs
     ) + " |"
     lines = [
-        "# Sampler throughput (env steps per second, one core)",
-        "",
-        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}; "
-        f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} thread)",
-        f"- command: `python benchmarks/sampler_throughput.py {' '.join(sys.argv[1:])}`",
+        *header("Sampler throughput (env steps per second, one core)", "sampler_throughput.py"),
         f"- {args.steps} steps per timed run, best of {args.repeats}; policy: 2×100 tanh, stochastic actions",
         "",
         header,
@@ -103,11 +85,7 @@ def main() -> None:
     for row in rows:
         cells = [f"{row[n]:,.0f} ({row[n] / row['bare']:.0%})" for n in args.num_envs]
         lines.append(f"| {row['task']} | {row['env_id']} | {row['bare']:,.0f} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
+    write_report(lines, args.output)
 
 
 if __name__ == "__main__":
