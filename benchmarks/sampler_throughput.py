@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from common import write_report
+from common import header, write_report
 
 from gail_pipeline.grid import _parameters_from_conf
 from gail_pipeline.rl.policies import make_policy
@@ -72,14 +72,14 @@ def main() -> None:
         rows.append(row)
         print(row, flush=True)
 
-    header = "| task | env | bare env.step (random actions) | " + " | ".join(
+    table_header = "| task | env | bare env.step (random actions) | " + " | ".join(
         f"sampler, {n} env{'s' if n > 1 else ''} (policy)" for n in args.num_envs
     ) + " |"
     lines = [
         *header("Sampler throughput (env steps per second, one core)", "sampler_throughput.py"),
         f"- {args.steps} steps per timed run, best of {args.repeats}; policy: 2×100 tanh, stochastic actions",
         "",
-        header,
+        table_header,
         "|" + "---|" * (3 + len(args.num_envs)),
     ]
     for row in rows:
