@@ -169,3 +169,15 @@ def test_results_notebook_runs_top_to_bottom(project):
     text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "normalized_score" in text and "paper_normalized_score" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_paper_env_session_resolves_the_paper_label(project):
+    """The grid label comes from conf/<env>/globals.yml through a KedroSession too (an extra
+    config loader created while building the pipelines once replaced the session's globals)."""
+    with KedroSession.create(project_path=project, env="paper") as session:
+        context = session.load_context()
+        assert context.catalog.get("results_table")._filepath.as_posix().endswith(
+            "data/08_reporting/paper/results_table.csv"
+        )
+        assert "hopper.gail.n25.s0.train_gail" in {n.name for n in __import__(
+            "kedro.framework.project", fromlist=["pipelines"]).pipelines["imitation"].nodes}

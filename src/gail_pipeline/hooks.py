@@ -22,7 +22,9 @@ class GridConfigHook:
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
-        grid.set_active_parameters(context.params)
+        # The loader's parameters (runtime --params merged in), not ``context.params``: that one
+        # validates against the pipelines, which would build them before they know the grid.
+        grid.set_active_parameters(context.config_loader["parameters"])
 
 
 class TorchThreadsHook:
