@@ -77,7 +77,7 @@ def test_kedro_run_expert_and_demonstrations(project):
     assert results["normalized_score"].notna().all()
     assert (data / "06_models/quick/cartpole/gail/n2/s0/policy.pt").is_dir()
     assert (data / "08_reporting/quick/cartpole/gtal/n1/s0/learning_curve.csv").is_dir()
-    comparison = sorted((data / "08_reporting/quick/paper_comparison.md").iterdir())[-1]
+    comparison = max((data / "08_reporting/quick/paper_comparison.md").iterdir())
     assert "| cartpole | 2 | GAIL | 1 |" in (comparison / "paper_comparison.md").read_text()
     for figure in ("figure_one.png", "figure_one.html", "learning_curves.png", "learning_curves.html"):
         assert len(list((data / "08_reporting/quick" / figure).iterdir())) == 1

@@ -108,11 +108,11 @@ def figure_one(comparison: pd.DataFrame, results: pd.DataFrame):
     interactive = make_subplots(rows=rows, cols=cols, subplot_titles=tasks)
     for i, task in enumerate(tasks):
         ax = axes[i // cols][i % cols]
-        for algorithm in ALGORITHM_NAMES:
+        for algorithm, name in ALGORITHM_NAMES.items():
             ours = comparison[(comparison["task"] == task) & (comparison["algorithm"] == algorithm)]
             if ours.empty:
                 continue
-            color, name = _COLORS[algorithm], ALGORITHM_NAMES[algorithm]
+            color = _COLORS[algorithm]
             spread = (
                 results[(results["task"] == task) & (results["algorithm"] == algorithm)]
                 .groupby("n_trajectories")["normalized_score"].agg(["min", "max"]).reindex(ours["n_trajectories"])

@@ -68,7 +68,7 @@ def train_bc(
         raise ValueError(f"behavioral cloning needs at least 2 (s, a) pairs, the dataset has {n}")
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(n, generator=generator)
-    n_train = min(max(1, int(round(config.train_fraction * n))), n - 1)
+    n_train = min(max(1, round(config.train_fraction * n)), n - 1)
     train_idx, valid_idx = order[:n_train], order[n_train:]
     policy.obs_normalizer.update(observations[train_idx])
 

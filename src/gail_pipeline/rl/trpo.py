@@ -40,6 +40,7 @@ __all__ = [
     "LineSearchResult",
     "TRPOConfig",
     "conjugate_gradient",
+    "fisher_subsample",
     "fisher_vector_product",
     "fit_value_function",
     "flat_grad",
@@ -270,6 +271,12 @@ def natural_gradient_step(
     return result
 
 
+def fisher_subsample(n: int, fraction: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Indices of a random ``fraction`` of ``n`` samples (at least one): where Fisher-vector
+    products are computed (the paper: 10 %)."""
+    return torch.randperm(n, generator=generator)[: max(1, round(fraction * n))]
+
+
 # --------------------------------------------------------------------------------------------
 # Policy and value-function updates
 # --------------------------------------------------------------------------------------------
@@ -290,9 +297,7 @@ def trpo_step(
     with torch.no_grad():
         old_params = policy.dist_params(observations)
         old_log_prob = policy.log_prob(old_params, actions)
-    n = len(observations)
-    n_fvp = max(1, int(round(config.fvp_subsample * n)))
-    fvp_idx = torch.randperm(n, generator=generator)[:n_fvp]
+    fvp_idx = fisher_subsample(len(observations), config.fvp_subsample, generator)
     fvp_obs, fvp_old = observations[fvp_idx], old_params[fvp_idx]
 
     def surrogate() -> torch.Tensor:
@@ -343,9 +348,7 @@ def fit_value_function(
         params = list(value_fn.net.parameters())
         with torch.no_grad():
             old_pred = value_fn.normalized(observations, timesteps)
-        n = len(observations)
-        n_fvp = max(1, int(round(config.fvp_subsample * n)))
-        idx = torch.randperm(n, generator=generator)[:n_fvp]
+        idx = fisher_subsample(len(observations), config.fvp_subsample, generator)
 
         def neg_loss() -> torch.Tensor:
             return -(value_fn.normalized(observations, timesteps) - normalized_targets).pow(2).mean()

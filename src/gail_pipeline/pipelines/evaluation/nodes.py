@@ -53,7 +53,7 @@ def evaluate_unit(
         "task": unit.task_name, "algorithm": unit.algorithm, "n_trajectories": unit.dataset_size,
         "seed": unit.seed, "return_mean": float(returns.mean()), "return_std": float(returns.std()),
         "normalized_score": float(score), "expert_return_mean": float(expert),
-        "random_return_mean": float(random), "episodes": int(len(returns)),
+        "random_return_mean": float(random), "episodes": len(returns),
         "returns": [float(r) for r in returns],
     }
 
