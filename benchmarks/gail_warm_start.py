@@ -1,7 +1,13 @@
-"""GAIL with and without a behavioral-cloning warm start: env steps to reach a normalised score.
+"""Variants of GAIL beside the paper's: env steps to reach a normalised score.
 
     python benchmarks/gail_warm_start.py --tasks cartpole acrobot --size 1 --seeds 0 1 2 \
         --output benchmarks/results/gail_warm_start.md
+    python benchmarks/gail_warm_start.py --tasks cartpole --variants plain gradient_penalty \
+        --output benchmarks/results/gail_gradient_penalty_cartpole.md
+
+Variants: ``plain`` (the paper's GAIL), ``bc_warm_start`` (the policy starts from the BC
+solution), ``gradient_penalty`` (a gradient penalty of weight ``--gradient-penalty`` on the
+discriminator).
 
 Uses the project's latest expert reference returns and demonstration datasets (run the expert and
 demonstrations pipelines first) and the imitation parameters of conf/base. A run stops when the
@@ -42,7 +48,10 @@ def latest(path: Path) -> Path:
     return versions[-1] / path.name
 
 
-def run(task, size: int, seed: int, warm_start: bool, target: float, params: dict) -> dict:
+VARIANT_NAMES = {"plain": "plain GAIL", "bc_warm_start": "BC warm start", "gradient_penalty": "gradient penalty"}
+
+
+def run(task, size: int, seed: int, variant: str, target: float, params: dict, gradient_penalty: float) -> dict:
     reference = json.loads(latest(DATA / f"08_reporting/{task.name}/reference_returns.json").read_text())
     expert, random = reference["expert_return_mean"], reference["random_return_mean"]
     demos = read_trajectories(latest(DATA / f"05_model_input/{task.name}/demonstrations_n{size}.parquet"))
@@ -50,7 +59,7 @@ def run(task, size: int, seed: int, warm_start: bool, target: float, params: dic
     env = make()
     seed_everything(seed)
     init = None
-    if warm_start:
+    if variant == "bc_warm_start":
         init = make_policy(env.observation_space, env.action_space, (100, 100))
         bc = params["bc"]
         train_bc(init, demos, BCConfig(task.bc_steps, task.bc_validate_every, **bc), seed)
@@ -59,6 +68,8 @@ def run(task, size: int, seed: int, warm_start: bool, target: float, params: dic
     action_dim = env.action_space.n if isinstance(env.action_space, gym.spaces.Discrete) else env.action_space.shape[0]
     gail = {k: v for k, v in params["gail"].items() if k not in ("causal_entropy", "bc_warm_start")}
     gail["hidden_sizes"] = tuple(gail["hidden_sizes"])
+    if variant == "gradient_penalty":
+        gail["gradient_penalty"] = gradient_penalty
     model = GAILReward(demos, DiscriminatorConfig(**gail, reward_sign=task.reward_sign), seed, int(action_dim))
     start = time.perf_counter()
     curve: list[dict] = []
@@ -71,7 +82,7 @@ def run(task, size: int, seed: int, warm_start: bool, target: float, params: dic
             break
     learner.sampler.close()
     return {
-        "task": task.name, "size": size, "seed": seed, "warm_start": warm_start,
+        "task": task.name, "size": size, "seed": seed, "variant": variant,
         "iterations": reached["iteration"] if reached else None,
         "env_steps": reached["env_steps"] if reached else None,
         "wall_s": time.perf_counter() - start,
@@ -85,6 +96,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--target", type=float, default=0.95)
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANT_NAMES), default=["plain", "bc_warm_start"])
+    parser.add_argument("--gradient-penalty", type=float, default=10.0)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -93,8 +106,8 @@ def main() -> None:
     rows = []
     for name in args.tasks:
         for seed in args.seeds:
-            for warm in (False, True):
-                row = run(tasks[name], args.size, seed, warm, args.target, params["imitation"])
+            for variant in args.variants:
+                row = run(tasks[name], args.size, seed, variant, args.target, params["imitation"], args.gradient_penalty)
                 print(row, flush=True)
                 rows.append(row)
 
@@ -104,25 +117,30 @@ def main() -> None:
             return f"{np.mean(done):,.0f} ({len(values) - len(done)} of {len(values)} never reached)" if done else "never reached"
         return f"{np.mean(done):,.0f}"
 
+    names = [VARIANT_NAMES[v] for v in args.variants]
     lines = [
-        *header(f"GAIL with and without BC warm start: env steps to a normalised score of {args.target}",
+        *header(f"GAIL variants ({', '.join(names)}): env steps to a normalised score of {args.target}",
                 "gail_warm_start.py"),
         f"- {args.size} expert trajectory(ies), seeds {args.seeds}; score of the mean true return of an",
         "  iteration's stochastic training rollouts; budget: the task's iterations × batch",
+    ]
+    if "gradient_penalty" in args.variants:
+        lines.append(f"- gradient penalty weight {args.gradient_penalty}")
+    lines += [
         "",
-        "| task | start | env steps to target (mean over seeds) | iterations | wall time per run (s) |",
+        "| task | variant | env steps to target (mean over seeds) | iterations | wall time per run (s) |",
         "|---|---|---|---|---|",
     ]
     for name in args.tasks:
-        for warm in (False, True):
-            sel = [r for r in rows if r["task"] == name and r["warm_start"] == warm]
+        for variant in args.variants:
+            sel = [r for r in rows if r["task"] == name and r["variant"] == variant]
             lines.append(
-                f"| {name} | {'BC warm start' if warm else 'plain GAIL'} | {fmt([r['env_steps'] for r in sel])} "
+                f"| {name} | {VARIANT_NAMES[variant]} | {fmt([r['env_steps'] for r in sel])} "
                 f"| {fmt([r['iterations'] for r in sel])} | {np.mean([r['wall_s'] for r in sel]):.0f} |"
             )
-    lines += ["", "Per run:", "", "| task | seed | start | iterations | env steps |", "|---|---|---|---|---|"]
+    lines += ["", "Per run:", "", "| task | seed | variant | iterations | env steps |", "|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['task']} | {r['seed']} | {'BC' if r['warm_start'] else 'plain'} | {r['iterations']} | {r['env_steps']} |")
+        lines.append(f"| {r['task']} | {r['seed']} | {r['variant']} | {r['iterations']} | {r['env_steps']} |")
     write_report(lines, args.output)
 
 
