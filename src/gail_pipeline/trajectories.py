@@ -25,7 +25,6 @@ file and the field at fault.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -383,8 +382,3 @@ def check_against_spaces(
         want = "discrete" if discrete else f"box[{action_dim}]"
         raise TrajectoryFileError(f"{source}: column 'action': {kind} actions, the environment takes {want}")
 
-
-def metadata_of(path: str | Path) -> Mapping[str, str]:
-    """The schema metadata of a trajectory file, without reading its rows."""
-    raw = pq.read_schema(path).metadata or {}
-    return {k.decode(): v.decode() for k, v in raw.items()}

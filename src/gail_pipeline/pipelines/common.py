@@ -43,3 +43,23 @@ class UnitBound(_Bound):
 
 def bind_task(func: Callable[..., Any], task_name: str) -> TaskBound:
     return TaskBound(func, task_name)
+
+
+def check_trained_on(policy: Any, task: Any) -> None:
+    """Refuse a policy whose metadata names another environment than the task's."""
+    from gail_pipeline.tasks import ConfigError
+
+    env_id = policy.metadata.get("env_id")
+    if env_id is not None and env_id != task.env_id:
+        where = policy.metadata.get("path", "the policy")
+        raise ConfigError(f"{where}: trained on {env_id!r}, but task {task.name!r} is {task.env_id!r}")
+
+
+def seed_parameter(params: dict[str, Any], where: str) -> int:
+    """``params["seed"]`` (default 0), checked to be a non-negative integer."""
+    from gail_pipeline.tasks import ConfigError
+
+    seed = params.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"{where}: expected a non-negative integer, got {seed!r}")
+    return seed

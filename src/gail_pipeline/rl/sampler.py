@@ -56,7 +56,6 @@ class RolloutSampler:
         for env, s in zip(self.envs, seeds[:num_envs], strict=True):
             env.action_space.seed(int(s))
         self.generator = torch.Generator().manual_seed(int(seeds[-1]))
-        self.total_steps = 0
 
     @property
     def observation_space(self) -> gym.Space:
@@ -160,7 +159,6 @@ class RolloutSampler:
                     current[i] = next_obs
                     still_active.append(i)
             active = still_active
-        self.total_steps += sum(len(t) for t in finished)
         return finished
 
 

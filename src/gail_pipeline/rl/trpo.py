@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import numpy as np
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
@@ -389,6 +388,3 @@ def explained_variance(prediction: torch.Tensor, target: torch.Tensor) -> float:
         return float("nan")
     return 1.0 - float((target - prediction).var()) / var
 
-
-def to_numpy(x: torch.Tensor) -> np.ndarray:
-    return x.detach().cpu().numpy()

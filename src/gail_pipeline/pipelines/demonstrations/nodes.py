@@ -9,6 +9,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from gail_pipeline.pipelines.common import check_trained_on, seed_parameter
 from gail_pipeline.rl.policies import Policy
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.tasks import ConfigError, TaskSpec, make_env
@@ -28,11 +29,8 @@ def sample_expert_trajectories(
     """The task's number of trajectories from the **stochastic** expert, actions clipped to the
     action space (what the environment executed)."""
     task = TaskSpec.from_config(task_name, task_config)
-    seed = _seed(params)
-    env_id = expert_policy.metadata.get("env_id")
-    if env_id is not None and env_id != task.env_id:
-        where = expert_policy.metadata.get("path", "the expert policy")
-        raise ConfigError(f"{where}: trained on {env_id!r}, but task {task.name!r} is {task.env_id!r}")
+    seed = seed_parameter(params, "demonstrations.seed")
+    check_trained_on(expert_policy, task)
     make = partial(make_env, task)
     sampler = RolloutSampler(make, min(8, task.expert_trajectory_count), seed)
     try:
@@ -73,7 +71,7 @@ def subsample_datasets(
 ) -> dict[str, Demonstrations]:
     """One dataset per size: the first n trajectories, every k-th pair from a random offset."""
     task = TaskSpec.from_config(task_name, task_config)
-    seed = _seed(params)
+    seed = seed_parameter(params, "demonstrations.seed")
     env = make_env(task)
     try:
         space = env.action_space
@@ -110,10 +108,3 @@ def _clip_actions(trajectory: Trajectory, space: gym.Space) -> Trajectory:
         return trajectory
     trajectory.actions = np.clip(trajectory.actions, space.low, space.high).astype(np.float32)
     return trajectory
-
-
-def _seed(params: dict[str, Any]) -> int:
-    seed = params.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"demonstrations.seed: expected a non-negative integer, got {seed!r}")
-    return seed

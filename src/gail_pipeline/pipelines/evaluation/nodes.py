@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gail_pipeline.pipelines.common import check_trained_on
 from gail_pipeline.pipelines.imitation.nodes import UnitSpec
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.rl.policies import Policy
-from gail_pipeline.tasks import ConfigError, TaskSpec, make_env
+from gail_pipeline.tasks import TaskSpec, make_env
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,7 @@ def evaluate_unit(
 ) -> dict[str, Any]:
     """Returns of ``evaluation_episodes`` deterministic episodes and the normalised score."""
     task = TaskSpec.from_config(unit.task_name, task_config)
-    if policy.metadata.get("env_id", task.env_id) != task.env_id:
-        raise ConfigError(f"{unit.task_name}: the policy was trained on {policy.metadata['env_id']!r}")
+    check_trained_on(policy, task)
     seed = int(params.get("seed", 0)) + 100_000 + 1_000 * unit.seed + unit.dataset_size
     returns = evaluate(partial(make_env, task), policy, task.evaluation_episodes, seed, deterministic=True)
     expert, random = reference_returns["expert_return_mean"], reference_returns["random_return_mean"]

@@ -9,10 +9,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from gail_pipeline import __version__
+from gail_pipeline.pipelines.common import check_trained_on, seed_parameter
 from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.rl.policies import Policy, RandomPolicy
@@ -33,7 +33,7 @@ def train_expert(
     learning curve, one row per iteration.
     """
     task = TaskSpec.from_config(task_name, task_config)
-    seed = _seed(expert_params, "expert.seed")
+    seed = seed_parameter(expert_params, "expert.seed")
     trpo_overrides = {**expert_params.get("trpo", {}), **task.expert.trpo}
     try:
         config = TRPOConfig.from_mapping(trpo_overrides, where=f"tasks.{task.name}.expert.trpo")
@@ -48,7 +48,7 @@ def train_expert(
         checkpoint = Path(expert_params["checkpoint_dir"]) / task.name / f"expert_seed{seed}.pt"
     shaping = None
     if task.expert.reward_shaping:
-        shaping = partial(_shape, potential=task.expert.reward_shaping)
+        shaping = partial(shaped_rewards, potential=task.expert.reward_shaping)
     log_every = int(expert_params.get("log_every", 10))
 
     def report(row: dict[str, float]) -> None:
@@ -104,8 +104,8 @@ def measure_reference_returns(
     """Expert (deterministic) and uniform-random returns over the task's evaluation episodes:
     the 0 and 1 of every normalised score."""
     task = TaskSpec.from_config(task_name, task_config)
-    _check_policy_env(expert_policy, task)
-    seed = _seed(expert_params, "expert.seed") + 10_000  # episodes unseen during training
+    check_trained_on(expert_policy, task)
+    seed = seed_parameter(expert_params, "expert.seed") + 10_000  # episodes unseen during training
     make = partial(make_env, task)
     expert = evaluate(make, expert_policy, task.evaluation_episodes, seed, deterministic=True)
     env = make()
@@ -128,21 +128,3 @@ def measure_reference_returns(
         "expert_returns": [float(x) for x in expert],
         "random_returns": [float(x) for x in random],
     }
-
-
-def _shape(trajectory, gamma: float, potential: str) -> np.ndarray:
-    return shaped_rewards(trajectory, gamma, potential)
-
-
-def _seed(params: dict[str, Any], where: str) -> int:
-    seed = params.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"{where}: expected a non-negative integer, got {seed!r}")
-    return seed
-
-
-def _check_policy_env(policy: Policy, task: TaskSpec) -> None:
-    env_id = policy.metadata.get("env_id")
-    if env_id is not None and env_id != task.env_id:
-        where = policy.metadata.get("path", "the expert policy")
-        raise ConfigError(f"{where}: this policy was trained on {env_id!r}, task {task.name!r} is {task.env_id!r}")
