@@ -63,8 +63,39 @@ def test_deterministic_actions_are_mean_and_argmax():
     _perturb(policy)
     obs = np.random.default_rng(0).normal(size=(3, 2)).astype(np.float32)
     np.testing.assert_allclose(
-        policy.act(obs, deterministic=True), policy.dist_params(torch.as_tensor(obs))[:, :1].detach()
+        policy.act(obs, deterministic=True), policy.dist_params(torch.as_tensor(obs))[:, :1].detach(),
+        rtol=1e-5, atol=1e-6,  # numpy and torch round float32 products differently
     )
+    discrete = make_policy(gym.spaces.Box(-1, 1, (2,)), gym.spaces.Discrete(4), (8,))
+    _perturb(discrete)
+    np.testing.assert_array_equal(
+        discrete.act(obs, deterministic=True),
+        discrete.dist_params(torch.as_tensor(obs)).argmax(-1).numpy(),
+    )
+
+
+def test_numpy_sampling_follows_the_policys_distribution():
+    # The sampler acts through a numpy snapshot; its samples must follow the torch distribution
+    # whose log-likelihood TRPO differentiates.
+    torch.manual_seed(2)
+    obs = np.random.default_rng(1).normal(size=(1, 3)).astype(np.float32)
+    many = np.repeat(obs, 40_000, axis=0)
+    rng = np.random.default_rng(0)
+
+    discrete = make_policy(gym.spaces.Box(-1, 1, (3,)), gym.spaces.Discrete(3), (8,))
+    _perturb(discrete)
+    probs = torch.exp(discrete.dist_params(torch.as_tensor(obs)))[0].detach().numpy()
+    counts = np.bincount(discrete.snapshot().act(many, rng=rng), minlength=3) / len(many)
+    np.testing.assert_allclose(counts, probs, atol=0.01)
+
+    gaussian = GaussianPolicy(3, 2, (8,))
+    _perturb(gaussian)
+    with torch.no_grad():
+        gaussian.log_std.copy_(torch.tensor([-1.0, 0.5]))
+    params = gaussian.dist_params(torch.as_tensor(obs))[0].detach().numpy()
+    samples = gaussian.snapshot().act(many, rng=rng)
+    np.testing.assert_allclose(samples.mean(0), params[:2], atol=0.03)
+    np.testing.assert_allclose(samples.std(0), np.exp(params[2:]), rtol=0.02)
 
 
 @pytest.mark.parametrize("action_space", [gym.spaces.Discrete(3), gym.spaces.Box(-1, 1, (2,))])

@@ -82,3 +82,74 @@ def test_rejects_bad_arguments():
     with pytest.raises(ValueError, match="num_envs"):
         RolloutSampler(partial(make_env, CARTPOLE_20), num_envs=0, seed=0)
     assert isinstance(sampler.action_space, gym.spaces.Discrete)
+
+
+PENDULUM_10 = TaskSpec(name="pendulum", env_id="Pendulum-v1", max_episode_steps=10)
+
+
+@pytest.mark.parametrize(
+    ("backend", "expected_class"),
+    [("native", "NativeVectorEnvs"), ("inprocess", "InProcessEnvs"), ("workers", "WorkerProcessEnvs")],
+)
+def test_every_backend_records_transitions_that_follow_the_dynamics(backend, expected_class):
+    # CartPole integrates by Euler: x' = x + 0.02·ẋ. A row recorded against the wrong step or env
+    # breaks this relation, and so does a final observation taken from the wrong episode.
+    sampler = RolloutSampler(
+        partial(make_env, CARTPOLE_20), num_envs=5, seed=3, backend=backend, num_workers=2
+    )
+    try:
+        assert sampler.backend == expected_class
+        policy = _policy(sampler)
+        for _ in range(2):  # the second call continues the envs' streams
+            trajs = sampler.sample(policy, min_steps=150)
+            assert sum(len(t) for t in trajs) >= 150
+            for t in trajs:
+                obs = t.observations
+                np.testing.assert_allclose(obs[1:, 0], obs[:-1, 0] + 0.02 * obs[:-1, 1], atol=1e-5)
+                np.testing.assert_allclose(
+                    t.final_observation[0], obs[-1, 0] + 0.02 * obs[-1, 1], atol=1e-5
+                )
+                assert np.abs(obs[0]).max() <= 0.05  # a fresh episode's first observation
+                np.testing.assert_array_equal(t.rewards, np.ones(len(t)))
+                assert t.terminated or len(t) == 20
+    finally:
+        sampler.close()
+
+
+@pytest.mark.parametrize("task", [PENDULUM_10, CARTPOLE_20], ids=["box", "discrete"])
+def test_worker_processes_give_the_in_process_trajectories(task):
+    import torch
+
+    def run(backend):
+        sampler = RolloutSampler(
+            partial(make_env, task), num_envs=4, seed=5, backend=backend, num_workers=2
+        )
+        torch.manual_seed(0)
+        policy = _policy(sampler)
+        try:
+            return sampler.sample(policy, min_steps=60) + sampler.sample(policy, num_episodes=3)
+        finally:
+            sampler.close()
+
+    local, workers = run("inprocess"), run("workers")
+    assert len(local) == len(workers)
+    for x, y in zip(local, workers, strict=True):
+        np.testing.assert_array_equal(x.observations, y.observations)
+        np.testing.assert_array_equal(x.actions, y.actions)
+        np.testing.assert_array_equal(x.rewards, y.rewards)
+        np.testing.assert_array_equal(x.final_observation, y.final_observation)
+
+
+def test_auto_backend_picks_native_vectorisation_else_in_process():
+    assert RolloutSampler(partial(make_env, CARTPOLE_20), 2, 0).backend == "NativeVectorEnvs"
+    assert RolloutSampler(partial(make_env, PENDULUM_10), 2, 0).backend == "InProcessEnvs"
+    hopper = TaskSpec(name="hopper", env_id="Hopper-v5")
+    assert RolloutSampler(partial(make_env, hopper), 2, 0, num_workers=1).backend == "InProcessEnvs"
+    with pytest.raises(ValueError, match="backend must be one of"):
+        RolloutSampler(partial(make_env, CARTPOLE_20), 2, 0, backend="threads")
+
+
+def test_a_failing_worker_is_reported_with_its_traceback():
+    broken = TaskSpec(name="broken", env_id="CartPole-v1", env_kwargs={"no_such_argument": 1})
+    with pytest.raises(RuntimeError, match="environment workers failed during start(.|\n)*no_such_argument"):
+        RolloutSampler(partial(make_env, broken), num_envs=2, seed=0, backend="workers", num_workers=2)

@@ -40,13 +40,15 @@ def make_learner(
     config: TRPOConfig,
     hidden_sizes: Sequence[int] = (100, 100),
     num_envs: int = 8,
+    sampler_backend: str = "auto",
+    num_workers: int | None = None,
     max_episode_steps: int = 1000,
     init_policy: Policy | None = None,
 ) -> TRPOLearner:
     """A TRPO learner for imitation: the paper's 2×100 tanh policy whose observation standardiser
     starts from the expert data (or, with ``init_policy``, a copy of that policy: BC warm start)."""
     seed_everything(seed)
-    sampler = RolloutSampler(make_env, num_envs, seed)
+    sampler = RolloutSampler(make_env, num_envs, seed, sampler_backend, num_workers)
     policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
     if demonstrations.observation_dim != policy.obs_dim:
         raise ValueError(

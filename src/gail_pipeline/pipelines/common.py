@@ -63,3 +63,22 @@ def seed_parameter(params: dict[str, Any], where: str) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"{where}: expected a non-negative integer, got {seed!r}")
     return seed
+
+
+def sampler_settings(params: dict[str, Any], where: str) -> dict[str, Any]:
+    """``params["sampler"]`` (``backend``, ``num_workers``), checked, as the keyword arguments
+    ``sampler_backend`` and ``num_workers`` of the training functions."""
+    from gail_pipeline.rl.vector import BACKENDS
+    from gail_pipeline.tasks import ConfigError
+
+    settings = dict(params.get("sampler") or {})
+    unknown = set(settings) - {"backend", "num_workers"}
+    if unknown:
+        raise ConfigError(f"{where}.sampler: unknown setting(s) {sorted(unknown)}; known: backend, num_workers")
+    backend = settings.get("backend", "auto")
+    if backend not in BACKENDS:
+        raise ConfigError(f"{where}.sampler.backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    workers = settings.get("num_workers")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"{where}.sampler.num_workers: expected a positive integer or null, got {workers!r}")
+    return {"sampler_backend": backend, "num_workers": workers}

@@ -1,7 +1,7 @@
 """Stochastic MLP policies and the value function, with their observation standardisers inside.
 
 A policy maps observations to a distribution's parameters (``dist_params``); the functions of the
-distribution — log-likelihood, KL, entropy, sampling — take those parameters, so TRPO can hold the
+distribution — log-likelihood, KL, entropy — take those parameters, so TRPO can hold the
 old parameters fixed while it moves the network.
 
 * :class:`GaussianPolicy` — Box actions: mean from the MLP, state-independent log-std (init 0).
@@ -30,6 +30,7 @@ __all__ = [
     "CategoricalPolicy",
     "GaussianPolicy",
     "Policy",
+    "PolicySnapshot",
     "RandomPolicy",
     "ValueFunction",
     "load_policy",
@@ -89,25 +90,22 @@ class Policy(nn.Module):
     def entropy(self, params: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def sample(
-        self, params: torch.Tensor, deterministic: bool, generator: torch.Generator | None
-    ) -> torch.Tensor:
-        raise NotImplementedError
-
     def constructor_args(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    # -- convenience -----------------------------------------------------------------------
-    @torch.no_grad()
+    # -- acting ------------------------------------------------------------------------------
+    def snapshot(self) -> PolicySnapshot:
+        """The current policy as numpy arrays, to act with while the weights stay fixed."""
+        return PolicySnapshot(self)
+
     def act(
         self,
         obs: np.ndarray,
         deterministic: bool = False,
-        generator: torch.Generator | None = None,
+        rng: np.random.Generator | None = None,
     ) -> np.ndarray:
         """Actions for a batch of observations ``(n, obs_dim)`` as a numpy array."""
-        params = self.dist_params(torch.as_tensor(obs, dtype=torch.float32))
-        return self.sample(params, deterministic, generator).numpy()
+        return self.snapshot().act(obs, deterministic, rng)
 
 
 class GaussianPolicy(Policy):
@@ -151,15 +149,6 @@ class GaussianPolicy(Policy):
         _, log_std = self._split(params)
         return (log_std + 0.5 * math.log(2 * math.pi * math.e)).sum(-1)
 
-    def sample(
-        self, params: torch.Tensor, deterministic: bool, generator: torch.Generator | None
-    ) -> torch.Tensor:
-        mean, log_std = self._split(params)
-        if deterministic:
-            return mean
-        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
-        return mean + noise * torch.exp(log_std)
-
     def constructor_args(self) -> dict[str, Any]:
         return {
             "obs_dim": self.obs_dim,
@@ -197,13 +186,6 @@ class CategoricalPolicy(Policy):
     def entropy(self, params: torch.Tensor) -> torch.Tensor:
         return -(torch.exp(params) * params).sum(-1)
 
-    def sample(
-        self, params: torch.Tensor, deterministic: bool, generator: torch.Generator | None
-    ) -> torch.Tensor:
-        if deterministic:
-            return params.argmax(-1)
-        return torch.multinomial(torch.exp(params), 1, generator=generator).squeeze(-1)
-
     def constructor_args(self) -> dict[str, Any]:
         return {
             "obs_dim": self.obs_dim,
@@ -211,6 +193,52 @@ class CategoricalPolicy(Policy):
             "hidden_sizes": list(self.hidden_sizes),
             "activation": self.activation,
         }
+
+
+class PolicySnapshot:
+    """A policy's forward pass and action sampling in numpy, weights frozen at creation.
+
+    The sampler acts through a snapshot taken once per batch: per step it costs a few numpy calls
+    (normalise, one product per layer, sample) rather than torch's per-call overhead, which would
+    otherwise dominate on cheap environments. Stochastic actions draw from the numpy generator
+    given: Gaussian noise for Box actions, Gumbel-max sampling of the softmax for Discrete ones.
+    """
+
+    def __init__(self, policy: Policy) -> None:
+        self.discrete = policy.discrete
+        normalizer = policy.obs_normalizer
+        self._mean = normalizer.mean.detach().cpu().numpy().astype(np.float32)
+        self._inv_std = (1.0 / np.sqrt(normalizer.var.detach().cpu().numpy() + normalizer.eps)).astype(np.float32)
+        self._clip = float(normalizer.clip)
+        linears = [m for m in policy.net if isinstance(m, nn.Linear)]
+        self._layers = [
+            (m.weight.detach().cpu().numpy().T.copy(), m.bias.detach().cpu().numpy().copy())
+            for m in linears
+        ]
+        self._activation = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0)}[policy.activation]
+        if not self.discrete:
+            self._std = np.exp(policy.log_std.detach().cpu().numpy()).astype(np.float32)
+
+    def _output(self, obs: np.ndarray) -> np.ndarray:
+        x = np.clip((np.asarray(obs, dtype=np.float32) - self._mean) * self._inv_std, -self._clip, self._clip)
+        for weight, bias in self._layers[:-1]:
+            x = self._activation(x @ weight + bias)
+        weight, bias = self._layers[-1]
+        return x @ weight + bias
+
+    def act(
+        self, obs: np.ndarray, deterministic: bool = False, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        out = self._output(obs)
+        if self.discrete:
+            if not deterministic:
+                rng = rng if rng is not None else np.random.default_rng()
+                out = out + rng.gumbel(size=out.shape).astype(np.float32)
+            return out.argmax(-1).astype(np.int64)
+        if deterministic:
+            return out
+        rng = rng if rng is not None else np.random.default_rng()
+        return out + rng.standard_normal(out.shape, dtype=np.float32) * self._std
 
 
 class RandomPolicy:
@@ -223,7 +251,7 @@ class RandomPolicy:
         self.action_space.seed(seed)
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
 
-    def act(self, obs: np.ndarray, deterministic: bool = False, generator: Any = None) -> np.ndarray:
+    def act(self, obs: np.ndarray, deterministic: bool = False, rng: Any = None) -> np.ndarray:
         return np.stack([self.action_space.sample() for _ in range(len(obs))])
 
 

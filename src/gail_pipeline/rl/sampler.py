@@ -1,7 +1,10 @@
-"""Collect whole trajectories from several environments stepped side by side.
+"""Collect whole trajectories from a batch of environments stepped together.
 
-The policy's forward pass is batched over the environments that are still running, so the
-per-step cost is one small matrix product for all of them plus each environment's own ``step``.
+The policy's forward pass is batched over all the environments of the batch, and the batch steps
+through one of the classes of :mod:`gail_pipeline.rl.vector` (in-process, the env's native
+vectorised implementation, or worker processes). Per step the sampler does a fixed amount of
+array work whatever the number of environments; Python runs per environment only when an
+episode ends.
 
 Batches follow the paper: whole trajectories totalling *at least* ``min_steps`` environment
 steps. An environment starts a new episode only while the steps collected so far (finished and
@@ -15,8 +18,7 @@ from typing import Protocol
 
 import gymnasium as gym
 import numpy as np
-import torch
-
+from gail_pipeline.rl.vector import EnvBatch, make_env_batch
 from gail_pipeline.trajectories import Trajectory
 
 __all__ = ["Actor", "RolloutSampler", "episode_returns"]
@@ -28,42 +30,55 @@ class Actor(Protocol):
     discrete: bool
 
     def act(
-        self, obs: np.ndarray, deterministic: bool = False, generator: torch.Generator | None = None
+        self, obs: np.ndarray, deterministic: bool = False, rng: np.random.Generator | None = None
     ) -> np.ndarray: ...
 
 
 class RolloutSampler:
-    """Steps ``num_envs`` copies of an environment in this process with a batched policy.
+    """Steps ``num_envs`` copies of an environment together with a batched policy.
 
     Args:
-        make_env: builds one environment (called ``num_envs`` times).
+        make_env: builds one environment (picklable if ``backend`` is ``workers``).
         num_envs: environments stepped side by side.
         seed: seeds the environments' first resets and the action noise; the same seed and the
             same sequence of calls give the same trajectories.
+        backend: ``auto`` | ``inprocess`` | ``native`` | ``workers`` (see
+            :func:`gail_pipeline.rl.vector.make_env_batch`).
+        num_workers: worker processes for the ``workers`` backend (and for ``auto`` on MuJoCo);
+            default: the CPU count.
     """
 
-    def __init__(self, make_env: Callable[[], gym.Env], num_envs: int, seed: int) -> None:
+    def __init__(
+        self,
+        make_env: Callable[[], gym.Env],
+        num_envs: int,
+        seed: int,
+        backend: str = "auto",
+        num_workers: int | None = None,
+    ) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        self.envs = [make_env() for _ in range(num_envs)]
+        seeds = np.random.SeedSequence(seed).generate_state(num_envs + 1)
+        self.envs: EnvBatch = make_env_batch(make_env, seeds[:num_envs], backend, num_workers)
         self.num_envs = num_envs
-        space = self.envs[0].action_space
+        space = self.envs.action_space
         self.discrete = isinstance(space, gym.spaces.Discrete)
         self._low = None if self.discrete else np.asarray(space.low, dtype=np.float32)
         self._high = None if self.discrete else np.asarray(space.high, dtype=np.float32)
-        seeds = np.random.SeedSequence(seed).generate_state(num_envs + 1)
-        self._reset_seeds: list[int | None] = [int(s) for s in seeds[:num_envs]]
-        for env, s in zip(self.envs, seeds[:num_envs], strict=True):
-            env.action_space.seed(int(s))
-        self.generator = torch.Generator().manual_seed(int(seeds[-1]))
+        self.rng = np.random.default_rng(int(seeds[-1]))  # action noise
+        self._obs: np.ndarray | None = None  # every env sits at the start of a fresh episode
+
+    @property
+    def backend(self) -> str:
+        return type(self.envs).__name__
 
     @property
     def observation_space(self) -> gym.Space:
-        return self.envs[0].observation_space
+        return self.envs.observation_space
 
     @property
     def action_space(self) -> gym.Space:
-        return self.envs[0].action_space
+        return self.envs.action_space
 
     @property
     def action_bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -71,19 +86,7 @@ class RolloutSampler:
         return None if self.discrete else (self._low, self._high)
 
     def close(self) -> None:
-        for env in self.envs:
-            env.close()
-
-    def _reset(self, i: int) -> np.ndarray:
-        # Each env is seeded once, at its first reset; later resets continue its own RNG stream.
-        obs, _ = self.envs[i].reset(seed=self._reset_seeds[i])
-        self._reset_seeds[i] = None
-        return obs
-
-    def _env_action(self, action: np.ndarray) -> np.ndarray | int:
-        if self.discrete:
-            return int(action)
-        return np.clip(action, self._low, self._high)
+        self.envs.close()
 
     def sample(
         self,
@@ -95,71 +98,87 @@ class RolloutSampler:
         """Run episodes until ``min_steps`` steps (whole episodes) or ``num_episodes`` episodes.
 
         Exactly one of ``min_steps`` and ``num_episodes`` must be given. Trajectories are
-        returned in the order they finished. Their ``actions`` are the actor's outputs before
-        clipping to the action space (what the policy's log-likelihood needs).
+        returned in the order they finished (ties: by env index). Their ``actions`` are the
+        actor's outputs before clipping to the action space (what the policy's log-likelihood
+        needs).
         """
         if (min_steps is None) == (num_episodes is None):
             raise ValueError("give exactly one of min_steps and num_episodes")
-        budget_steps = min_steps if min_steps is not None else None
-        episodes_left = num_episodes if num_episodes is not None else None
-
-        obs_buf: list[list[np.ndarray]] = [[] for _ in self.envs]
-        act_buf: list[list[np.ndarray]] = [[] for _ in self.envs]
-        rew_buf: list[list[float]] = [[] for _ in self.envs]
-        current = np.zeros((self.num_envs, self.observation_space.shape[0]), dtype=np.float32)
-        active: list[int] = []
-        steps_started = 0  # steps collected so far, finished episodes and in-flight ones
+        n = self.num_envs
+        if self._obs is None or not self.envs.same_step_reset:
+            # Envs with next-step resets may be mid-episode after the last call: start afresh.
+            self._obs = self.envs.reset()
+        obs = self._obs
+        if hasattr(actor, "snapshot"):
+            actor = actor.snapshot()  # the weights stay fixed while sampling: act in numpy
+        budget = {"steps_started": 0, "episodes_left": num_episodes}
 
         def may_start() -> bool:
-            if episodes_left is not None:
-                return episodes_left > 0
-            return steps_started < budget_steps
+            if num_episodes is not None:
+                return budget["episodes_left"] > 0
+            return budget["steps_started"] < min_steps
 
-        for i in range(self.num_envs):
+        episode_start = np.full(n, -1, dtype=np.int64)  # step index of a counted episode, or -1
+        for i in range(n):
             if not may_start():
                 break
-            current[i] = self._reset(i)
-            active.append(i)
-            if episodes_left is not None:
-                episodes_left -= 1
+            episode_start[i] = 0
+            if num_episodes is not None:
+                budget["episodes_left"] -= 1
 
-        finished: list[Trajectory] = []
-        while active:
-            actions = actor.act(current[active], deterministic, self.generator)
-            still_active: list[int] = []
-            for j, i in enumerate(active):
-                action = actions[j]
-                next_obs, reward, terminated, truncated, _ = self.envs[i].step(
-                    self._env_action(action)
-                )
-                obs_buf[i].append(current[i].copy())
-                act_buf[i].append(action)
-                rew_buf[i].append(float(reward))
-                steps_started += 1
-                if terminated or truncated:
-                    finished.append(
-                        Trajectory(
-                            observations=np.asarray(obs_buf[i], dtype=np.float32),
-                            actions=np.asarray(
-                                act_buf[i], dtype=np.int64 if self.discrete else np.float32
-                            ),
-                            rewards=np.asarray(rew_buf[i], dtype=np.float64),
-                            terminated=bool(terminated),
-                            truncated=bool(truncated and not terminated),
-                            final_observation=np.asarray(next_obs, dtype=np.float32),
-                        )
-                    )
-                    obs_buf[i], act_buf[i], rew_buf[i] = [], [], []
-                    if may_start():
-                        current[i] = self._reset(i)
-                        still_active.append(i)
-                        if episodes_left is not None:
-                            episodes_left -= 1
-                else:
-                    current[i] = next_obs
-                    still_active.append(i)
-            active = still_active
-        return finished
+        obs_steps: list[np.ndarray] = []
+        action_steps: list[np.ndarray] = []
+        reward_steps: list[np.ndarray] = []
+        ended: list[tuple[int, int, int, bool, bool, np.ndarray]] = []
+        k = 0
+        while True:
+            active = episode_start >= 0
+            if not active.any() and (self.envs.same_step_reset or not may_start()):
+                break  # (next-step resets: envs that just ended may still start after a reset)
+            actions = actor.act(obs, deterministic, self.rng)
+            env_actions = actions if self.discrete else np.clip(actions, self._low, self._high)
+            result = self.envs.step(env_actions, active)
+            obs_steps.append(obs)
+            action_steps.append(actions)
+            reward_steps.append(result.rewards)
+            stepped = active & result.valid
+            budget["steps_started"] += int(stepped.sum())
+            done = stepped & (result.terminated | result.truncated)
+            for i in np.flatnonzero(done).tolist():
+                ended.append((
+                    i, int(episode_start[i]), k, bool(result.terminated[i]),
+                    bool(result.truncated[i]), result.final_obs[i].copy(),
+                ))
+                episode_start[i] = -1
+            # Envs that now sit at the start of a fresh episode may begin a counted one.
+            fresh = done if self.envs.same_step_reset else ~result.valid
+            for i in np.flatnonzero(fresh & (episode_start < 0)).tolist():
+                if not may_start():
+                    break
+                episode_start[i] = k + 1
+                if num_episodes is not None:
+                    budget["episodes_left"] -= 1
+            obs = result.obs
+            k += 1
+        self._obs = obs
+
+        if not ended:
+            return []
+        all_obs = np.stack(obs_steps)
+        all_actions = np.stack(action_steps)
+        all_rewards = np.stack(reward_steps)
+        action_dtype = np.int64 if self.discrete else np.float32
+        return [
+            Trajectory(
+                observations=np.ascontiguousarray(all_obs[start : end + 1, i], dtype=np.float32),
+                actions=np.ascontiguousarray(all_actions[start : end + 1, i], dtype=action_dtype),
+                rewards=np.ascontiguousarray(all_rewards[start : end + 1, i], dtype=np.float64),
+                terminated=terminated,
+                truncated=truncated,
+                final_observation=final_obs,
+            )
+            for i, start, end, terminated, truncated, final_obs in ended
+        ]
 
 
 def episode_returns(trajectories: Sequence[Trajectory]) -> np.ndarray:

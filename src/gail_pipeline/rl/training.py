@@ -155,7 +155,7 @@ class TRPOLearner:
             "iteration": self.iteration,
             "env_steps": self.env_steps,
             "generator": self.generator.get_state(),
-            "sampler_generator": self.sampler.generator.get_state(),
+            "sampler_rng": self.sampler.rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -164,7 +164,8 @@ class TRPOLearner:
         self.iteration = int(state["iteration"])
         self.env_steps = int(state["env_steps"])
         self.generator.set_state(state["generator"])
-        self.sampler.generator.set_state(state["sampler_generator"])
+        if "sampler_rng" in state:  # (checkpoints of earlier versions have none)
+            self.sampler.rng.bit_generator.state = state["sampler_rng"]
 
 
 class RewardModel(Protocol):
@@ -214,25 +215,36 @@ def run_iterations(
                → value fit on the updated model's rewards.
 
     Appends one row per iteration to ``curve`` (and returns it): iteration, env_steps, true
-    returns of the training rollouts, mean learned reward, TRPO / value / reward diagnostics.
+    returns of the training rollouts, mean learned reward, TRPO / value / reward diagnostics, and
+    the wall time of each phase (``time_sample``, ``time_reward``, ``time_advantages``,
+    ``time_policy_step``, ``time_reward_update``, ``time_value_fit``).
     """
     start = time.perf_counter() - (curve[-1]["wall_time"] if curve else 0.0)
     while learner.iteration < iterations:
         if stop is not None and curve and stop(curve[-1]):
             break
+        clock = _PhaseClock()
         batch = learner.collect(batch_size)
         if learner.policy.obs_normalizer.count == 0:
             # The first policy's output layer is zero, so its actions did not depend on the
             # normaliser: initialising it from this batch changes nothing already sampled.
             learner.update_normalizer(batch)
+        clock.lap("sample")
         rewards = reward_model.rewards(batch)
+        clock.lap("reward")
         advantages, value_targets = learner.advantages(batch, rewards)
+        clock.lap("advantages")
         stats = learner.policy_step(batch, advantages)
         learner.update_normalizer(batch)
+        clock.lap("policy_step")
         stats.update(reward_model.update(batch))
+        clock.lap("reward_update")
         if not reward_model.static:
             _, value_targets = learner.advantages(batch, reward_model.rewards(batch))
+            clock.lap("advantages")
         stats.update(learner.fit_value(batch, value_targets))
+        clock.lap("value_fit")
+        stats.update(clock.times)
         learner.iteration += 1
         true_returns = np.array([t.episode_return for t in batch.trajectories])
         row = {
@@ -254,6 +266,20 @@ def run_iterations(
     return curve
 
 
+class _PhaseClock:
+    """Wall time of each phase of an iteration, as ``time_<phase>`` seconds."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        key = f"time_{phase}"
+        self.times[key] = self.times.get(key, 0.0) + now - self._last
+        self._last = now
+
+
 @dataclass
 class TrainingResult:
     policy: Policy
@@ -271,6 +297,8 @@ def train_trpo(
     config: TRPOConfig | None = None,
     hidden_sizes: Sequence[int] = (64, 64),
     num_envs: int = 8,
+    sampler_backend: str = "auto",
+    num_workers: int | None = None,
     max_episode_steps: int = 1000,
     stop_at_return: float | None = None,
     reward_shaping: Callable[[Trajectory, float], np.ndarray] | None = None,
@@ -289,6 +317,7 @@ def train_trpo(
         config: TRPO hyperparameters (paper defaults if None).
         hidden_sizes: policy MLP widths (tanh).
         num_envs: environments stepped side by side.
+        sampler_backend, num_workers: how they are stepped (:class:`RolloutSampler`).
         max_episode_steps: T_max of the value function's time feature.
         stop_at_return: stop once an iteration's mean (unshaped) return reaches this.
         reward_shaping: ``f(trajectory, gamma) → shaped rewards`` used for learning only; the curve
@@ -301,7 +330,7 @@ def train_trpo(
     """
     config = config or TRPOConfig()
     seed_everything(seed)
-    sampler = RolloutSampler(make_env, num_envs, seed)
+    sampler = RolloutSampler(make_env, num_envs, seed, sampler_backend, num_workers)
     policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
     value_fn = ValueFunction(
         int(sampler.observation_space.shape[0]), config.value_hidden_sizes,
@@ -332,8 +361,12 @@ def train_trpo(
         curve = list(state["curve"])
         resumed_from = learner.iteration
         # Resumed environments start from a fresh, seeded stream.
-        sampler = RolloutSampler(make_env, num_envs, seed + 7919 * resumed_from)
-        sampler.generator.set_state(state["learner"]["sampler_generator"])
+        sampler.close()
+        sampler = RolloutSampler(
+            make_env, num_envs, seed + 7919 * resumed_from, sampler_backend, num_workers
+        )
+        if "sampler_rng" in state["learner"]:
+            sampler.rng.bit_generator.state = state["learner"]["sampler_rng"]
         learner.sampler = sampler
         logger.info("resumed TRPO from %s at iteration %d", checkpoint_path, resumed_from)
 

@@ -14,6 +14,7 @@ from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
 from gail_pipeline.imitation.apprenticeship import LinearCostReward
 from gail_pipeline.imitation.bc import BCConfig, train_bc
 from gail_pipeline.imitation.gail import DiscriminatorConfig, GAILReward
+from gail_pipeline.pipelines.common import sampler_settings
 from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.policies import Policy, make_policy
 from gail_pipeline.rl.seeding import seed_everything
@@ -78,6 +79,7 @@ def train_learner(
     learner = make_learner(
         make, demonstrations, seed=seed, config=trpo_config, hidden_sizes=hidden,
         num_envs=int(params.get("num_envs", 8)), max_episode_steps=horizon, init_policy=init_policy,
+        **sampler_settings(params, "imitation"),
     )
     action_dim = env.action_space.n if isinstance(env.action_space, gym.spaces.Discrete) else env.action_space.shape[0]
     if unit.algorithm == "gail":

@@ -1,0 +1,137 @@
+"""The whole GAIL training loop: env steps per wall second, where an iteration's time goes, memory.
+
+    python benchmarks/gail_loop.py --tasks cartpole hopper --iterations 20 \
+        --output benchmarks/results/gail_loop.md
+
+Runs the imitation stage's own node function (``train_learner``, the code ``kedro run`` runs) for
+one GAIL unit per task on the latest demonstrations of ``--size`` trajectories, with the
+task's batch size and the imitation parameters of conf/base (sampler settings included; override
+with ``--backend``, ``--num-workers``, ``--num-envs``). Each task runs in its own process, so the
+peak memory figures are per unit: the training process's peak resident set, and the largest
+environment worker's (when the sampler uses worker processes).
+
+Reports: env steps per second over the timed iterations (the first ``--warmup`` iterations, which
+include worker start-up, are excluded), and the mean wall time per iteration of each phase:
+sampling, reward (discriminator forward), advantages (value forward + GAE), TRPO step, reward
+update (one discriminator step), value fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+from pathlib import Path
+
+import numpy as np
+from common import header, write_report
+
+PHASES = ["sample", "reward", "advantages", "policy_step", "reward_update", "value_fit"]
+
+
+def _latest(path: Path) -> Path:
+    versions = sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
+    if not versions:
+        raise SystemExit(f"{path}: no saved version; run the demonstrations pipeline for this task first")
+    return versions[-1] / path.name
+
+
+def run_unit(task_name: str, args: dict, queue) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    from gail_pipeline.grid import _parameters_from_conf
+    from gail_pipeline.pipelines.imitation.nodes import UnitSpec, train_learner
+    from gail_pipeline.trajectories import read_trajectories
+
+    params = _parameters_from_conf()
+    imitation = dict(params["imitation"])
+    sampler = dict(imitation.get("sampler") or {})
+    if args["backend"]:
+        sampler["backend"] = args["backend"]
+    if args["num_workers"]:
+        sampler["num_workers"] = args["num_workers"]
+    imitation["sampler"] = sampler
+    if args["num_envs"]:
+        imitation["num_envs"] = args["num_envs"]
+    imitation["log_every"] = 10**9
+    demos = read_trajectories(_latest(Path(f"data/05_model_input/{task_name}/demonstrations_n{args['size']}.parquet")))
+    unit = UnitSpec(task_name, "gail", args["size"], 0, args["iterations"])
+    _, curve = train_learner(demos, params["tasks"][task_name], imitation, unit=unit)
+    timed = curve.iloc[args["warmup"]:]
+    wall = float(curve["wall_time"].iloc[-1] - curve["wall_time"].iloc[args["warmup"] - 1])
+    steps = float(timed["env_steps"].iloc[-1] - curve["env_steps"].iloc[args["warmup"] - 1])
+    phases = {p: float(timed[f"time_{p}"].mean()) for p in PHASES if f"time_{p}" in timed}
+    queue.put({
+        "task": task_name,
+        "batch_steps": float(timed["env_steps"].diff().fillna(timed["env_steps"].iloc[0]).mean()),
+        "steps_per_s": steps / wall,
+        "iteration_s": wall / len(timed),
+        "phases": phases,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "sampler": sampler, "num_envs": imitation["num_envs"],
+        "return_last": float(curve["return_mean"].iloc[-1]),
+    })
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", default=["cartpole", "hopper"])
+    parser.add_argument("--size", type=int, default=4)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--backend", default=None)
+    parser.add_argument("--num-workers", type=int, default=None)
+    parser.add_argument("--num-envs", type=int, default=None)
+    parser.add_argument("--output", type=Path)
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args()
+    if args.iterations <= args.warmup:
+        parser.error("--iterations must exceed --warmup")
+
+    rows = []
+    context = mp.get_context("spawn")
+    for name in args.tasks:
+        queue = context.Queue()
+        proc = context.Process(target=run_unit, args=(name, vars(args), queue))
+        proc.start()
+        row = queue.get()
+        proc.join()
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+    lines = [
+        *header("The GAIL training loop: throughput, time split, memory", "gail_loop.py"),
+        f"- one GAIL unit per task, {args.size} expert trajectories, the task's batch size, "
+        f"{args.iterations} iterations of which the first {args.warmup} are not timed",
+        "",
+        "| task | sampler | batch (env steps) | s / iteration | **env steps / s** | peak memory, trainer (MB) | peak memory, one env worker (MB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        sampler = f"{r['sampler'].get('backend', 'auto')}, {r['num_envs']} envs"
+        if r["sampler"].get("num_workers"):
+            sampler += f", {r['sampler']['num_workers']} workers"
+        worker = f"{r['worker_peak_rss_mb']:.0f}" if r["worker_peak_rss_mb"] > 0 else "–"
+        lines.append(
+            f"| {r['task']} | {sampler} | {r['batch_steps']:,.0f} | {r['iteration_s']:.3f} | "
+            f"**{r['steps_per_s']:,.0f}** | {r['peak_rss_mb']:.0f} | {worker} |"
+        )
+    lines += ["", "Mean wall time per iteration by phase (share of the iteration):", "",
+              "| task | " + " | ".join(PHASES) + " | updates (all but sampling) |",
+              "|---|" + "---|" * (len(PHASES) + 1)]
+    for r in rows:
+        total = sum(r["phases"].values())
+        cells = [f"{r['phases'].get(p, 0) * 1000:.1f} ms ({r['phases'].get(p, 0) / total:.0%})" for p in PHASES]
+        updates = total - r["phases"].get("sample", 0)
+        lines.append(f"| {r['task']} | " + " | ".join(cells) + f" | {updates / total:.0%} |")
+    write_report(lines, args.output)
+    return np.mean([r["steps_per_s"] for r in rows])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""Batches of environments stepped together: the three ways the sampler can run them.
+
+All three take one array of actions for the whole batch and give back arrays for the whole batch,
+so the sampler above them never loops over environments in Python per step (only the in-process
+batch does, inside :meth:`InProcessEnvs.step`, because plain Gymnasium envs step one at a time).
+
+* :class:`InProcessEnvs` — ``num_envs`` Gymnasium envs in this process. Best for cheap envs
+  without a vectorised implementation, and for short jobs (evaluation).
+* :class:`NativeVectorEnvs` — a Gymnasium env's own vectorised implementation (its
+  ``vector_entry_point``, e.g. ``CartPoleVectorEnv``): all envs advance in one numpy call.
+* :class:`WorkerProcessEnvs` — ``num_workers`` processes, each holding an :class:`InProcessEnvs`
+  share of the batch; the workers step in parallel. Best for expensive simulators (MuJoCo).
+
+Reset semantics. :class:`InProcessEnvs` and :class:`WorkerProcessEnvs` reset an env *in the step
+that ends its episode* (the observation returned is the new episode's first one; the last
+observation of the ended episode comes back in ``final_obs``), and they only step the envs a mask
+selects. :class:`NativeVectorEnvs` follows Gymnasium's next-step autoreset: the step after an
+episode's end only resets that env (``valid`` is False there: no transition happened), and every
+env is stepped every time. :class:`StepResult` carries both cases.
+
+Seeding. Env ``i`` is reset with ``seeds[i]`` the first time and continues its own RNG stream after
+that, whichever class runs it, so :class:`InProcessEnvs` and :class:`WorkerProcessEnvs` give the
+same trajectories for the same seeds and actions.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+__all__ = [
+    "EnvBatch", "InProcessEnvs", "NativeVectorEnvs", "StepResult", "WorkerProcessEnvs",
+    "make_env_batch",
+]
+
+BACKENDS = ("auto", "inprocess", "native", "workers")
+
+
+@dataclass
+class StepResult:
+    obs: np.ndarray  # (N, obs_dim) float32: what the policy sees next (a new episode's first obs
+    # for envs reset in this step)
+    rewards: np.ndarray  # (N,) float64
+    terminated: np.ndarray  # (N,) bool
+    truncated: np.ndarray  # (N,) bool
+    final_obs: np.ndarray  # (N, obs_dim) float32: the last observation of an episode ended here
+    valid: np.ndarray  # (N,) bool: a transition happened (env stepped with the given action)
+
+
+class EnvBatch:
+    """Interface of the three batch classes."""
+
+    num_envs: int
+    observation_space: gym.spaces.Box
+    action_space: gym.Space
+    same_step_reset: bool
+    """True: envs reset inside the step that ends an episode and unselected envs are not stepped.
+    False: every env is stepped each time and the step after an episode's end is a reset."""
+
+    def reset(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def step(self, actions: np.ndarray, mask: np.ndarray) -> StepResult:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+def _single_env_action(action: Any, discrete: bool) -> Any:
+    return int(action) if discrete else action
+
+
+class InProcessEnvs(EnvBatch):
+    """``len(seeds)`` envs from ``make_env``, stepped one after the other in this process."""
+
+    same_step_reset = True
+
+    def __init__(self, make_env: Callable[[], gym.Env], seeds: Sequence[int]) -> None:
+        self.envs = [make_env() for _ in seeds]
+        self.num_envs = len(self.envs)
+        self.observation_space = self.envs[0].observation_space
+        self.action_space = self.envs[0].action_space
+        self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
+        self._obs_dim = int(self.observation_space.shape[0])
+        self._first_seeds: list[int | None] = [int(s) for s in seeds]
+        for env, s in zip(self.envs, seeds, strict=True):
+            env.action_space.seed(int(s))
+        self._obs = np.zeros((self.num_envs, self._obs_dim), dtype=np.float32)
+
+    def _reset_one(self, i: int) -> np.ndarray:
+        # Seeded once, at the first reset; later resets continue the env's own RNG stream.
+        obs, _ = self.envs[i].reset(seed=self._first_seeds[i])
+        self._first_seeds[i] = None
+        return obs
+
+    def reset(self) -> np.ndarray:
+        for i in range(self.num_envs):
+            self._obs[i] = self._reset_one(i)
+        return self._obs.copy()
+
+    def step(self, actions: np.ndarray, mask: np.ndarray) -> StepResult:
+        n = self.num_envs
+        rewards = np.zeros(n, dtype=np.float64)
+        terminated = np.zeros(n, dtype=bool)
+        truncated = np.zeros(n, dtype=bool)
+        final_obs = np.zeros((n, self._obs_dim), dtype=np.float32)
+        discrete = self.discrete
+        obs = self._obs
+        for i in np.flatnonzero(mask).tolist():
+            next_obs, reward, term, trunc, _ = self.envs[i].step(
+                int(actions[i]) if discrete else actions[i]
+            )
+            rewards[i] = reward
+            if term or trunc:
+                terminated[i] = term
+                truncated[i] = trunc and not term
+                final_obs[i] = next_obs
+                obs[i] = self._reset_one(i)
+            else:
+                obs[i] = next_obs
+        return StepResult(obs.copy(), rewards, terminated, truncated, final_obs, mask.copy())
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+class NativeVectorEnvs(EnvBatch):
+    """An env's own vectorised implementation (``gymnasium.make_vec(..., "vector_entry_point")``)."""
+
+    same_step_reset = False
+
+    def __init__(self, vector_env: gym.vector.VectorEnv, seed: int) -> None:
+        self.vector_env = vector_env
+        self.num_envs = int(vector_env.num_envs)
+        self.observation_space = vector_env.single_observation_space
+        self.action_space = vector_env.single_action_space
+        self.discrete = isinstance(self.action_space, gym.spaces.Discrete)
+        self._seed: int | None = int(seed)
+        self._pending_reset = np.zeros(self.num_envs, dtype=bool)
+
+    @classmethod
+    def available(cls, spec: gym.envs.registration.EnvSpec | None) -> bool:
+        return spec is not None and spec.vector_entry_point is not None
+
+    @classmethod
+    def from_spec(cls, spec: gym.envs.registration.EnvSpec, num_envs: int, seed: int):
+        kwargs = dict(spec.kwargs)
+        if spec.max_episode_steps is not None:
+            kwargs["max_episode_steps"] = spec.max_episode_steps
+        vector_env = gym.make_vec(
+            spec.id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
+        )
+        return cls(vector_env, seed)
+
+    def reset(self) -> np.ndarray:
+        obs, _ = self.vector_env.reset(seed=self._seed)
+        self._seed = None
+        self._pending_reset[:] = False
+        return np.asarray(obs, dtype=np.float32)
+
+    def step(self, actions: np.ndarray, mask: np.ndarray) -> StepResult:
+        if self.discrete:
+            actions = actions.astype(np.int64, copy=False)
+        obs, rewards, terminated, truncated, _ = self.vector_env.step(actions)
+        obs = np.asarray(obs, dtype=np.float32)
+        valid = ~self._pending_reset
+        terminated = np.asarray(terminated, dtype=bool) & valid
+        truncated = np.asarray(truncated, dtype=bool) & valid & ~terminated
+        self._pending_reset = terminated | truncated
+        return StepResult(
+            obs, np.asarray(rewards, dtype=np.float64), terminated, truncated, obs, valid
+        )
+
+    def close(self) -> None:
+        self.vector_env.close()
+
+
+def _worker_main(conn: Connection, make_env: Callable[[], gym.Env], seeds: list[int]) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        envs = InProcessEnvs(make_env, seeds)
+        conn.send(("ready", None))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send(("error", traceback.format_exc()))
+        return
+    while True:
+        command, payload = conn.recv()
+        try:
+            if command == "step":
+                conn.send(("ok", envs.step(*payload)))
+            elif command == "reset":
+                conn.send(("ok", envs.reset()))
+            elif command == "close":
+                envs.close()
+                conn.send(("ok", None))
+                return
+        except BaseException:  # noqa: BLE001
+            conn.send(("error", traceback.format_exc()))
+
+
+class WorkerProcessEnvs(EnvBatch):
+    """The batch split over ``num_workers`` processes, each stepping its share in parallel.
+
+    ``make_env`` must be picklable (e.g. ``functools.partial(make_env, task)``): the workers are
+    started with the ``spawn`` method, which is safe beside torch and inside Kedro's runners.
+    """
+
+    same_step_reset = True
+
+    def __init__(
+        self, make_env: Callable[[], gym.Env], seeds: Sequence[int], num_workers: int
+    ) -> None:
+        seeds = [int(s) for s in seeds]
+        self.num_envs = len(seeds)
+        num_workers = max(1, min(int(num_workers), self.num_envs))
+        bounds = np.linspace(0, self.num_envs, num_workers + 1).round().astype(int)
+        self._slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        context = mp.get_context("spawn")
+        self._conns: list[Connection] = []
+        self._procs: list[Any] = []
+        for part in self._slices:
+            parent, child = context.Pipe()
+            proc = context.Process(
+                target=_worker_main, args=(child, make_env, seeds[part]), daemon=True
+            )
+            proc.start()
+            child.close()
+            self._conns.append(parent)
+            self._procs.append(proc)
+        self._gather("start")
+        probe = make_env()
+        self.observation_space = probe.observation_space
+        self.action_space = probe.action_space
+        probe.close()
+
+    def _gather(self, what: str) -> list[Any]:
+        results = []
+        errors = []
+        for k, conn in enumerate(self._conns):
+            try:
+                status, payload = conn.recv()
+            except EOFError:
+                status, payload = "error", f"worker {k} exited (code {self._procs[k].exitcode})"
+            if status == "error":
+                errors.append(f"worker {k}:\n{payload}")
+            results.append(payload)
+        if errors:
+            self.close()
+            raise RuntimeError(f"environment workers failed during {what}:\n" + "\n".join(errors))
+        return results
+
+    def reset(self) -> np.ndarray:
+        for conn in self._conns:
+            conn.send(("reset", None))
+        return np.concatenate(self._gather("reset"))
+
+    def step(self, actions: np.ndarray, mask: np.ndarray) -> StepResult:
+        for conn, part in zip(self._conns, self._slices, strict=True):
+            conn.send(("step", (actions[part], mask[part])))
+        parts: list[StepResult] = self._gather("step")
+        return StepResult(*(np.concatenate([getattr(p, f) for p in parts]) for f in (
+            "obs", "rewards", "terminated", "truncated", "final_obs", "valid"
+        )))
+
+    def close(self) -> None:
+        for conn, proc in zip(self._conns, self._procs, strict=True):
+            if proc.is_alive():
+                try:
+                    conn.send(("close", None))
+                    conn.recv()
+                except (OSError, EOFError):
+                    pass
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+            conn.close()
+        self._conns, self._procs = [], []
+
+    def __del__(self) -> None:
+        if getattr(self, "_procs", None):
+            self.close()
+
+
+def make_env_batch(
+    make_env: Callable[[], gym.Env],
+    seeds: Sequence[int],
+    backend: str = "auto",
+    num_workers: int | None = None,
+) -> EnvBatch:
+    """Build the batch of ``len(seeds)`` envs with the chosen backend.
+
+    ``auto`` picks the env's native vectorised implementation when Gymnasium has one, worker
+    processes for MuJoCo envs when ``num_workers`` (default: the CPU count) is above 1, and
+    in-process stepping otherwise.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    if num_workers is not None and num_workers < 1:
+        raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+    if backend in ("auto", "native"):
+        probe = make_env()
+        spec = probe.spec
+        is_mujoco = "mujoco" in type(probe.unwrapped).__module__
+        probe.close()
+        if NativeVectorEnvs.available(spec):
+            return NativeVectorEnvs.from_spec(spec, len(seeds), int(seeds[0]))
+        if backend == "native":
+            raise ValueError(f"{spec.id if spec else make_env}: no vectorised implementation")
+        workers = num_workers if num_workers is not None else (os.cpu_count() or 1)
+        backend = "workers" if is_mujoco and workers > 1 else "inprocess"
+    if backend == "workers":
+        return WorkerProcessEnvs(make_env, seeds, num_workers or (os.cpu_count() or 1))
+    return InProcessEnvs(make_env, seeds)
