@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gail_pipeline.rl.gae import compute_gae, discount_cumsum
+from gail_pipeline.rl.gae import compute_gae, compute_gae_batch, discount_cumsum
 
 
 def test_discount_cumsum_known_answer():
@@ -39,3 +39,20 @@ def test_gae_constant_value_function_lambda_zero_is_td_error():
     rewards, values = np.ones(4), np.full(4, 2.0)
     adv, _ = compute_gae(rewards, values, 2.0, gamma=0.5, lam=0.0)
     np.testing.assert_allclose(adv, 1.0 + 0.5 * 2.0 - 2.0)
+
+
+def test_batched_gae_equals_one_trajectory_at_a_time():
+    rng = np.random.default_rng(0)
+    lengths = np.array([5, 1, 12, 3])
+    rewards, values = rng.normal(size=lengths.sum()), rng.normal(size=lengths.sum())
+    bootstrap = np.array([0.0, 2.5, -1.0, 0.0])
+    adv, ret = compute_gae_batch(rewards, values, lengths, bootstrap, gamma=0.99, lam=0.95)
+    start = 0
+    for length, b in zip(lengths, bootstrap):
+        end = start + length
+        one_adv, one_ret = compute_gae(rewards[start:end], values[start:end], b, 0.99, 0.95)
+        np.testing.assert_allclose(adv[start:end], one_adv, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ret[start:end], one_ret, rtol=1e-12, atol=1e-12)
+        start = end
+    with pytest.raises(ValueError, match="disagree"):
+        compute_gae_batch(rewards[:-1], values[:-1], lengths, bootstrap, 0.99, 0.95)

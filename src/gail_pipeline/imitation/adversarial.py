@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import gymnasium as gym
+import torch
 
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
 from gail_pipeline.rl.sampler import RolloutSampler
@@ -42,11 +43,13 @@ def make_learner(
     num_envs: int = 8,
     sampler_backend: str = "auto",
     num_workers: int | None = None,
+    device: str | torch.device = "cpu",
     max_episode_steps: int = 1000,
     init_policy: Policy | None = None,
 ) -> TRPOLearner:
     """A TRPO learner for imitation: the paper's 2×100 tanh policy whose observation standardiser
-    starts from the expert data (or, with ``init_policy``, a copy of that policy: BC warm start)."""
+    starts from the expert data (or, with ``init_policy``, a copy of that policy: BC warm start).
+    Its networks update on ``device``."""
     seed_everything(seed)
     sampler = RolloutSampler(make_env, num_envs, seed, sampler_backend, num_workers)
     policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
@@ -63,7 +66,8 @@ def make_learner(
         policy.obs_dim, config.value_hidden_sizes, max_episode_steps=max_episode_steps
     )
     value_fn.obs_normalizer.load_state_dict(policy.obs_normalizer.state_dict())
-    return TRPOLearner(policy, value_fn, sampler, config, seed)
+    device = torch.device(device)
+    return TRPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed)
 
 
 def train_adversarial(

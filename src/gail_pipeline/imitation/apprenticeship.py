@@ -97,6 +97,7 @@ class LinearCostReward:
     static = False  # the reward changes with every update
 
     def features(self, observations: torch.Tensor, actions: torch.Tensor) -> np.ndarray:
+        observations, actions = observations.detach().cpu(), actions.detach().cpu()
         with torch.no_grad():
             s = self.obs_normalizer(observations.double()).numpy()
             if self.discrete:

@@ -59,15 +59,17 @@ class BCResult:
 def train_bc(
     policy: Policy, demonstrations: Demonstrations, config: BCConfig, seed: int
 ) -> BCResult:
-    """Fit ``policy`` (modified in place, then set to its best iterate) to the expert pairs."""
+    """Fit ``policy`` (modified in place, then set to its best iterate) to the expert pairs, on
+    the device the policy's parameters are on."""
     config.validate()
-    observations = torch.as_tensor(demonstrations.observations())
-    actions = torch.as_tensor(demonstrations.actions())
+    device = next(policy.parameters()).device
+    observations = torch.as_tensor(demonstrations.observations()).to(device)
+    actions = torch.as_tensor(demonstrations.actions()).to(device)
     n = len(observations)
     if n < 2:
         raise ValueError(f"behavioral cloning needs at least 2 (s, a) pairs, the dataset has {n}")
     generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(n, generator=generator)
+    order = torch.randperm(n, generator=generator).to(device)
     n_train = min(max(1, round(config.train_fraction * n)), n - 1)
     train_idx, valid_idx = order[:n_train], order[n_train:]
     policy.obs_normalizer.update(observations[train_idx])
@@ -78,7 +80,7 @@ def train_bc(
     curve: list[dict[str, float]] = []
     running: list[float] = []
     for step in range(config.steps):
-        batch = train_idx[torch.randint(n_train, (config.minibatch_size,), generator=generator)]
+        batch = train_idx[torch.randint(n_train, (config.minibatch_size,), generator=generator).to(device)]
         params = policy.dist_params(observations[batch])
         loss = -policy.log_prob(params, actions[batch]).mean()
         optimizer.zero_grad()

@@ -119,14 +119,17 @@ class GAILReward:
         config: DiscriminatorConfig,
         seed: int,
         action_dim: int,
+        device: str | torch.device = "cpu",
     ) -> None:
         config.validate()
         self.config = config
-        self.expert_obs = torch.as_tensor(demonstrations.observations())
-        self.expert_actions = torch.as_tensor(demonstrations.actions())
+        device = torch.device(device)
+        self.expert_obs = torch.as_tensor(demonstrations.observations()).to(device)
+        self.expert_actions = torch.as_tensor(demonstrations.actions()).to(device)
         self.discriminator = Discriminator(
             demonstrations.observation_dim, action_dim, demonstrations.discrete, config.hidden_sizes
         )
+        self.discriminator.to(device)
         self.discriminator.input_normalizer.update(
             self.discriminator.inputs(self.expert_obs, self.expert_actions)
         )
@@ -138,7 +141,7 @@ class GAILReward:
     @torch.no_grad()
     def rewards(self, batch: Batch) -> list[np.ndarray]:
         logits = self.discriminator(batch.observations, batch.executed_actions)
-        flat = reward_from_logits(logits, self.config.reward_sign).numpy().astype(np.float64)
+        flat = reward_from_logits(logits, self.config.reward_sign).cpu().numpy().astype(np.float64)
         return np.split(flat, np.cumsum([len(t) for t in batch.trajectories])[:-1])
 
     def loss(
@@ -162,7 +165,7 @@ class GAILReward:
         # H(Bernoulli(p)) = −p log p − (1 − p) log(1 − p), written stably with log σ.
         entropy = -(p * nn.functional.logsigmoid(all_logits) + (1 - p) * nn.functional.logsigmoid(-all_logits)).mean()
         loss = logistic - self.config.entropy_weight * entropy
-        penalty = torch.zeros(())
+        penalty = torch.zeros((), device=logits_expert.device)
         if self.config.gradient_penalty > 0:
             penalty = self._gradient_penalty(policy_obs, policy_actions, expert_obs, expert_actions)
             loss = loss + self.config.gradient_penalty * penalty
@@ -185,7 +188,7 @@ class GAILReward:
         d = self.discriminator
         x_expert = d.inputs(expert_obs, expert_actions)
         x_policy = d.inputs(policy_obs, policy_actions)
-        alpha = torch.rand(len(x_expert), 1, generator=self.generator)
+        alpha = torch.rand(len(x_expert), 1, generator=self.generator).to(x_expert.device)
         mixed = (alpha * x_expert + (1 - alpha) * x_policy).requires_grad_(True)
         # Discrete actions: the penalty is on the logit of the expert's action at the mixed state.
         logits = d.logits_from_inputs(mixed, expert_actions)
@@ -194,7 +197,7 @@ class GAILReward:
 
     def update(self, batch: Batch) -> dict[str, float]:
         n = len(batch)
-        idx = torch.randint(len(self.expert_obs), (n,), generator=self.generator)
+        idx = torch.randint(len(self.expert_obs), (n,), generator=self.generator).to(self.expert_obs.device)
         loss, stats = self.loss(
             batch.observations, batch.executed_actions, self.expert_obs[idx], self.expert_actions[idx]
         )

@@ -82,3 +82,27 @@ def sampler_settings(params: dict[str, Any], where: str) -> dict[str, Any]:
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"{where}.sampler.num_workers: expected a positive integer or null, got {workers!r}")
     return {"sampler_backend": backend, "num_workers": workers}
+
+
+def num_envs_setting(value: Any, batch_size: int, horizon: int, where: str) -> int:
+    """``num_envs``: a positive integer, or ``auto`` = ceil(batch / episode limit), between 1 and
+    64 — enough envs that a batch of full-length episodes is one episode per env (no overshoot
+    of the batch size), few enough to keep the batch's whole-trajectory overshoot small."""
+    from gail_pipeline.tasks import ConfigError
+
+    if value == "auto":
+        return max(1, min(64, -(-int(batch_size) // max(int(horizon), 1))))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}: expected a positive integer or 'auto', got {value!r}")
+    return value
+
+
+def device_setting(params: dict[str, Any], where: str) -> Any:
+    """``params["device"]`` (auto | cpu | cuda | cuda:N, default auto) as a ``torch.device``."""
+    from gail_pipeline.rl.device import resolve_device
+    from gail_pipeline.tasks import ConfigError
+
+    try:
+        return resolve_device(params.get("device", "auto"), f"{where}.device")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

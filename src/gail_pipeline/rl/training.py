@@ -28,7 +28,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from gail_pipeline.rl.gae import compute_gae
+from gail_pipeline.rl.gae import compute_gae_batch
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.rl.seeding import seed_everything
@@ -53,6 +53,8 @@ class Batch:
     timesteps: torch.Tensor  # (N,) int64, step index within the episode
     executed_actions: torch.Tensor  # the actions as the environment executed them (clipped to
     # a Box's bounds): what a learned cost compares with the expert's recorded actions
+    values: np.ndarray | None = None  # V(s_t) under the value function that sampled the batch
+    bootstrap_values: np.ndarray | None = None  # per trajectory: V(s_T) if truncated, else 0
 
     @classmethod
     def from_trajectories(
@@ -77,6 +79,18 @@ class Batch:
     def __len__(self) -> int:
         return len(self.observations)
 
+    def to(self, device: torch.device) -> Batch:
+        """The batch with its tensors on ``device`` (itself if they are there already)."""
+        if self.observations.device == device:
+            return self
+        return dataclasses.replace(
+            self,
+            observations=self.observations.to(device),
+            actions=self.actions.to(device),
+            timesteps=self.timesteps.to(device),
+            executed_actions=self.executed_actions.to(device),
+        )
+
 
 class TRPOLearner:
     """A policy and value function trained by TRPO on trajectories from ``sampler``."""
@@ -97,39 +111,47 @@ class TRPOLearner:
         self.iteration = 0
         self.env_steps = 0
 
+    @property
+    def device(self) -> torch.device:
+        """Where the networks live and update (the batches follow them)."""
+        return next(self.policy.parameters()).device
+
     # -- the pieces of one iteration ---------------------------------------------------------
     def collect(self, min_steps: int) -> Batch:
         trajectories = self.sampler.sample(self.policy, min_steps=min_steps)
         self.env_steps += sum(len(t) for t in trajectories)
-        return Batch.from_trajectories(trajectories, self.sampler.action_bounds)
+        return Batch.from_trajectories(trajectories, self.sampler.action_bounds).to(self.device)
 
     @torch.no_grad()
     def advantages(
         self, batch: Batch, rewards: Sequence[np.ndarray]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """GAE advantages and value targets of the batch under the given per-step rewards."""
-        values = self.value_fn(batch.observations, batch.timesteps).numpy()
-        finals = [t for t in batch.trajectories if t.truncated and t.final_observation is not None]
-        bootstrap: dict[int, float] = {}
-        if finals:
-            final_obs = torch.as_tensor(np.stack([t.final_observation for t in finals]))
-            final_t = torch.as_tensor([int(t.steps[-1]) + 1 for t in finals])
-            final_v = self.value_fn(final_obs, final_t).numpy()
-            bootstrap = {id(t): float(v) for t, v in zip(finals, final_v, strict=True)}
-        adv_parts, ret_parts = [], []
-        start = 0
-        for traj, traj_rewards in zip(batch.trajectories, rewards, strict=True):
-            end = start + len(traj)
-            adv, ret = compute_gae(
-                traj_rewards, values[start:end], bootstrap.get(id(traj), 0.0),
-                self.config.gamma, self.config.gae_lambda,
-            )
-            adv_parts.append(adv)
-            ret_parts.append(ret)
-            start = end
+        """GAE advantages and value targets of the batch under the given per-step rewards.
+
+        The value predictions are computed once per batch and reused (GAIL asks twice: before
+        and after its reward update, with the same value function).
+        """
+        if batch.values is None:
+            values = self.value_fn(batch.observations, batch.timesteps).cpu().numpy()
+            bootstrap = np.zeros(len(batch.trajectories))
+            truncated = [
+                k for k, t in enumerate(batch.trajectories)
+                if t.truncated and t.final_observation is not None
+            ]
+            if truncated:
+                finals = [batch.trajectories[k] for k in truncated]
+                final_obs = torch.as_tensor(np.stack([t.final_observation for t in finals]))
+                final_t = torch.as_tensor([int(t.steps[-1]) + 1 for t in finals])
+                final_v = self.value_fn(final_obs.to(self.device), final_t.to(self.device))
+                bootstrap[truncated] = final_v.cpu().numpy()
+            batch.values, batch.bootstrap_values = values, bootstrap
+        advantages, returns = compute_gae_batch(
+            np.concatenate(rewards), batch.values, [len(t) for t in batch.trajectories],
+            batch.bootstrap_values, self.config.gamma, self.config.gae_lambda,
+        )
         return (
-            torch.as_tensor(np.concatenate(adv_parts), dtype=torch.float32),
-            torch.as_tensor(np.concatenate(ret_parts), dtype=torch.float32),
+            torch.as_tensor(advantages, dtype=torch.float32, device=self.device),
+            torch.as_tensor(returns, dtype=torch.float32, device=self.device),
         )
 
     def policy_step(self, batch: Batch, advantages: torch.Tensor) -> dict[str, float]:
@@ -299,6 +321,7 @@ def train_trpo(
     num_envs: int = 8,
     sampler_backend: str = "auto",
     num_workers: int | None = None,
+    device: str | torch.device = "cpu",
     max_episode_steps: int = 1000,
     stop_at_return: float | None = None,
     reward_shaping: Callable[[Trajectory, float], np.ndarray] | None = None,
@@ -318,6 +341,7 @@ def train_trpo(
         hidden_sizes: policy MLP widths (tanh).
         num_envs: environments stepped side by side.
         sampler_backend, num_workers: how they are stepped (:class:`RolloutSampler`).
+        device: where the networks update (``torch.device`` or a name); acting stays on the CPU.
         max_episode_steps: T_max of the value function's time feature.
         stop_at_return: stop once an iteration's mean (unshaped) return reaches this.
         reward_shaping: ``f(trajectory, gamma) → shaped rewards`` used for learning only; the curve
@@ -336,7 +360,8 @@ def train_trpo(
         int(sampler.observation_space.shape[0]), config.value_hidden_sizes,
         max_episode_steps=max_episode_steps,
     )
-    learner = TRPOLearner(policy, value_fn, sampler, config, seed)
+    device = torch.device(device)
+    learner = TRPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed)
     curve: list[dict[str, float]] = []
     resumed_from = 0
     fingerprint = json.dumps(
@@ -391,7 +416,7 @@ def train_trpo(
     if checkpoint_path is not None and curve:
         _save_checkpoint(checkpoint_path, learner, curve, fingerprint)
     sampler.close()
-    return TrainingResult(policy, curve, resumed_from)
+    return TrainingResult(policy.cpu(), curve, resumed_from)
 
 
 def _save_checkpoint(

@@ -233,12 +233,14 @@ def natural_gradient_step(
     accept_ratio: float,
     backtrack_coef: float,
     max_backtracks: int,
+    objective_and_kl: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> LineSearchResult:
     """One trust-region step that *maximises* ``objective()`` within ``kl() ≤ max_kl``.
 
     ``objective`` and ``kl`` are evaluated at the parameters currently loaded in ``params``
-    (``kl`` is 0 at the start point); ``fvp_kl`` is the KL on the Fisher subsample. The accepted
-    parameters are left loaded in ``params``.
+    (``kl`` is 0 at the start point); ``fvp_kl`` is the KL on the Fisher subsample. The line
+    search evaluates ``objective_and_kl()`` when given (both from one forward pass), else the two
+    separately. The accepted parameters are left loaded in ``params``.
     """
     params = list(params)
     old = parameters_to_vector(params).detach().clone()
@@ -261,6 +263,9 @@ def natural_gradient_step(
     def evaluate(candidate: torch.Tensor) -> tuple[float, float]:
         vector_to_parameters(candidate, params)
         with torch.no_grad():
+            if objective_and_kl is not None:
+                value, divergence = objective_and_kl()
+                return float(value) - base, float(divergence)
             return float(objective()) - base, float(kl())
 
     result = line_search(
@@ -296,29 +301,39 @@ def trpo_step(
     with torch.no_grad():
         old_params = policy.dist_params(observations)
         old_log_prob = policy.log_prob(old_params, actions)
-    fvp_idx = fisher_subsample(len(observations), config.fvp_subsample, generator)
+    fvp_idx = fisher_subsample(len(observations), config.fvp_subsample, generator).to(observations.device)
     fvp_obs, fvp_old = observations[fvp_idx], old_params[fvp_idx]
 
-    def surrogate() -> torch.Tensor:
-        dist = policy.dist_params(observations)
+    def surrogate_of(dist: torch.Tensor) -> torch.Tensor:
         ratio = torch.exp(policy.log_prob(dist, actions) - old_log_prob)
         value = (ratio * advantages).mean()
         if config.entropy_coef:
             value = value + config.entropy_coef * policy.entropy(dist).mean()
         return value
 
+    def surrogate() -> torch.Tensor:
+        return surrogate_of(policy.dist_params(observations))
+
     def mean_kl() -> torch.Tensor:
         return policy.kl(old_params, policy.dist_params(observations)).mean()
+
+    last = {"dist": old_params}  # the distribution at the parameters tried last
+
+    def surrogate_and_kl() -> tuple[torch.Tensor, torch.Tensor]:
+        dist = last["dist"] = policy.dist_params(observations)
+        return surrogate_of(dist), policy.kl(old_params, dist).mean()
 
     def fvp_kl() -> torch.Tensor:
         return policy.kl(fvp_old, policy.dist_params(fvp_obs)).mean()
 
     result = natural_gradient_step(
         params, surrogate, mean_kl, fvp_kl, config.max_kl, config.damping, config.cg_iters,
-        config.accept_ratio, config.backtrack_coef, config.max_backtracks,
+        config.accept_ratio, config.backtrack_coef, config.max_backtracks, surrogate_and_kl,
     )
     with torch.no_grad():
-        entropy = float(policy.entropy(policy.dist_params(observations)).mean())
+        # The line search stops at the accepted step (or restores the old parameters).
+        dist = last["dist"] if result.accepted else old_params
+        entropy = float(policy.entropy(dist).mean())
     return {
         "policy_kl": result.kl,
         "surrogate_improvement": result.improvement,
@@ -342,12 +357,14 @@ def fit_value_function(
         before = value_fn(observations, timesteps)
     value_fn.set_target_stats(float(targets.mean()), float(targets.std()))
     normalized_targets = (targets - value_fn.target_mean) / value_fn.target_std
+    after = None
 
     if config.value_fit == "trust_region":
         params = list(value_fn.net.parameters())
-        with torch.no_grad():
-            old_pred = value_fn.normalized(observations, timesteps)
-        idx = fisher_subsample(len(observations), config.fvp_subsample, generator)
+        # set_target_stats preserved the outputs: the old normalised predictions follow from them.
+        old_pred = (before - value_fn.target_mean) / value_fn.target_std
+        last = {"pred": old_pred}
+        idx = fisher_subsample(len(observations), config.fvp_subsample, generator).to(observations.device)
 
         def neg_loss() -> torch.Tensor:
             return -(value_fn.normalized(observations, timesteps) - normalized_targets).pow(2).mean()
@@ -358,23 +375,30 @@ def fit_value_function(
         def fvp_kl() -> torch.Tensor:
             return 0.5 * (value_fn.normalized(observations[idx], timesteps[idx]) - old_pred[idx]).pow(2).mean()
 
-        natural_gradient_step(
+        def neg_loss_and_kl() -> tuple[torch.Tensor, torch.Tensor]:
+            pred = last["pred"] = value_fn.normalized(observations, timesteps)
+            return -(pred - normalized_targets).pow(2).mean(), 0.5 * (pred - old_pred).pow(2).mean()
+
+        result = natural_gradient_step(
             params, neg_loss, kl, fvp_kl, config.value_max_kl, config.damping, config.cg_iters,
-            config.accept_ratio, config.backtrack_coef, config.max_backtracks,
+            config.accept_ratio, config.backtrack_coef, config.max_backtracks, neg_loss_and_kl,
         )
+        pred = last["pred"] if result.accepted else old_pred
+        after = pred * value_fn.target_std + value_fn.target_mean
     else:
         optimizer = torch.optim.Adam(value_fn.net.parameters(), lr=config.value_adam_lr)
         n = len(observations)
         for _ in range(config.value_adam_epochs):
-            order = torch.randperm(n, generator=generator)
+            order = torch.randperm(n, generator=generator).to(observations.device)
             for start in range(0, n, config.value_adam_minibatch):
                 idx = order[start : start + config.value_adam_minibatch]
                 loss = (value_fn.normalized(observations[idx], timesteps[idx]) - normalized_targets[idx]).pow(2).mean()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-    with torch.no_grad():
-        after = value_fn(observations, timesteps)
+    if after is None:
+        with torch.no_grad():
+            after = value_fn(observations, timesteps)
     return {
         "value_explained_variance_before": explained_variance(before, targets),
         "value_explained_variance": explained_variance(after, targets),

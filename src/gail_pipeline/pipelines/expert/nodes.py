@@ -12,7 +12,9 @@ from typing import Any
 import pandas as pd
 
 from gail_pipeline import __version__
-from gail_pipeline.pipelines.common import check_trained_on, sampler_settings, seed_parameter
+from gail_pipeline.pipelines.common import (
+    check_trained_on, device_setting, sampler_settings, seed_parameter,
+)
 from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.rl.policies import Policy, RandomPolicy
@@ -70,6 +72,7 @@ def train_expert(
             hidden_sizes=task.expert.hidden_sizes,
             num_envs=task.expert.num_envs,
             **sampler_settings(expert_params, "expert"),
+            device=device_setting(expert_params, "expert"),
             max_episode_steps=horizon,
             stop_at_return=task.expert.stop_at_return,
             reward_shaping=shaping,

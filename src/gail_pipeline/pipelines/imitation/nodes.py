@@ -14,7 +14,7 @@ from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
 from gail_pipeline.imitation.apprenticeship import LinearCostReward
 from gail_pipeline.imitation.bc import BCConfig, train_bc
 from gail_pipeline.imitation.gail import DiscriminatorConfig, GAILReward
-from gail_pipeline.pipelines.common import sampler_settings
+from gail_pipeline.pipelines.common import device_setting, num_envs_setting, sampler_settings
 from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.policies import Policy, make_policy
 from gail_pipeline.rl.seeding import seed_everything
@@ -62,11 +62,13 @@ def train_learner(
     }
 
     bc_config = _bc_config(task, params)
+    device = device_setting(params, "imitation")
     seed_everything(seed)
     if unit.algorithm == "bc":
-        policy = make_policy(env.observation_space, env.action_space, hidden)
+        policy = make_policy(env.observation_space, env.action_space, hidden).to(device)
         result = train_bc(policy, demonstrations, bc_config, seed)
         logger.info("%s: best validation NLL at step %d", where, result.best_step)
+        policy = policy.cpu()
         policy.metadata = {**metadata, "best_step": result.best_step}
         return policy, pd.DataFrame(result.curve)
 
@@ -74,11 +76,12 @@ def train_learner(
     init_policy = None
     gail_params = dict(params.get("gail", {}))
     if unit.algorithm == "gail" and gail_params.pop("bc_warm_start", False):
-        init_policy = make_policy(env.observation_space, env.action_space, hidden)
+        init_policy = make_policy(env.observation_space, env.action_space, hidden).to(device)
         train_bc(init_policy, demonstrations, bc_config, seed)
     learner = make_learner(
         make, demonstrations, seed=seed, config=trpo_config, hidden_sizes=hidden,
-        num_envs=int(params.get("num_envs", 8)), max_episode_steps=horizon, init_policy=init_policy,
+        num_envs=num_envs_setting(params.get("num_envs", "auto"), task.batch_size, horizon, "imitation.num_envs"),
+        max_episode_steps=horizon, init_policy=init_policy, device=device,
         **sampler_settings(params, "imitation"),
     )
     action_dim = env.action_space.n if isinstance(env.action_space, gym.spaces.Discrete) else env.action_space.shape[0]
@@ -89,7 +92,7 @@ def train_learner(
                 **{**gail_params, "hidden_sizes": tuple(gail_params.get("hidden_sizes", (100, 100)))},
                 reward_sign=task.reward_sign,
             )
-            reward_model = GAILReward(demonstrations, disc_config, seed, int(action_dim))
+            reward_model = GAILReward(demonstrations, disc_config, seed, int(action_dim), device)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"imitation.gail: {exc}") from exc
     else:
@@ -109,6 +112,7 @@ def train_learner(
             on_iteration=lambda row: (report(row), show(row)),
         )
     learner.sampler.close()
+    learner.policy = learner.policy.cpu()
     learner.policy.metadata = {**metadata, "iterations": unit.iterations, "env_steps": learner.env_steps,
                                "bc_warm_start": init_policy is not None}
     return learner.policy, pd.DataFrame(result.curve)
