@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import platform
 import sys
 from pathlib import Path
 
 import torch
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from gail_pipeline.experts import machine_description
 
 
 def header(title: str, script: str) -> list[str]:
@@ -27,8 +18,10 @@ def header(title: str, script: str) -> list[str]:
         f"# {title}",
         "",
         f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_model()}; "
-        f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} thread)",
+        (
+            f"- machine: {machine_description()}; Python {platform.python_version()}, "
+            f"torch {torch.__version__} ({torch.get_num_threads()} thread)"
+        ),
         f"- command: `python benchmarks/{script} {' '.join(sys.argv[1:])}`",
     ]
 

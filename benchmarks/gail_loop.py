@@ -106,8 +106,10 @@ def main() -> None:
 
     lines = [
         *header("The GAIL training loop: throughput, time split, memory", "gail_loop.py"),
-        f"- one GAIL unit per task, {args.size} expert trajectories, the task's batch size, "
-        f"{args.iterations} iterations of which the first {args.warmup} are not timed",
+        (
+            f"- one GAIL unit per task, {args.size} expert trajectories, the task's batch size, "
+            f"{args.iterations} iterations of which the first {args.warmup} are not timed"
+        ),
         "",
         "| task | sampler | batch (env steps) | s / iteration | **env steps / s** | peak memory, trainer (MB) | peak memory, one env worker (MB) |",
         "|---|---|---|---|---|---|---|",

@@ -27,3 +27,55 @@ def test_trajectory_dataset_validates_on_load(tmp_path):
     with pytest.raises(DatasetError, match="bad.parquet: not a readable Parquet file") as info:
         TrajectoryDataset(str(bad)).load()
     assert isinstance(info.value.__cause__, TrajectoryFileError)
+
+
+def test_fallback_stands_in_until_a_version_is_saved(tmp_path):
+    from gail_pipeline.datasets import ReferenceReturnsDataset
+
+    policy = make_policy(gym.spaces.Box(-1, 1, (3,)), gym.spaces.Discrete(2), (4,))
+    policy.metadata = {"env_id": "CartPole-v1", "trainer": "shipped one"}
+    shipped = tmp_path / "shipped.pt"
+    PolicyDataset(str(shipped)).save(policy)
+    dataset = PolicyDataset(
+        str(tmp_path / "expert_policy.pt"), version=Version(None, None), fallback_filepath=str(shipped)
+    )
+    loaded = dataset.load()
+    assert loaded.metadata["version"] == "shipped" and loaded.metadata["trainer"] == "shipped one"
+
+    policy.metadata = {"env_id": "CartPole-v1", "trainer": "trained here"}
+    PolicyDataset(str(tmp_path / "expert_policy.pt"), version=Version(None, "2026-01-01T00.00.00.000Z")).save(policy)
+    trained = PolicyDataset(
+        str(tmp_path / "expert_policy.pt"), version=Version(None, None), fallback_filepath=str(shipped)
+    ).load()
+    assert trained.metadata["trainer"] == "trained here"
+    assert trained.metadata["version"] == "2026-01-01T00.00.00.000Z"
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"expert_return_mean": 200.0, "random_return_mean": 20.0}')
+    returns = ReferenceReturnsDataset(
+        str(tmp_path / "returns.json"), version=Version(None, None), fallback_filepath=str(manifest)
+    )
+    assert returns.load() == {"expert_return_mean": 200.0, "random_return_mean": 20.0, "expert_version": "shipped"}
+    with pytest.raises(DatasetError, match=r"nothing saved yet and no fallback at .*missing.json"):
+        ReferenceReturnsDataset(
+            str(tmp_path / "r.json"), version=Version(None, None), fallback_filepath=str(tmp_path / "missing.json")
+        ).load()
+
+
+def test_every_shipped_expert_matches_its_manifest():
+    import json
+    from pathlib import Path
+
+    from gail_pipeline.rl.policies import load_policy
+
+    shipped = Path(__file__).parents[1] / "data/01_raw/experts"
+    manifests = sorted(shipped.glob("*.json"))
+    assert {m.stem for m in manifests} >= {"cartpole", "acrobot", "mountaincar", "hopper"}
+    for path in manifests:
+        manifest = json.loads(path.read_text())
+        policy = load_policy(shipped / f"{path.stem}.pt")
+        assert policy.metadata["env_id"] == manifest["env_id"]
+        assert manifest["episodes"] == 50 and len(manifest["expert_returns"]) == 50
+        assert manifest["return_mean"] == pytest.approx(sum(manifest["expert_returns"]) / 50)
+        for key in ("trainer", "seed", "env_steps", "wall_time_s", "shipped_from_version"):
+            assert manifest[key] is not None, f"{path.name}: {key} missing"

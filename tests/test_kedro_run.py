@@ -34,7 +34,7 @@ TINY = {
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    for item in ("conf", "pyproject.toml", "data/01_raw/paper"):
+    for item in ("conf", "pyproject.toml", "data/01_raw/paper", "data/01_raw/experts"):
         src = PROJECT / item
         (tmp_path / item).parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
@@ -48,9 +48,9 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _run(project, params, runner=None):
+def _run(project, params, runner=None, pipelines=None):
     with KedroSession.create(project_path=project, runtime_params=params) as session:
-        session.run(runner=runner)
+        session.run(runner=runner, pipeline_names=pipelines)
 
 
 def _latest_results(project):
@@ -88,6 +88,23 @@ def test_kedro_run_expert_and_demonstrations(project):
     _run(project, TINY)
     assert len(list((data / "06_models/cartpole/expert_policy.pt").iterdir())) == 2
     assert first.read_bytes() == before
+
+
+def test_shipped_expert_stands_in_before_the_expert_stage_runs(project):
+    # A new user runs demonstrations → imitation → evaluation at once, on the shipped expert.
+    params = {**TINY, "grid": {**TINY["grid"], "algorithms": ["bc"], "dataset_sizes": [1]}}
+    _run(project, params, pipelines=["demonstrations", "imitation", "evaluation"])
+    data = project / "data"
+    assert not (data / "06_models/cartpole/expert_policy.pt").exists()
+    (version,) = (data / "05_model_input/cartpole/demonstrations_n1.parquet").iterdir()
+    demos = read_trajectories(version / "demonstrations_n1.parquet", "CartPole-v1", 4)
+    assert demos.metadata["expert_version"] == "shipped"
+    (evaluation,) = (data / "07_model_output/quick/cartpole/bc/n1/s0/evaluation.json").iterdir()
+    import json
+
+    result = json.loads((evaluation / "evaluation.json").read_text())
+    shipped = json.loads((project / "data/01_raw/experts/cartpole.json").read_text())
+    assert result["expert_return_mean"] == shipped["expert_return_mean"]
 
 
 @pytest.mark.slow

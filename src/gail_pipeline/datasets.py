@@ -6,6 +6,11 @@
   artifacts can record which expert made them.
 * :class:`TrajectoryDataset` — trajectories as Parquet (schema in ``gail_pipeline.trajectories``),
   validated on load; errors name the file and the field.
+* :class:`ReferenceReturnsDataset` — the expert's and the random policy's measured returns (JSON).
+
+:class:`PolicyDataset` and :class:`ReferenceReturnsDataset` take a ``fallback_filepath``: the
+file loaded when no version has been saved yet — how the experts shipped in
+``data/01_raw/experts/`` stand in for the expert stage's outputs until it runs.
 
 Both write through a temporary file and rename, so a half-written file is never mistaken for a
 finished one, and a versioned save never touches earlier versions.
@@ -13,6 +18,7 @@ finished one, and a versioned save never touches earlier versions.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import PurePosixPath
 from typing import Any
@@ -32,7 +38,7 @@ from gail_pipeline.trajectories import (
     write_trajectories,
 )
 
-__all__ = ["PolicyDataset", "TrajectoryDataset"]
+__all__ = ["PolicyDataset", "ReferenceReturnsDataset", "TrajectoryDataset"]
 
 
 class _LocalVersionedDataset(AbstractVersionedDataset):
@@ -43,12 +49,14 @@ class _LocalVersionedDataset(AbstractVersionedDataset):
         filepath: str,
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
+        fallback_filepath: str | None = None,
     ) -> None:
         protocol, path = get_protocol_and_path(filepath, version)
         if protocol not in ("file", ""):
             raise DatasetError(f"{type(self).__name__} supports local files only, got {filepath!r}")
         self._fs = fsspec.filesystem("file")
         self.metadata = metadata
+        self._fallback = fallback_filepath
         super().__init__(
             filepath=PurePosixPath(path),
             version=version,
@@ -57,7 +65,18 @@ class _LocalVersionedDataset(AbstractVersionedDataset):
         )
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "version": self._version}
+        return {"filepath": str(self._filepath), "version": self._version, "fallback": self._fallback}
+
+    def _path_to_load(self) -> tuple[str, str | None]:
+        """(path, version): the saved version to load, else the fallback file (version
+        ``"shipped"``); a clear error when there is neither."""
+        if self._exists():
+            version = self.resolve_load_version() if self._version is not None else None
+            return str(self._get_load_path()), version
+        if self._fallback and self._fs.exists(self._fallback):
+            return self._fallback, "shipped"
+        hint = f" and no fallback at {self._fallback}" if self._fallback else ""
+        raise DatasetError(f"{self._filepath}: nothing saved yet{hint}; run the stage that writes it")
 
     def _exists(self) -> bool:
         try:
@@ -83,10 +102,10 @@ class PolicyDataset(_LocalVersionedDataset):
     """A policy file (``.pt``), e.g. ``data/06_models/cartpole/expert_policy.pt``."""
 
     def load(self) -> Policy:
-        path = str(self._get_load_path())
+        path, version = self._path_to_load()
         policy = load_policy(path)
-        if self._version is not None:
-            policy.metadata["version"] = self.resolve_load_version()
+        if version is not None:
+            policy.metadata["version"] = version
         policy.metadata["path"] = path
         return policy
 
@@ -117,4 +136,25 @@ class TrajectoryDataset(_LocalVersionedDataset):
                 f"TrajectoryDataset saves Demonstrations objects, got {type(data).__name__}"
             )
         write_trajectories(data, self._prepare_save_path())
+        self._invalidate_cache()
+
+
+class ReferenceReturnsDataset(_LocalVersionedDataset):
+    """The expert stage's measured returns (a JSON object), e.g.
+    ``data/08_reporting/cartpole/reference_returns.json``."""
+
+    def load(self) -> dict[str, Any]:
+        path, version = self._path_to_load()
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if version == "shipped":
+            data["expert_version"] = "shipped"
+        return data
+
+    def save(self, data: dict[str, Any]) -> None:
+        path = self._prepare_save_path()
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+        os.replace(tmp, path)
         self._invalidate_cache()

@@ -19,7 +19,8 @@ def resolve_device(setting: str | None, where: str = "device") -> torch.device:
     if setting is None or setting == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if not isinstance(setting, str):
-        raise ValueError(f"{where}: expected auto, cpu, cuda or cuda:N, got {setting!r}")
+        # One error type (ValueError, turned into ConfigError) for every bad config value.
+        raise ValueError(f"{where}: expected auto, cpu, cuda or cuda:N, got {setting!r}")  # noqa: TRY004
     try:
         device = torch.device(setting)
     except RuntimeError as exc:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import gymnasium as gym
 import numpy as np
+
 from gail_pipeline.rl.vector import EnvBatch, make_env_batch
 from gail_pipeline.trajectories import Trajectory
 

@@ -25,6 +25,7 @@ same trajectories for the same seeds and actions.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 import traceback
@@ -224,7 +225,7 @@ class WorkerProcessEnvs(EnvBatch):
         self.num_envs = len(seeds)
         num_workers = max(1, min(int(num_workers), self.num_envs))
         bounds = np.linspace(0, self.num_envs, num_workers + 1).round().astype(int)
-        self._slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        self._slices = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
         context = mp.get_context("spawn")
         self._conns: list[Connection] = []
         self._procs: list[Any] = []

@@ -12,8 +12,12 @@ from typing import Any
 import pandas as pd
 
 from gail_pipeline import __version__
+from gail_pipeline.experts import machine_description
 from gail_pipeline.pipelines.common import (
-    check_trained_on, device_setting, sampler_settings, seed_parameter,
+    check_trained_on,
+    device_setting,
+    sampler_settings,
+    seed_parameter,
 )
 from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.evaluation import evaluate
@@ -98,6 +102,7 @@ def train_expert(
         "resumed_from_iteration": result.resumed_from_iteration,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started)),
         "gail_pipeline_version": __version__,
+        "machine": machine_description(),
     }
     return result.policy, curve
 

@@ -14,7 +14,11 @@ from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
 from gail_pipeline.imitation.apprenticeship import LinearCostReward
 from gail_pipeline.imitation.bc import BCConfig, train_bc
 from gail_pipeline.imitation.gail import DiscriminatorConfig, GAILReward
-from gail_pipeline.pipelines.common import device_setting, num_envs_setting, sampler_settings
+from gail_pipeline.pipelines.common import (
+    device_setting,
+    num_envs_setting,
+    sampler_settings,
+)
 from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.policies import Policy, make_policy
 from gail_pipeline.rl.seeding import seed_everything
