@@ -23,8 +23,9 @@ run: install
 test: install
 	$(BIN)/pytest
 
+# Every benchmark; reports (machine, command, date, figures) go to benchmarks/results/.
 benchmark: install
-	$(BIN)/python benchmarks/sampler_throughput.py --output benchmarks/results/sampler_throughput.md
+	$(BIN)/python benchmarks/run_all.py
 
 # MLflow's UI on the project's tracking store (http://127.0.0.1:5000).
 mlflow-ui: install

@@ -65,7 +65,7 @@ def run_unit(task_name: str, args: dict, queue) -> None:
     phases = {p: float(timed[f"time_{p}"].mean()) for p in PHASES if f"time_{p}" in timed}
     queue.put({
         "task": task_name,
-        "batch_steps": float(timed["env_steps"].diff().fillna(timed["env_steps"].iloc[0]).mean()),
+        "batch_steps": float(curve["env_steps"].diff().iloc[args["warmup"]:].mean()),
         "steps_per_s": steps / wall,
         "iteration_s": wall / len(timed),
         "phases": phases,
@@ -90,6 +90,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.iterations <= args.warmup:
         parser.error("--iterations must exceed --warmup")
+    import torch
+
+    torch.set_num_threads(1)  # as in each unit's process (the report's header states it)
 
     rows = []
     context = mp.get_context("spawn")

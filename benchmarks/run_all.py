@@ -1,0 +1,83 @@
+"""Every benchmark, one command: ``make benchmark`` (or ``python benchmarks/run_all.py``).
+
+Writes one report per benchmark under ``benchmarks/results/`` (or ``--results``), each stating the
+date, the machine and its exact command:
+
+(a) ``sampler_throughput.md`` — sampler steps/s per task against bare ``env.step``, 1 and 2 workers;
+(b, c, e) ``gail_loop.md`` — a whole GAIL training loop on CartPole and Hopper: env steps per wall
+    second, the split of an iteration between sampling, reward, TRPO step, value fit and
+    discriminator step, and the peak memory of a unit;
+(d) ``gail_to_0.9_mujoco.md`` — env steps and wall time for GAIL, plain and with BC warm start, to
+    reach 0.9 normalised score with 4 trajectories on Hopper, HalfCheetah and Walker2d.
+
+Demonstrations a benchmark needs are sampled first (from the latest trained or the shipped
+expert) when missing; a task without any expert is skipped and named in the output.
+``--quick`` shortens every benchmark (a smoke test of the command, not figures to report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+
+
+def has_expert(task: str) -> bool:
+    return (PROJECT / f"data/01_raw/experts/{task}.pt").exists() or any(
+        (PROJECT / f"data/06_models/{task}/expert_policy.pt").glob("*/expert_policy.pt")
+    )
+
+
+def ensure_demonstrations(task: str) -> bool:
+    if any((PROJECT / f"data/05_model_input/{task}/demonstrations_n4.parquet").glob("*/*.parquet")):
+        return True
+    if not has_expert(task):
+        print(f"skipping {task}: no trained or shipped expert (run `kedro run --pipelines expert --params grid.tasks={task}`)")
+        return False
+    kedro = Path(sys.executable).with_name("kedro")
+    subprocess.run(
+        [str(kedro), "run", "--pipelines", "demonstrations", "--params", f"grid.tasks={task}"],
+        cwd=PROJECT, check=True,
+    )
+    return True
+
+
+def run(script: str, *args: str) -> None:
+    command = [sys.executable, str(HERE / script), *args]
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, cwd=PROJECT, check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=HERE / "results")
+    parser.add_argument("--only", nargs="+", choices=["sampler", "loop", "to_target"], default=None)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    only = set(args.only or ["sampler", "loop", "to_target"])
+    args.results.mkdir(parents=True, exist_ok=True)
+
+    if "sampler" in only:
+        extra = ["--steps", "3000", "--repeats", "1", "--tasks", "cartpole", "hopper"] if args.quick else []
+        run("sampler_throughput.py", "--output", str(args.results / "sampler_throughput.md"), *extra)
+    if "loop" in only:
+        tasks = [t for t in ("cartpole", "hopper") if ensure_demonstrations(t)]
+        iterations = ["--iterations", "4"] if args.quick else ["--iterations", "12"]
+        run("gail_loop.py", "--tasks", *tasks, *iterations, "--output", str(args.results / "gail_loop.md"))
+    if "to_target" in only:
+        tasks = [t for t in ("hopper", "halfcheetah", "walker") if ensure_demonstrations(t)]
+        budget = ["--max-env-steps", "100000"] if args.quick else ["--max-env-steps", "5000000"]
+        if tasks:
+            run(
+                "gail_warm_start.py", "--tasks", *tasks, "--size", "4", "--seeds", "0", "--target", "0.9",
+                "--variants", "plain", "bc_warm_start", *budget,
+                "--output", str(args.results / "gail_to_0.9_mujoco.md"),
+            )
+
+
+if __name__ == "__main__":
+    main()
