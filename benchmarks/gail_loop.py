@@ -40,7 +40,7 @@ def _latest(path: Path) -> Path:
 def run_unit(task_name: str, args: dict, queue) -> None:
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args["torch_threads"])
     from gail_pipeline.grid import _parameters_from_conf
     from gail_pipeline.pipelines.imitation.nodes import UnitSpec, train_learner
     from gail_pipeline.trajectories import read_trajectories
@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--backend", default=None)
     parser.add_argument("--num-workers", type=int, default=None)
     parser.add_argument("--num-envs", type=int, default=None)
+    parser.add_argument("--torch-threads", type=int, default=1, help="torch threads for the updates (nodes: 1)")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
@@ -92,7 +93,7 @@ def main() -> None:
         parser.error("--iterations must exceed --warmup")
     import torch
 
-    torch.set_num_threads(1)  # as in each unit's process (the report's header states it)
+    torch.set_num_threads(args.torch_threads)  # as in each unit's process (the header states it)
 
     rows = []
     context = mp.get_context("spawn")
