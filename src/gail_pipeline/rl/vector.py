@@ -8,8 +8,9 @@ batch does, inside :meth:`InProcessEnvs.step`, because plain Gymnasium envs step
   without a vectorised implementation, and for short jobs (evaluation).
 * :class:`NativeVectorEnvs` — a Gymnasium env's own vectorised implementation (its
   ``vector_entry_point``, e.g. ``CartPoleVectorEnv``): all envs advance in one numpy call.
-* :class:`WorkerProcessEnvs` — ``num_workers`` processes, each holding an :class:`InProcessEnvs`
-  share of the batch; the workers step in parallel. Best for expensive simulators (MuJoCo).
+* :class:`WorkerProcessEnvs` — ``num_workers`` stepping processes (the trainer's own and
+  ``num_workers − 1`` worker processes), each holding an :class:`InProcessEnvs` share of the
+  batch, stepping in parallel. Best for expensive simulators (MuJoCo).
 
 Reset semantics. :class:`InProcessEnvs` and :class:`WorkerProcessEnvs` reset an env *in the step
 that ends its episode* (the observation returned is the new episode's first one; the last
@@ -210,10 +211,16 @@ def _worker_main(conn: Connection, make_env: Callable[[], gym.Env], seeds: list[
 
 
 class WorkerProcessEnvs(EnvBatch):
-    """The batch split over ``num_workers`` processes, each stepping its share in parallel.
+    """The batch split over ``num_workers`` stepping processes, which step their shares in parallel.
 
-    ``make_env`` must be picklable (e.g. ``functools.partial(make_env, task)``): the workers are
-    started with the ``spawn`` method, which is safe beside torch and inside Kedro's runners.
+    The trainer's own process is one of them: it steps the first share itself while
+    ``num_workers − 1`` worker processes step the others, so ``num_workers`` processes keep
+    ``num_workers`` cores busy and none waits idle for the others (with 2 workers on 2 cores:
+    the trainer and one worker process).
+
+    ``make_env`` must be picklable (e.g. ``functools.partial(make_env, task)``): the worker
+    processes are started with the ``spawn`` method, which is safe beside torch and inside Kedro's
+    runners.
     """
 
     same_step_reset = True
@@ -225,7 +232,8 @@ class WorkerProcessEnvs(EnvBatch):
         self.num_envs = len(seeds)
         num_workers = max(1, min(int(num_workers), self.num_envs))
         bounds = np.linspace(0, self.num_envs, num_workers + 1).round().astype(int)
-        self._slices = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+        slices = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+        self._local_slice, self._slices = slices[0], slices[1:]
         context = mp.get_context("spawn")
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
@@ -238,11 +246,12 @@ class WorkerProcessEnvs(EnvBatch):
             child.close()
             self._conns.append(parent)
             self._procs.append(proc)
-        self._gather("start")
-        probe = make_env()
-        self.observation_space = probe.observation_space
-        self.action_space = probe.action_space
-        probe.close()
+        try:
+            self._local = InProcessEnvs(make_env, seeds[self._local_slice])
+        finally:
+            self._gather("start")
+        self.observation_space = self._local.observation_space
+        self.action_space = self._local.action_space
 
     def _gather(self, what: str) -> list[Any]:
         results = []
@@ -263,12 +272,14 @@ class WorkerProcessEnvs(EnvBatch):
     def reset(self) -> np.ndarray:
         for conn in self._conns:
             conn.send(("reset", None))
-        return np.concatenate(self._gather("reset"))
+        local = self._local.reset()
+        return np.concatenate([local, *self._gather("reset")])
 
     def step(self, actions: np.ndarray, mask: np.ndarray) -> StepResult:
         for conn, part in zip(self._conns, self._slices, strict=True):
             conn.send(("step", (actions[part], mask[part])))
-        parts: list[StepResult] = self._gather("step")
+        local = self._local.step(actions[self._local_slice], mask[self._local_slice])
+        parts: list[StepResult] = [local, *self._gather("step")]
         return StepResult(*(np.concatenate([getattr(p, f) for p in parts]) for f in (
             "obs", "rewards", "terminated", "truncated", "final_obs", "valid"
         )))
@@ -286,6 +297,9 @@ class WorkerProcessEnvs(EnvBatch):
                 proc.kill()
             conn.close()
         self._conns, self._procs = [], []
+        if getattr(self, "_local", None) is not None:
+            self._local.close()
+            self._local = None
 
     def __del__(self) -> None:
         if getattr(self, "_procs", None):
