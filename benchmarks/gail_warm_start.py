@@ -119,10 +119,19 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANT_NAMES), default=["plain", "bc_warm_start"])
     parser.add_argument("--gradient-penalty", type=float, default=10.0)
     parser.add_argument("--max-env-steps", type=int, default=None, help="stop a run after this many env steps")
+    parser.add_argument("--batch-size", type=int, default=None, help="env steps per iteration (default: the task's)")
+    parser.add_argument("--trpo", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="TRPO overrides, e.g. max_kl=0.02 value_fit=adam")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
     params = _parameters_from_conf()
+    for override in args.trpo:
+        key, value = override.split("=", 1)
+        params["imitation"].setdefault("trpo", {})[key] = value if key == "value_fit" else float(value)
+    if args.batch_size:
+        for task_config in params["tasks"].values():
+            task_config["batch_size"] = args.batch_size
     tasks = parse_tasks(params["tasks"])
     rows = []
     for name in args.tasks:
@@ -148,6 +157,10 @@ def main() -> None:
     ]
     if "gradient_penalty" in args.variants:
         lines.append(f"- gradient penalty weight {args.gradient_penalty}")
+    if args.batch_size or args.trpo:
+        lines.append(f"- beyond the paper's settings: batch {args.batch_size or 'task default'}, TRPO {args.trpo or 'paper'}")
+    if args.max_env_steps:
+        lines.append(f"- each run stops at the target or after {args.max_env_steps:,} env steps")
     lines += [
         "",
         "| task | variant | env steps to target (mean over seeds) | iterations | wall time to target (s) |",

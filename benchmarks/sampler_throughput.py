@@ -107,9 +107,11 @@ def main() -> None:
 
     lines = [
         *header("Sampler throughput (env steps per second)", "sampler_throughput.py"),
-        f"- {args.steps} steps per timed batch, best of {args.repeats}; envs side by side: "
-        f"{args.num_envs or 'as imitation runs them (ceil(batch / episode limit), at most 64)'}; "
-        "policy: 2×100 tanh, stochastic actions, acting in numpy",
+        (
+            f"- {args.steps} steps per timed batch, best of {args.repeats}; envs side by side: "
+            f"{args.num_envs or 'as imitation runs them (ceil(batch / episode limit), at most 64)'}; "
+            "policy: 2×100 tanh, stochastic actions, acting in numpy"
+        ),
         "- per core: the sampler in one process against bare `env.step` with random actions on one core;",
         "  across processes: the `workers` backend with 1 and 2 stepping processes (the trainer steps one",
         "  share itself and acts for all; 1 = the trainer alone, through the same code path)",
@@ -128,8 +130,10 @@ def main() -> None:
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Native vectorised envs run every env in one numpy call, so they are not split over workers "
-        "(\"–\"); their per-core figure can exceed the bare single-env rate.",
+        (
+            "Native vectorised envs run every env in one numpy call, so they are not split over workers "
+            "(\"–\"); their per-core figure can exceed the bare single-env rate."
+        ),
     ]
     write_report(lines, args.output)
     return np.mean([r["single"] / r["bare"] for r in rows])
