@@ -30,17 +30,11 @@ from common import header, write_report
 PHASES = ["sample", "reward", "advantages", "policy_step", "reward_update", "value_fit"]
 
 
-def _latest(path: Path) -> Path:
-    versions = sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
-    if not versions:
-        raise SystemExit(f"{path}: no saved version; run the demonstrations pipeline for this task first")
-    return versions[-1] / path.name
-
-
 def run_unit(task_name: str, args: dict, queue) -> None:
     import torch
 
     torch.set_num_threads(args["torch_threads"])
+    from gail_pipeline.experts import latest_version
     from gail_pipeline.grid import _parameters_from_conf
     from gail_pipeline.pipelines.imitation.nodes import UnitSpec, train_learner
     from gail_pipeline.trajectories import read_trajectories
@@ -56,7 +50,11 @@ def run_unit(task_name: str, args: dict, queue) -> None:
     if args["num_envs"]:
         imitation["num_envs"] = args["num_envs"]
     imitation["log_every"] = 10**9
-    demos = read_trajectories(_latest(Path(f"data/05_model_input/{task_name}/demonstrations_n{args['size']}.parquet")))
+    demos_path = Path(f"data/05_model_input/{task_name}/demonstrations_n{args['size']}.parquet")
+    try:
+        demos = read_trajectories(latest_version(demos_path))
+    except FileNotFoundError as exc:
+        raise SystemExit(f"{exc} (run the demonstrations pipeline for this task first)") from exc
     unit = UnitSpec(task_name, "gail", args["size"], 0, args["iterations"])
     _, curve = train_learner(demos, params["tasks"][task_name], imitation, unit=unit)
     timed = curve.iloc[args["warmup"]:]

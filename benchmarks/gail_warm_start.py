@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from common import header, write_report
 
+from gail_pipeline.experts import latest_version
 from gail_pipeline.grid import _parameters_from_conf
 from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
 from gail_pipeline.imitation.bc import BCConfig, train_bc
@@ -42,20 +43,13 @@ from gail_pipeline.trajectories import read_trajectories
 DATA = Path("data")
 
 
-def latest(path: Path) -> Path:
-    versions = sorted(p for p in path.iterdir() if p.is_dir())
-    if not versions:
-        raise FileNotFoundError(f"{path}: no saved version; run the expert and demonstrations pipelines")
-    return versions[-1] / path.name
-
-
 VARIANT_NAMES = {"plain": "plain GAIL", "bc_warm_start": "BC warm start", "gradient_penalty": "gradient penalty"}
 
 
 def reference_returns(task_name: str) -> dict:
     """The latest measured reference returns, else the shipped expert's manifest."""
     try:
-        return json.loads(latest(DATA / f"08_reporting/{task_name}/reference_returns.json").read_text())
+        return json.loads(latest_version(DATA / f"08_reporting/{task_name}/reference_returns.json").read_text())
     except FileNotFoundError:
         shipped = DATA / f"01_raw/experts/{task_name}.json"
         if not shipped.exists():
@@ -67,7 +61,7 @@ def run(task, size: int, seed: int, variant: str, target: float, params: dict, g
         max_env_steps: int | None = None) -> dict:
     reference = reference_returns(task.name)
     expert, random = reference["expert_return_mean"], reference["random_return_mean"]
-    demos = read_trajectories(latest(DATA / f"05_model_input/{task.name}/demonstrations_n{size}.parquet"))
+    demos = read_trajectories(latest_version(DATA / f"05_model_input/{task.name}/demonstrations_n{size}.parquet"))
     make = partial(make_env, task)
     env = make()
     seed_everything(seed)

@@ -45,7 +45,7 @@ def latest_version(path: Path) -> Path:
     """The newest saved version of a versioned dataset path (``<path>/<version>/<name>``)."""
     versions = sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
     if not versions:
-        raise FileNotFoundError(f"{path}: no saved version; run the expert stage for this task first")
+        raise FileNotFoundError(f"{path}: no saved version yet; run the pipeline that writes it first")
     return versions[-1] / path.name
 
 
