@@ -77,10 +77,6 @@ class EnvBatch:
         raise NotImplementedError
 
 
-def _single_env_action(action: Any, discrete: bool) -> Any:
-    return int(action) if discrete else action
-
-
 class InProcessEnvs(EnvBatch):
     """``len(seeds)`` envs from ``make_env``, stepped one after the other in this process."""
 
