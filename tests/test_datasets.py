@@ -79,3 +79,15 @@ def test_every_shipped_expert_matches_its_manifest():
         assert manifest["return_mean"] == pytest.approx(sum(manifest["expert_returns"]) / 50)
         for key in ("trainer", "seed", "env_steps", "wall_time_s", "shipped_from_version"):
             assert manifest[key] is not None, f"{path.name}: {key} missing"
+
+
+def test_a_pinned_version_that_does_not_exist_is_not_replaced_by_the_fallback(tmp_path):
+    policy = make_policy(gym.spaces.Box(-1, 1, (3,)), gym.spaces.Discrete(2), (4,))
+    shipped = tmp_path / "shipped.pt"
+    PolicyDataset(str(shipped)).save(policy)
+    pinned = PolicyDataset(
+        str(tmp_path / "expert_policy.pt"), version=Version("2026-01-01T00.00.00.000Z", None),
+        fallback_filepath=str(shipped),
+    )
+    with pytest.raises(DatasetError, match="version 2026-01-01T00.00.00.000Z was asked for and does not exist"):
+        pinned.load()

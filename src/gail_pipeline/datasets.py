@@ -69,12 +69,15 @@ class _LocalVersionedDataset(AbstractVersionedDataset):
 
     def _path_to_load(self) -> tuple[str, str | None]:
         """(path, version): the saved version to load, else the fallback file (version
-        ``"shipped"``); a clear error when there is neither."""
+        ``"shipped"``) unless a load version was asked for; a clear error when there is neither."""
         if self._exists():
             version = self.resolve_load_version() if self._version is not None else None
             return str(self._get_load_path()), version
-        if self._fallback and self._fs.exists(self._fallback):
+        pinned = self._version is not None and self._version.load is not None
+        if self._fallback and not pinned and self._fs.exists(self._fallback):
             return self._fallback, "shipped"
+        if pinned:
+            raise DatasetError(f"{self._filepath}: version {self._version.load} was asked for and does not exist")
         hint = f" and no fallback at {self._fallback}" if self._fallback else ""
         raise DatasetError(f"{self._filepath}: nothing saved yet{hint}; run the stage that writes it")
 
