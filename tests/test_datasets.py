@@ -70,7 +70,7 @@ def test_every_shipped_expert_matches_its_manifest():
 
     shipped = Path(__file__).parents[1] / "data/01_raw/experts"
     manifests = sorted(shipped.glob("*.json"))
-    assert {m.stem for m in manifests} >= {"cartpole", "acrobot", "mountaincar", "reacher", "hopper", "halfcheetah", "walker"}
+    assert {m.stem for m in manifests} >= {"cartpole", "acrobot", "mountaincar", "reacher", "hopper", "halfcheetah", "walker", "ant"}
     for path in manifests:
         manifest = json.loads(path.read_text())
         policy = load_policy(shipped / f"{path.stem}.pt")
