@@ -112,12 +112,12 @@ class RolloutSampler:
         obs = self._obs
         if hasattr(actor, "snapshot"):
             actor = actor.snapshot()  # the weights stay fixed while sampling: act in numpy
-        budget = {"steps_started": 0, "episodes_left": num_episodes}
+        steps_started, episodes_left = 0, num_episodes  # steps taken so far; episodes yet to start
 
         def may_start() -> bool:
             if num_episodes is not None:
-                return budget["episodes_left"] > 0
-            return budget["steps_started"] < min_steps
+                return episodes_left > 0
+            return steps_started < min_steps
 
         episode_start = np.full(n, -1, dtype=np.int64)  # step index of a counted episode, or -1
         for i in range(n):
@@ -125,7 +125,7 @@ class RolloutSampler:
                 break
             episode_start[i] = 0
             if num_episodes is not None:
-                budget["episodes_left"] -= 1
+                episodes_left -= 1
 
         obs_steps: list[np.ndarray] = []
         action_steps: list[np.ndarray] = []
@@ -143,7 +143,7 @@ class RolloutSampler:
             action_steps.append(actions)
             reward_steps.append(result.rewards)
             stepped = active & result.valid
-            budget["steps_started"] += int(stepped.sum())
+            steps_started += int(stepped.sum())
             done = stepped & (result.terminated | result.truncated)
             for i in np.flatnonzero(done).tolist():
                 ended.append((
@@ -158,7 +158,7 @@ class RolloutSampler:
                     break
                 episode_start[i] = k + 1
                 if num_episodes is not None:
-                    budget["episodes_left"] -= 1
+                    episodes_left -= 1
             obs = result.obs
             k += 1
         self._obs = obs
