@@ -20,7 +20,7 @@ def header(title: str, script: str) -> list[str]:
         f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         (
             f"- machine: {machine_description()}; Python {platform.python_version()}, "
-            f"torch {torch.__version__} ({torch.get_num_threads()} thread)"
+            f"torch {torch.__version__}"
         ),
         f"- command: `python benchmarks/{script} {' '.join(sys.argv[1:])}`",
     ]

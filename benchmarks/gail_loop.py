@@ -33,7 +33,7 @@ PHASES = ["sample", "reward", "advantages", "policy_step", "reward_update", "val
 def run_unit(task_name: str, args: dict, queue) -> None:
     import torch
 
-    torch.set_num_threads(args["torch_threads"])
+    torch.set_num_threads(1)  # as the nodes' hook sets it; the training loop sets its own count
     from gail_pipeline.experts import latest_version
     from gail_pipeline.grid import _parameters_from_conf
     from gail_pipeline.pipelines.imitation.nodes import UnitSpec, train_learner
@@ -49,6 +49,10 @@ def run_unit(task_name: str, args: dict, queue) -> None:
     imitation["sampler"] = sampler
     if args["num_envs"]:
         imitation["num_envs"] = args["num_envs"]
+    # This process is a child: say what a unit alone in `kedro run` (SequentialRunner) would use.
+    from gail_pipeline.rl.device import available_cpus
+
+    imitation["update_threads"] = args["update_threads"] or available_cpus()
     imitation["log_every"] = 10**9
     demos_path = Path(f"data/05_model_input/{task_name}/demonstrations_n{args['size']}.parquet")
     try:
@@ -70,6 +74,7 @@ def run_unit(task_name: str, args: dict, queue) -> None:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "sampler": sampler, "num_envs": imitation["num_envs"],
+        "update_threads": imitation["update_threads"],
         "return_last": float(curve["return_mean"].iloc[-1]),
     })
 
@@ -83,16 +88,15 @@ def main() -> None:
     parser.add_argument("--backend", default=None)
     parser.add_argument("--num-workers", type=int, default=None)
     parser.add_argument("--num-envs", type=int, default=None)
-    parser.add_argument("--torch-threads", type=int, default=1, help="torch threads for the updates (nodes: 1)")
+    parser.add_argument(
+        "--update-threads", type=int, default=None,
+        help="torch threads for the updates (default: all CPUs, as for a unit alone in `kedro run`)",
+    )
     parser.add_argument("--output", type=Path)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
     if args.iterations <= args.warmup:
         parser.error("--iterations must exceed --warmup")
-    import torch
-
-    torch.set_num_threads(args.torch_threads)  # as in each unit's process (the header states it)
-
     rows = []
     context = mp.get_context("spawn")
     for name in args.tasks:
@@ -110,7 +114,9 @@ def main() -> None:
         *header("The GAIL training loop: throughput, time split, memory", "gail_loop.py"),
         (
             f"- one GAIL unit per task, {args.size} expert trajectories, the task's batch size, "
-            f"{args.iterations} iterations of which the first {args.warmup} are not timed"
+            f"{args.iterations} iterations of which the first {args.warmup} are not timed; "
+            f"updates on {rows[0]['update_threads']} torch thread(s) (what `imitation.update_threads: auto` "
+            "gives a unit training alone), acting in numpy"
         ),
         "",
         "| task | sampler | batch (env steps) | s / iteration | **env steps / s** | peak memory, trainer (MB) | peak memory, one env worker (MB) |",

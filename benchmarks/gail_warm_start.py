@@ -34,6 +34,7 @@ from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
 from gail_pipeline.imitation.bc import BCConfig, train_bc
 from gail_pipeline.imitation.gail import DiscriminatorConfig, GAILReward
 from gail_pipeline.pipelines.common import num_envs_setting, sampler_settings
+from gail_pipeline.rl.device import available_cpus
 from gail_pipeline.rl.policies import make_policy
 from gail_pipeline.rl.seeding import seed_everything
 from gail_pipeline.rl.trpo import TRPOConfig
@@ -118,7 +119,7 @@ def main() -> None:
                         help="TRPO overrides, e.g. max_kl=0.02 value_fit=adam")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # BC pre-training; the GAIL loop sets its own (imitation.update_threads)
     params = _parameters_from_conf()
     for override in args.trpo:
         key, value = override.split("=", 1)
@@ -148,6 +149,10 @@ def main() -> None:
                 "gail_warm_start.py"),
         f"- {args.size} expert trajectory(ies), seeds {args.seeds}; score of the mean true return of an",
         "  iteration's stochastic training rollouts; budget: the task's iterations × batch",
+        (
+            f"- GAIL updates on {params['imitation'].get('update_threads', 'auto')} torch threads "
+            f"(auto: {available_cpus()} here, in the main process)"
+        ),
     ]
     if "gradient_penalty" in args.variants:
         lines.append(f"- gradient penalty weight {args.gradient_penalty}")

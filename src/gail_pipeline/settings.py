@@ -18,6 +18,9 @@ CONFIG_LOADER_ARGS = {
     # parameter like any other (``params:tasks.<name>``).
     # ${env_or:NAME,default}: an environment variable with a fallback (MLflow's tracking URI).
     "custom_resolvers": {"env_or": lambda name, default: os.environ.get(name, default)},
+    # An env's parameters merge key by key into base's: conf/<env>/tasks.yml can change one
+    # setting of one task (tasks.hopper.batch_size) without restating the registry.
+    "merge_strategy": {"parameters": "soft"},
     "config_patterns": {
         "parameters": ["parameters*", "parameters*/**", "**/parameters*", "tasks*"],
     },

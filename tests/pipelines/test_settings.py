@@ -2,7 +2,11 @@
 
 import pytest
 
-from gail_pipeline.pipelines.common import num_envs_setting, sampler_settings
+from gail_pipeline.pipelines.common import (
+    num_envs_setting,
+    sampler_settings,
+    update_threads_setting,
+)
 from gail_pipeline.tasks import ConfigError
 
 
@@ -28,3 +32,12 @@ def test_sampler_settings_are_checked():
         sampler_settings({"sampler": {"num_workers": 0}}, "expert")
     with pytest.raises(ConfigError, match=r"imitation.sampler: unknown setting\(s\) \['workers'\]"):
         sampler_settings({"sampler": {"workers": 2}}, "imitation")
+
+
+def test_update_threads_setting():
+    assert update_threads_setting({}, "imitation") is None  # auto
+    assert update_threads_setting({"update_threads": "auto"}, "expert") is None
+    assert update_threads_setting({"update_threads": 3}, "expert") == 3
+    for bad in (0, -1, 1.5, True, "all"):
+        with pytest.raises(ConfigError, match="imitation.update_threads: expected a positive integer or 'auto'"):
+            update_threads_setting({"update_threads": bad}, "imitation")

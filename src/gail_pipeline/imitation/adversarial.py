@@ -44,12 +44,14 @@ def make_learner(
     sampler_backend: str = "auto",
     num_workers: int | None = None,
     device: str | torch.device = "cpu",
+    update_threads: int | None = None,
     max_episode_steps: int = 1000,
     init_policy: Policy | None = None,
 ) -> TRPOLearner:
     """A TRPO learner for imitation: the paper's 2×100 tanh policy whose observation standardiser
     starts from the expert data (or, with ``init_policy``, a copy of that policy: BC warm start).
-    Its networks update on ``device``."""
+    Its networks update on ``device``, with ``update_threads`` torch threads on the CPU (None: one
+    per stepping process)."""
     seed_everything(seed)
     sampler = RolloutSampler(make_env, num_envs, seed, sampler_backend, num_workers)
     policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
@@ -67,7 +69,9 @@ def make_learner(
     )
     value_fn.obs_normalizer.load_state_dict(policy.obs_normalizer.state_dict())
     device = torch.device(device)
-    return TRPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed)
+    return TRPOLearner(
+        policy.to(device), value_fn.to(device), sampler, config, seed, update_threads
+    )
 
 
 def train_adversarial(

@@ -84,6 +84,19 @@ def sampler_settings(params: dict[str, Any], where: str) -> dict[str, Any]:
     return {"sampler_backend": backend, "num_workers": workers}
 
 
+def update_threads_setting(params: dict[str, Any], where: str) -> int | None:
+    """``params["update_threads"]``: a positive integer, or ``auto`` (default) → None
+    (:func:`gail_pipeline.rl.device.auto_update_threads`)."""
+    from gail_pipeline.tasks import ConfigError
+
+    value = params.get("update_threads", "auto")
+    if value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}.update_threads: expected a positive integer or 'auto', got {value!r}")
+    return value
+
+
 def num_envs_setting(value: Any, batch_size: int, horizon: int, where: str) -> int:
     """``num_envs``: a positive integer, or ``auto`` = ceil(batch / episode limit), between 1 and
     64 — enough envs that a batch of full-length episodes is one episode per env (no overshoot

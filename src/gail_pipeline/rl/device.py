@@ -8,9 +8,14 @@ processes can share one GPU: each holds only its own small networks and batches.
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
-__all__ = ["resolve_device"]
+__all__ = ["auto_update_threads", "available_cpus", "resolve_device", "torch_threads"]
 
 
 def resolve_device(setting: str | None, where: str = "device") -> torch.device:
@@ -35,3 +40,40 @@ def resolve_device(setting: str | None, where: str = "device") -> torch.device:
                 f"{where}: {setting!r} asked for, but torch sees {torch.cuda.device_count()} CUDA device(s)"
             )
     return device
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def auto_update_threads(stepping_processes: int) -> int:
+    """Torch threads for a training unit's CPU updates, by default.
+
+    In the main process (``kedro run`` with SequentialRunner, a script) the unit is the only thing
+    training, so its updates take every available CPU. In a worker process (ParallelRunner, a
+    cluster worker) other units share the machine: one thread per process stepping the unit's
+    environments, since those processes wait while the networks update. Measured on 2 cores, one
+    unit alone: CartPole's GAIL loop 36,957 → 53,932 env steps/s with 2 threads instead of 1.
+    """
+    if mp.parent_process() is None:
+        return available_cpus()
+    return max(1, int(stepping_processes))
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` torch intra-op threads, then restore the previous count.
+
+    (Measured on Hopper, 2 cores, 2 stepping processes: the update phases of a 50k-step GAIL
+    batch take 1.29 s with 1 thread, 0.74 s with 2.)
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(count)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

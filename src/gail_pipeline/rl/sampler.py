@@ -74,6 +74,11 @@ class RolloutSampler:
         return type(self.envs).__name__
 
     @property
+    def num_processes(self) -> int:
+        """Processes stepping the environments, this one included (they idle during updates)."""
+        return self.envs.num_processes
+
+    @property
     def observation_space(self) -> gym.Space:
         return self.envs.observation_space
 

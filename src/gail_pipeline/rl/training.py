@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from gail_pipeline.rl.device import auto_update_threads, torch_threads
 from gail_pipeline.rl.gae import compute_gae_batch
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
 from gail_pipeline.rl.sampler import RolloutSampler
@@ -102,11 +103,13 @@ class TRPOLearner:
         sampler: RolloutSampler,
         config: TRPOConfig,
         seed: int,
+        update_threads: int | None = None,
     ) -> None:
         self.policy = policy
         self.value_fn = value_fn
         self.sampler = sampler
         self.config = config
+        self._update_threads = update_threads
         self.generator = torch.Generator().manual_seed(int(seed))
         self.iteration = 0
         self.env_steps = 0
@@ -115,6 +118,16 @@ class TRPOLearner:
     def device(self) -> torch.device:
         """Where the networks live and update (the batches follow them)."""
         return next(self.policy.parameters()).device
+
+    @property
+    def update_threads(self) -> int:
+        """Torch threads for the updates: as set, else 1 when they run on a GPU and
+        :func:`~gail_pipeline.rl.device.auto_update_threads` on the CPU."""
+        if self._update_threads is not None:
+            return self._update_threads
+        if self.device.type != "cpu":
+            return 1
+        return auto_update_threads(self.sampler.num_processes)
 
     # -- the pieces of one iteration ---------------------------------------------------------
     def collect(self, min_steps: int) -> Batch:
@@ -239,8 +252,22 @@ def run_iterations(
     Appends one row per iteration to ``curve`` (and returns it): iteration, env_steps, true
     returns of the training rollouts, mean learned reward, TRPO / value / reward diagnostics, and
     the wall time of each phase (``time_sample``, ``time_reward``, ``time_advantages``,
-    ``time_policy_step``, ``time_reward_update``, ``time_value_fit``).
+    ``time_policy_step``, ``time_reward_update``, ``time_value_fit``). Torch runs on
+    ``learner.update_threads`` threads meanwhile.
     """
+    with torch_threads(learner.update_threads):
+        return _run_iterations(learner, reward_model, iterations, batch_size, curve, on_iteration, stop)
+
+
+def _run_iterations(
+    learner: TRPOLearner,
+    reward_model: RewardModel,
+    iterations: int,
+    batch_size: int,
+    curve: list[dict[str, float]],
+    on_iteration: Callable[[dict[str, float]], None] | None,
+    stop: Callable[[dict[str, float]], bool] | None,
+) -> list[dict[str, float]]:
     start = time.perf_counter() - (curve[-1]["wall_time"] if curve else 0.0)
     while learner.iteration < iterations:
         if stop is not None and curve and stop(curve[-1]):
@@ -322,6 +349,7 @@ def train_trpo(
     sampler_backend: str = "auto",
     num_workers: int | None = None,
     device: str | torch.device = "cpu",
+    update_threads: int | None = None,
     max_episode_steps: int = 1000,
     stop_at_return: float | None = None,
     reward_shaping: Callable[[Trajectory, float], np.ndarray] | None = None,
@@ -342,6 +370,7 @@ def train_trpo(
         num_envs: environments stepped side by side.
         sampler_backend, num_workers: how they are stepped (:class:`RolloutSampler`).
         device: where the networks update (``torch.device`` or a name); acting stays on the CPU.
+        update_threads: torch threads for the updates (None: see ``TRPOLearner.update_threads``).
         max_episode_steps: T_max of the value function's time feature.
         stop_at_return: stop once an iteration's mean (unshaped) return reaches this.
         reward_shaping: ``f(trajectory, gamma) → shaped rewards`` used for learning only; the curve
@@ -361,7 +390,7 @@ def train_trpo(
         max_episode_steps=max_episode_steps,
     )
     device = torch.device(device)
-    learner = TRPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed)
+    learner = TRPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed, update_threads)
     curve: list[dict[str, float]] = []
     resumed_from = 0
     fingerprint = json.dumps(

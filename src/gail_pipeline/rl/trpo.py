@@ -234,17 +234,21 @@ def natural_gradient_step(
     backtrack_coef: float,
     max_backtracks: int,
     objective_and_kl: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    objective_old: torch.Tensor | None = None,
 ) -> LineSearchResult:
     """One trust-region step that *maximises* ``objective()`` within ``kl() ≤ max_kl``.
 
     ``objective`` and ``kl`` are evaluated at the parameters currently loaded in ``params``
     (``kl`` is 0 at the start point); ``fvp_kl`` is the KL on the Fisher subsample. The line
     search evaluates ``objective_and_kl()`` when given (both from one forward pass), else the two
-    separately. The accepted parameters are left loaded in ``params``.
+    separately. ``objective_old``, when given, is ``objective()`` already evaluated at the start
+    point with its graph (the caller's forward pass, saved). The accepted parameters are left
+    loaded in ``params``.
     """
     params = list(params)
     old = parameters_to_vector(params).detach().clone()
-    objective_old = objective()
+    if objective_old is None:
+        objective_old = objective()
     g = flat_grad(objective_old, params).detach()
     if not torch.isfinite(g).all():
         raise FloatingPointError("TRPO: the objective's gradient is not finite")
@@ -298,9 +302,9 @@ def trpo_step(
     """
     advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
     params = [p for p in policy.parameters() if p.requires_grad]
-    with torch.no_grad():
-        old_params = policy.dist_params(observations)
-        old_log_prob = policy.log_prob(old_params, actions)
+    start_dist = policy.dist_params(observations)  # one forward: the old distribution and the gradient
+    old_params = start_dist.detach()
+    old_log_prob = policy.log_prob(old_params, actions)
     fvp_idx = fisher_subsample(len(observations), config.fvp_subsample, generator).to(observations.device)
     fvp_obs, fvp_old = observations[fvp_idx], old_params[fvp_idx]
 
@@ -329,6 +333,7 @@ def trpo_step(
     result = natural_gradient_step(
         params, surrogate, mean_kl, fvp_kl, config.max_kl, config.damping, config.cg_iters,
         config.accept_ratio, config.backtrack_coef, config.max_backtracks, surrogate_and_kl,
+        objective_old=surrogate_of(start_dist),
     )
     with torch.no_grad():
         # The line search stops at the accepted step (or restores the old parameters).
@@ -353,16 +358,17 @@ def fit_value_function(
 ) -> dict[str, float]:
     """Fit V to the value targets; returns the explained variance before and after."""
     targets = targets.to(torch.float32)
-    with torch.no_grad():
-        before = value_fn(observations, timesteps)
-    value_fn.set_target_stats(float(targets.mean()), float(targets.std()))
+    value_fn.set_target_stats(float(targets.mean()), float(targets.std()))  # outputs preserved
     normalized_targets = (targets - value_fn.target_mean) / value_fn.target_std
+    # One forward: the predictions before the fit, and (trust region) the loss's gradient there.
+    with torch.set_grad_enabled(config.value_fit == "trust_region"):
+        start_pred = value_fn.normalized(observations, timesteps)
+    old_pred = start_pred.detach()
+    before = old_pred * value_fn.target_std + value_fn.target_mean
     after = None
 
     if config.value_fit == "trust_region":
         params = list(value_fn.net.parameters())
-        # set_target_stats preserved the outputs: the old normalised predictions follow from them.
-        old_pred = (before - value_fn.target_mean) / value_fn.target_std
         last = {"pred": old_pred}
         idx = fisher_subsample(len(observations), config.fvp_subsample, generator).to(observations.device)
 
@@ -382,6 +388,7 @@ def fit_value_function(
         result = natural_gradient_step(
             params, neg_loss, kl, fvp_kl, config.value_max_kl, config.damping, config.cg_iters,
             config.accept_ratio, config.backtrack_coef, config.max_backtracks, neg_loss_and_kl,
+            objective_old=-(start_pred - normalized_targets).pow(2).mean(),
         )
         pred = last["pred"] if result.accepted else old_pred
         after = pred * value_fn.target_std + value_fn.target_mean

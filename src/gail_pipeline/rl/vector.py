@@ -63,6 +63,8 @@ class EnvBatch:
     num_envs: int
     observation_space: gym.spaces.Box
     action_space: gym.Space
+    num_processes: int = 1
+    """Processes that step the envs (the calling one included)."""
     same_step_reset: bool
     """True: envs reset inside the step that ends an episode and unselected envs are not stepped.
     False: every env is stepped each time and the step after an episode's end is a reset."""
@@ -227,6 +229,7 @@ class WorkerProcessEnvs(EnvBatch):
         seeds = [int(s) for s in seeds]
         self.num_envs = len(seeds)
         num_workers = max(1, min(int(num_workers), self.num_envs))
+        self.num_processes = num_workers
         bounds = np.linspace(0, self.num_envs, num_workers + 1).round().astype(int)
         slices = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
         self._local_slice, self._slices = slices[0], slices[1:]

@@ -18,6 +18,7 @@ from gail_pipeline.pipelines.common import (
     device_setting,
     sampler_settings,
     seed_parameter,
+    update_threads_setting,
 )
 from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.evaluation import evaluate
@@ -77,6 +78,7 @@ def train_expert(
             num_envs=task.expert.num_envs,
             **sampler_settings(expert_params, "expert"),
             device=device_setting(expert_params, "expert"),
+            update_threads=update_threads_setting(expert_params, "expert"),
             max_episode_steps=horizon,
             stop_at_return=task.expert.stop_at_return,
             reward_shaping=shaping,

@@ -18,6 +18,7 @@ from gail_pipeline.pipelines.common import (
     device_setting,
     num_envs_setting,
     sampler_settings,
+    update_threads_setting,
 )
 from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.policies import Policy, make_policy
@@ -86,6 +87,7 @@ def train_learner(
         make, demonstrations, seed=seed, config=trpo_config, hidden_sizes=hidden,
         num_envs=num_envs_setting(params.get("num_envs", "auto"), task.batch_size, horizon, "imitation.num_envs"),
         max_episode_steps=horizon, init_policy=init_policy, device=device,
+        update_threads=update_threads_setting(params, "imitation"),
         **sampler_settings(params, "imitation"),
     )
     action_dim = env.action_space.n if isinstance(env.action_space, gym.spaces.Discrete) else env.action_space.shape[0]
