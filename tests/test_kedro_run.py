@@ -2,50 +2,13 @@
 evaluation) on a tiny config, through a real KedroSession: the settings, the grid hook, the
 catalog's dataset factories, versioning, and ParallelRunner."""
 
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 from gail_pipeline.trajectories import read_trajectories
-
-PROJECT = Path(__file__).parents[1]
-
-TINY = {
-    "tasks": {
-        "cartpole": {
-            "max_episode_steps": 50,
-            "dataset_sizes": [1, 2],
-            "evaluation_episodes": 5,
-            "batch_size": 300,
-            "bc_steps": 21,
-            "bc_validate_every": 10,
-            "expert": {"hidden_sizes": [16], "batch_size": 300, "iterations": 2, "num_envs": 2},
-        }
-    },
-    "grid": {"dataset_sizes": [1, 2], "iterations": 2},
-    "expert": {"checkpoint_dir": None},
-    "imitation": {"policy_hidden_sizes": [16], "num_envs": 2},
-}
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    for item in ("conf", "pyproject.toml", "data/01_raw/paper", "data/01_raw/experts"):
-        src = PROJECT / item
-        (tmp_path / item).parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
-    (tmp_path / "src").mkdir()  # the package itself is installed; Kedro only checks the folder
-    shutil.rmtree(tmp_path / "conf" / "local", ignore_errors=True)
-    (tmp_path / "conf" / "local").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    bootstrap_project(tmp_path)
-    return tmp_path
+from tests.conftest import PROJECT, TINY
 
 
 def _run(project, params, runner=None, pipelines=None):

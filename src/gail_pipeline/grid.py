@@ -17,7 +17,7 @@ from typing import Any
 
 from gail_pipeline.tasks import ConfigError, TaskSpec, parse_tasks
 
-__all__ = ["ALGORITHMS", "Unit", "selected_tasks", "set_active_parameters", "units"]
+__all__ = ["ALGORITHMS", "Unit", "active_parameters", "selected_tasks", "set_active_parameters", "units"]
 
 ALGORITHMS = ("bc", "fem", "gtal", "gail")
 
@@ -51,6 +51,12 @@ def set_active_parameters(params: Mapping[str, Any]) -> None:
     pipelines.configure("gail_pipeline.pipeline_registry")
 
 
+def active_parameters() -> dict[str, Any]:
+    """The run's parameters (``--env`` and ``--params`` applied) during a ``kedro run``, else
+    those of ``conf/`` for ``KEDRO_ENV``."""
+    return dict(_active_parameters) if _active_parameters is not None else _parameters_from_conf()
+
+
 def _parameters_from_conf() -> dict[str, Any]:
     from kedro.config import OmegaConfigLoader
 
@@ -70,7 +76,7 @@ def _parameters_from_conf() -> dict[str, Any]:
 def selected_tasks(params: Mapping[str, Any] | None = None) -> list[TaskSpec]:
     """The validated specs of the tasks listed in ``grid.tasks``, in that order."""
     if params is None:
-        params = _active_parameters if _active_parameters is not None else _parameters_from_conf()
+        params = active_parameters()
     tasks = parse_tasks(params.get("tasks", {}))
     names = (params.get("grid") or {}).get("tasks")
     if names is None:
@@ -94,7 +100,7 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     ``seeds``) and ``grid.iterations`` (default: each task's ``iterations``) narrow it down.
     """
     if params is None:
-        params = _active_parameters if _active_parameters is not None else _parameters_from_conf()
+        params = active_parameters()
     grid = params.get("grid") or {}
     algorithms = grid.get("algorithms", list(ALGORITHMS))
     if isinstance(algorithms, str):

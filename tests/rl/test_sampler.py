@@ -153,3 +153,28 @@ def test_a_failing_worker_is_reported_with_its_traceback():
     broken = TaskSpec(name="broken", env_id="CartPole-v1", env_kwargs={"no_such_argument": 1})
     with pytest.raises(RuntimeError, match="environment workers failed during start(.|\n)*no_such_argument"):
         RolloutSampler(partial(make_env, broken), num_envs=2, seed=0, backend="workers", num_workers=2)
+
+
+def _backends_in_daemon(queue):
+    hopper = partial(make_env, TaskSpec(name="hopper", env_id="Hopper-v5"))
+    chosen = RolloutSampler(hopper, 2, 0, num_workers=2).backend
+    try:
+        RolloutSampler(hopper, 2, 0, backend="workers", num_workers=2)
+        refused = ""
+    except ValueError as exc:
+        refused = str(exc)
+    queue.put((chosen, refused))
+
+
+def test_a_daemonic_process_steps_in_process_and_refuses_worker_processes():
+    # Dask's worker processes are daemonic by default: they may not start children.
+    import multiprocessing as mp
+
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    proc = context.Process(target=_backends_in_daemon, args=(queue,), daemon=True)
+    proc.start()
+    chosen, refused = queue.get(timeout=120)
+    proc.join()
+    assert chosen == "InProcessEnvs"
+    assert "daemonic process, which may not start worker processes" in refused

@@ -314,9 +314,12 @@ def make_env_batch(
     """Build the batch of ``len(seeds)`` envs with the chosen backend.
 
     ``auto`` picks the env's native vectorised implementation when Gymnasium has one, worker
-    processes for MuJoCo envs when ``num_workers`` (default: the CPU count) is above 1, and
-    in-process stepping otherwise.
+    processes for MuJoCo envs when ``num_workers`` (default: the CPU count) is above 1 and this
+    process may start children, and in-process stepping otherwise. A daemonic process (a Dask
+    worker by default) may not start children: there ``auto`` steps in-process and ``workers`` is
+    refused.
     """
+    daemonic = mp.current_process().daemon
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
     if num_workers is not None and num_workers < 1:
@@ -331,7 +334,13 @@ def make_env_batch(
         if backend == "native":
             raise ValueError(f"{spec.id if spec else make_env}: no vectorised implementation")
         workers = num_workers if num_workers is not None else (os.cpu_count() or 1)
-        backend = "workers" if is_mujoco and workers > 1 else "inprocess"
+        backend = "workers" if is_mujoco and workers > 1 and not daemonic else "inprocess"
     if backend == "workers":
+        if daemonic:
+            raise ValueError(
+                "sampler backend 'workers': this is a daemonic process, which may not start "
+                "worker processes (on Dask, start workers with distributed.worker.daemon: false, "
+                "or use backend auto or inprocess)"
+            )
         return WorkerProcessEnvs(make_env, seeds, num_workers or (os.cpu_count() or 1))
     return InProcessEnvs(make_env, seeds)

@@ -98,9 +98,13 @@ def train_learner(
                 **{**gail_params, "hidden_sizes": tuple(gail_params.get("hidden_sizes", (100, 100)))},
                 reward_sign=task.reward_sign,
             )
-            reward_model = GAILReward(demonstrations, disc_config, seed, int(action_dim), device)
-        except (TypeError, ValueError) as exc:
+        except TypeError as exc:  # an unknown key
             raise ConfigError(f"imitation.gail: {exc}") from exc
+        try:
+            disc_config.validate("imitation.gail")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        reward_model = GAILReward(demonstrations, disc_config, seed, int(action_dim), device)
     else:
         reward_model = LinearCostReward(demonstrations, unit.algorithm, task.reward_sign, int(action_dim))
     log_every = int(params.get("log_every", 25))
