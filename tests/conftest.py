@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
-# The networks are small: one intra-op thread is fastest and keeps runs reproducible.
+# The networks are small: one intra-op thread is fastest and keeps runs reproducible, also
+# for the training loops' `update_threads: auto` (gail_pipeline.rl.device.auto_update_threads).
 torch.set_num_threads(1)
+os.environ.setdefault("GAIL_PIPELINE_TORCH_THREADS", "1")
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
 
@@ -47,7 +49,7 @@ TINY = {
     },
     "grid": {"dataset_sizes": [1, 2], "iterations": 2},
     "expert": {"checkpoint_dir": None},
-    "imitation": {"policy_hidden_sizes": [16], "num_envs": 2},
+    "imitation": {"policy_hidden_sizes": [16], "num_envs": 2, "checkpoint_dir": None},
 }
 
 

@@ -24,6 +24,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import fsspec
+import pandas as pd
 from kedro.io.core import (
     AbstractVersionedDataset,
     DatasetError,
@@ -38,7 +39,7 @@ from gail_pipeline.trajectories import (
     write_trajectories,
 )
 
-__all__ = ["PolicyDataset", "ReferenceReturnsDataset", "TrajectoryDataset"]
+__all__ = ["JSONDataset", "PolicyDataset", "ReferenceReturnsDataset", "TableDataset", "TrajectoryDataset"]
 
 
 class _LocalVersionedDataset(AbstractVersionedDataset):
@@ -138,7 +139,10 @@ class TrajectoryDataset(_LocalVersionedDataset):
             raise DatasetError(
                 f"TrajectoryDataset saves Demonstrations objects, got {type(data).__name__}"
             )
-        write_trajectories(data, self._prepare_save_path())
+        path = self._prepare_save_path()
+        tmp = path + ".tmp"
+        write_trajectories(data, tmp)
+        os.replace(tmp, path)
         self._invalidate_cache()
 
 
@@ -153,6 +157,40 @@ class ReferenceReturnsDataset(_LocalVersionedDataset):
         if version == "shipped":
             data["expert_version"] = "shipped"
         return data
+
+    def save(self, data: dict[str, Any]) -> None:
+        path = self._prepare_save_path()
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+        os.replace(tmp, path)
+        self._invalidate_cache()
+
+
+class TableDataset(_LocalVersionedDataset):
+    """A DataFrame as CSV without its index (learning curves, results tables)."""
+
+    def load(self) -> pd.DataFrame:
+        path, _ = self._path_to_load()
+        return pd.read_csv(path)
+
+    def save(self, data: pd.DataFrame) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DatasetError(f"TableDataset saves DataFrames, got {type(data).__name__}")
+        path = self._prepare_save_path()
+        tmp = path + ".tmp"
+        data.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+        self._invalidate_cache()
+
+
+class JSONDataset(_LocalVersionedDataset):
+    """A JSON object (an evaluation's returns and score)."""
+
+    def load(self) -> dict[str, Any]:
+        path, _ = self._path_to_load()
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
 
     def save(self, data: dict[str, Any]) -> None:
         path = self._prepare_save_path()

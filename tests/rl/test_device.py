@@ -43,10 +43,16 @@ def test_torch_threads_are_restored_after_the_block():
 
 
 def _auto_threads_in_child(queue):
+    import os
+
+    os.environ.pop("GAIL_PIPELINE_TORCH_THREADS", None)
     queue.put(auto_update_threads(stepping_processes=3))
 
 
-def test_auto_update_threads_main_process_takes_all_cpus_a_worker_one_per_stepping_process():
+def test_auto_update_threads_main_process_takes_all_cpus_a_worker_one_per_stepping_process(monkeypatch):
+    monkeypatch.setenv("GAIL_PIPELINE_TORCH_THREADS", "3")
+    assert auto_update_threads(stepping_processes=1) == 3  # pinned by the environment
+    monkeypatch.delenv("GAIL_PIPELINE_TORCH_THREADS")
     assert auto_update_threads(stepping_processes=1) == available_cpus()  # pytest: the main process
     context = mp.get_context("spawn")
     queue = context.Queue()

@@ -80,12 +80,13 @@ def train_adversarial(
     iterations: int,
     batch_size: int,
     on_iteration: Callable[[dict[str, float]], None] | None = None,
-    curve: Sequence[dict[str, float]] = (),
+    curve: list[dict[str, float]] | None = None,
 ) -> AdversarialResult:
     """Run imitation by TRPO on ``reward_model``'s reward until ``learner.iteration == iterations``
-    (the loop of :func:`gail_pipeline.rl.training.run_iterations`)."""
+    (the loop of :func:`gail_pipeline.rl.training.run_iterations`). Rows are appended to
+    ``curve`` when given (a resumed run's earlier rows), else to a new list."""
     rows = run_iterations(
-        learner, reward_model, iterations=iterations, batch_size=batch_size, curve=list(curve),
-        on_iteration=on_iteration,
+        learner, reward_model, iterations=iterations, batch_size=batch_size,
+        curve=curve if curve is not None else [], on_iteration=on_iteration,
     )
     return AdversarialResult(rows)

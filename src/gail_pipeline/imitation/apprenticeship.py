@@ -24,6 +24,8 @@ discriminator is.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -120,6 +122,12 @@ class LinearCostReward:
         bound = clip * np.sqrt(dim) / dim if self.algorithm == "fem" else clip / dim
         shifted = raw + bound if self.reward_sign == "positive" else raw - bound
         return np.split(shifted, np.cumsum([len(t) for t in batch.trajectories])[:-1])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"weights": self.weights.copy()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.weights = np.array(state["weights"], dtype=np.float64)
 
     def update(self, batch: Batch) -> dict[str, float]:
         mu_policy = self.features(batch.observations, batch.executed_actions).mean(axis=0)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -194,6 +195,19 @@ class GAILReward:
         logits = d.logits_from_inputs(mixed, expert_actions)
         (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=True)
         return (grad.norm(dim=-1) - 1).pow(2).mean()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the next updates depend on: weights, input standardiser, Adam, RNG."""
+        return {
+            "discriminator": self.discriminator.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
 
     def update(self, batch: Batch) -> dict[str, float]:
         n = len(batch)

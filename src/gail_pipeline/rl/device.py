@@ -58,7 +58,14 @@ def auto_update_threads(stepping_processes: int) -> int:
     cluster worker) other units share the machine: one thread per process stepping the unit's
     environments, since those processes wait while the networks update. Measured on 2 cores, one
     unit alone: CartPole's GAIL loop 36,957 → 53,932 env steps/s with 2 threads instead of 1.
+
+    The main-process rule assumes nothing else is busy on the machine: beside other heavy work,
+    threads that wait for cores cost far more than they gain (OpenMP spins). The environment
+    variable ``GAIL_PIPELINE_TORCH_THREADS`` overrides the rule (the test suite sets it to 1).
     """
+    pinned = os.environ.get("GAIL_PIPELINE_TORCH_THREADS")
+    if pinned:
+        return max(1, int(pinned))
     if mp.parent_process() is None:
         return available_cpus()
     return max(1, int(stepping_processes))

@@ -68,6 +68,7 @@ class RolloutSampler:
         self._high = None if self.discrete else np.asarray(space.high, dtype=np.float32)
         self.rng = np.random.default_rng(int(seeds[-1]))  # action noise
         self._obs: np.ndarray | None = None  # every env sits at the start of a fresh episode
+        self._restarted = False  # envs were just reset by restart_envs
 
     @property
     def backend(self) -> str:
@@ -94,6 +95,17 @@ class RolloutSampler:
     def close(self) -> None:
         self.envs.close()
 
+    def restart_envs(self, entropy: Sequence[int]) -> None:
+        """Reset every env, seeded from ``entropy`` (e.g. ``(seed, iteration)``).
+
+        The training loop calls this before each batch, so a batch depends only on the policy,
+        :attr:`rng` and ``entropy`` — never on where the envs were left — and a run resumed from
+        a checkpoint samples exactly what the uninterrupted run would have.
+        """
+        seeds = np.random.SeedSequence([int(e) for e in entropy]).generate_state(self.num_envs)
+        self._obs = self.envs.reset(seeds)
+        self._restarted = True
+
     def sample(
         self,
         actor: Actor,
@@ -111,9 +123,10 @@ class RolloutSampler:
         if (min_steps is None) == (num_episodes is None):
             raise ValueError("give exactly one of min_steps and num_episodes")
         n = self.num_envs
-        if self._obs is None or not self.envs.same_step_reset:
+        if self._obs is None or not (self.envs.same_step_reset or self._restarted):
             # Envs with next-step resets may be mid-episode after the last call: start afresh.
             self._obs = self.envs.reset()
+        self._restarted = False
         obs = self._obs
         if hasattr(actor, "snapshot"):
             actor = actor.snapshot()  # the weights stay fixed while sampling: act in numpy

@@ -37,7 +37,7 @@ from gail_pipeline.rl.trpo import TRPOConfig, fit_value_function, trpo_step
 from gail_pipeline.trajectories import Trajectory
 
 __all__ = [
-    "Batch", "EnvironmentReward", "RewardModel", "TRPOLearner", "TrainingResult", "run_iterations",
+    "Batch", "Checkpoint", "EnvironmentReward", "RewardModel", "TRPOLearner", "TrainingResult", "run_iterations",
     "train_trpo",
 ]
 
@@ -110,6 +110,7 @@ class TRPOLearner:
         self.sampler = sampler
         self.config = config
         self._update_threads = update_threads
+        self.seed = int(seed)
         self.generator = torch.Generator().manual_seed(int(seed))
         self.iteration = 0
         self.env_steps = 0
@@ -131,6 +132,9 @@ class TRPOLearner:
 
     # -- the pieces of one iteration ---------------------------------------------------------
     def collect(self, min_steps: int) -> Batch:
+        """One batch of whole trajectories; the envs restart from resets seeded by (seed,
+        iteration), so that a resumed run samples what the uninterrupted one would have."""
+        self.sampler.restart_envs((self.seed, self.iteration))
         trajectories = self.sampler.sample(self.policy, min_steps=min_steps)
         self.env_steps += sum(len(t) for t in trajectories)
         return Batch.from_trajectories(trajectories, self.sampler.action_bounds).to(self.device)
@@ -217,6 +221,12 @@ class RewardModel(Protocol):
         """Fit the reward to this policy batch (one step); returns diagnostics."""
         ...
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint needs to continue exactly (weights, optimiser, RNG)."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
 
 class EnvironmentReward:
     """The environment's own reward, optionally shaped: ``shaping(trajectory) → rewards``."""
@@ -231,6 +241,12 @@ class EnvironmentReward:
 
     def update(self, batch: Batch) -> dict[str, float]:
         return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
 
 
 def run_iterations(
@@ -393,44 +409,30 @@ def train_trpo(
     learner = TRPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed, update_threads)
     curve: list[dict[str, float]] = []
     resumed_from = 0
-    fingerprint = json.dumps(
-        {
-            "config": dataclasses.asdict(config), "batch_size": batch_size, "seed": seed,
-            "hidden_sizes": list(hidden_sizes), "num_envs": num_envs,
-            "max_episode_steps": max_episode_steps, "shaping": reward_shaping is not None,
-            "key": checkpoint_key,
-        },
-        sort_keys=True, default=str,
-    )
-    state = None
-    if checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
-        if state.get("fingerprint") != fingerprint:
-            logger.warning(
-                "checkpoint %s was written with other settings; training from scratch", checkpoint_path
-            )
-            state = None
-    if state is not None:
-        learner.load_state_dict(state["learner"])
-        curve = list(state["curve"])
-        resumed_from = learner.iteration
-        # Resumed environments start from a fresh, seeded stream.
-        sampler.close()
-        sampler = RolloutSampler(
-            make_env, num_envs, seed + 7919 * resumed_from, sampler_backend, num_workers
+    checkpoint = None
+    if checkpoint_path is not None:
+        checkpoint = Checkpoint(
+            checkpoint_path,
+            {
+                "config": dataclasses.asdict(config), "batch_size": batch_size, "seed": seed,
+                "hidden_sizes": list(hidden_sizes), "num_envs": num_envs,
+                "max_episode_steps": max_episode_steps, "shaping": reward_shaping is not None,
+                "key": checkpoint_key,
+            },
+            every=checkpoint_every,
         )
-        if "sampler_rng" in state["learner"]:
-            sampler.rng.bit_generator.state = state["learner"]["sampler_rng"]
-        learner.sampler = sampler
-        logger.info("resumed TRPO from %s at iteration %d", checkpoint_path, resumed_from)
+        state = checkpoint.load()
+        if state is not None:
+            learner.load_state_dict(state["learner"])
+            curve = list(state["curve"])
+            resumed_from = learner.iteration
+            logger.info("resumed TRPO from %s at iteration %d", checkpoint_path, resumed_from)
 
     def after_iteration(row: dict[str, float]) -> None:
         if on_iteration is not None:
             on_iteration(row)
-        if checkpoint_path is not None and (
-            learner.iteration % checkpoint_every == 0 or learner.iteration == iterations
-        ):
-            _save_checkpoint(checkpoint_path, learner, curve, fingerprint)
+        if checkpoint is not None and checkpoint.due(learner.iteration, iterations):
+            checkpoint.save({"learner": learner.state_dict(), "curve": curve})
 
     def reached(row: dict[str, float]) -> bool:
         return stop_at_return is not None and row["return_mean"] >= stop_at_return
@@ -442,17 +444,50 @@ def train_trpo(
         learner, reward, iterations=iterations, batch_size=batch_size, curve=curve,
         on_iteration=after_iteration, stop=reached,
     )
-    if checkpoint_path is not None and curve:
-        _save_checkpoint(checkpoint_path, learner, curve, fingerprint)
+    if checkpoint is not None and curve:
+        checkpoint.save({"learner": learner.state_dict(), "curve": curve})
     sampler.close()
     return TrainingResult(policy.cpu(), curve, resumed_from)
 
 
-def _save_checkpoint(
-    path: str | Path, learner: TRPOLearner, curve: list[dict[str, float]], fingerprint: str
-) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"learner": learner.state_dict(), "curve": curve, "fingerprint": fingerprint}, tmp)
-    os.replace(tmp, path)
+class Checkpoint:
+    """A training run's state in one file, found again only by a run of the same settings.
+
+    ``settings`` (anything JSON-able) fingerprint the run: a file written under other settings is
+    ignored with a warning (and overwritten at the next save), as is an unreadable one. Saves are
+    atomic (written beside, then renamed), so a run killed while saving leaves the previous
+    checkpoint intact.
+    """
+
+    def __init__(self, path: str | Path, settings: Any, every: int = 10) -> None:
+        if every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {every}")
+        self.path = Path(path)
+        self.fingerprint = json.dumps(settings, sort_keys=True, default=str)
+        self.every = int(every)
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state, or None (no file, other settings, unreadable)."""
+        if not self.path.exists():
+            return None
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=False)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file means: start over
+            logger.warning("checkpoint %s is unreadable (%s); training from scratch", self.path, exc)
+            return None
+        if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
+            logger.warning("checkpoint %s was written with other settings; training from scratch", self.path)
+            return None
+        return state
+
+    def due(self, iteration: int, last_iteration: int) -> bool:
+        return iteration % self.every == 0 or iteration == last_iteration
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        torch.save({**state, "fingerprint": self.fingerprint}, tmp)
+        os.replace(tmp, self.path)

@@ -69,7 +69,8 @@ class EnvBatch:
     """True: envs reset inside the step that ends an episode and unselected envs are not stepped.
     False: every env is stepped each time and the step after an episode's end is a reset."""
 
-    def reset(self) -> np.ndarray:
+    def reset(self, seeds: Sequence[int] | None = None) -> np.ndarray:
+        """Start every env afresh (``seeds``: one per env, seeding that reset) → observations."""
         raise NotImplementedError
 
     def step(self, actions: np.ndarray, mask: np.ndarray) -> StepResult:
@@ -102,7 +103,9 @@ class InProcessEnvs(EnvBatch):
         self._first_seeds[i] = None
         return obs
 
-    def reset(self) -> np.ndarray:
+    def reset(self, seeds: Sequence[int] | None = None) -> np.ndarray:
+        if seeds is not None:
+            self._first_seeds = [int(s) for s in seeds]
         for i in range(self.num_envs):
             self._obs[i] = self._reset_one(i)
         return self._obs.copy()
@@ -162,7 +165,9 @@ class NativeVectorEnvs(EnvBatch):
         )
         return cls(vector_env, seed)
 
-    def reset(self) -> np.ndarray:
+    def reset(self, seeds: Sequence[int] | None = None) -> np.ndarray:
+        if seeds is not None:
+            self._seed = int(seeds[0])  # the vectorised env seeds env i with seed + i
         obs, _ = self.vector_env.reset(seed=self._seed)
         self._seed = None
         self._pending_reset[:] = False
@@ -199,7 +204,7 @@ def _worker_main(conn: Connection, make_env: Callable[[], gym.Env], seeds: list[
             if command == "step":
                 conn.send(("ok", envs.step(*payload)))
             elif command == "reset":
-                conn.send(("ok", envs.reset()))
+                conn.send(("ok", envs.reset(payload)))
             elif command == "close":
                 envs.close()
                 conn.send(("ok", None))
@@ -268,10 +273,10 @@ class WorkerProcessEnvs(EnvBatch):
             raise RuntimeError(f"environment workers failed during {what}:\n" + "\n".join(errors))
         return results
 
-    def reset(self) -> np.ndarray:
-        for conn in self._conns:
-            conn.send(("reset", None))
-        local = self._local.reset()
+    def reset(self, seeds: Sequence[int] | None = None) -> np.ndarray:
+        for conn, part in zip(self._conns, self._slices, strict=True):
+            conn.send(("reset", None if seeds is None else [int(s) for s in seeds[part]]))
+        local = self._local.reset(None if seeds is None else seeds[self._local_slice])
         return np.concatenate([local, *self._gather("reset")])
 
     def step(self, actions: np.ndarray, mask: np.ndarray) -> StepResult:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -23,6 +26,7 @@ from gail_pipeline.pipelines.common import (
 from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.policies import Policy, make_policy
 from gail_pipeline.rl.seeding import seed_everything
+from gail_pipeline.rl.training import Checkpoint
 from gail_pipeline.rl.trpo import TRPOConfig
 from gail_pipeline.tasks import ConfigError, TaskSpec, make_env
 from gail_pipeline.trajectories import Demonstrations, check_against_spaces
@@ -78,9 +82,11 @@ def train_learner(
         return policy, pd.DataFrame(result.curve)
 
     trpo_config = _trpo_config(params, unit)
+    checkpoint = _unit_checkpoint(params, task_config, unit, demonstrations)
+    state = checkpoint.load() if checkpoint is not None else None
     init_policy = None
     gail_params = dict(params.get("gail", {}))
-    if unit.algorithm == "gail" and gail_params.pop("bc_warm_start", False):
+    if unit.algorithm == "gail" and gail_params.pop("bc_warm_start", False) and state is None:
         init_policy = make_policy(env.observation_space, env.action_space, hidden).to(device)
         train_bc(init_policy, demonstrations, bc_config, seed)
     learner = make_learner(
@@ -108,6 +114,16 @@ def train_learner(
     else:
         reward_model = LinearCostReward(demonstrations, unit.algorithm, task.reward_sign, int(action_dim))
     log_every = int(params.get("log_every", 25))
+    curve: list[dict[str, float]] = []  # run_iterations appends to it
+    resumed_from = 0
+    warm_started = init_policy is not None
+    if state is not None:
+        warm_started = bool(state["bc_warm_start"])
+        learner.load_state_dict(state["learner"])
+        reward_model.load_state_dict(state["reward_model"])
+        curve = list(state["curve"])
+        resumed_from = learner.iteration
+        logger.info("%s: resumed from %s at iteration %d", where, checkpoint.path, resumed_from)
 
     def report(row: dict[str, float]) -> None:
         if row["iteration"] % log_every == 0 or row["iteration"] == unit.iterations:
@@ -115,17 +131,51 @@ def train_learner(
                 "%s: iter %d/%d  steps %d  return %.1f ± %.1f",
                 where, row["iteration"], unit.iterations, row["env_steps"], row["return_mean"], row["return_std"],
             )
+        if checkpoint is not None and checkpoint.due(learner.iteration, unit.iterations):
+            checkpoint.save({
+                "learner": learner.state_dict(), "reward_model": reward_model.state_dict(),
+                "curve": curve, "bc_warm_start": warm_started,
+            })
 
-    with training_progress(where, unit.iterations) as show:
+    with training_progress(where, unit.iterations, start=resumed_from) as show:
         result = train_adversarial(
             learner, reward_model, unit.iterations, task.batch_size,
-            on_iteration=lambda row: (report(row), show(row)),
+            on_iteration=lambda row: (report(row), show(row)), curve=curve,
         )
     learner.sampler.close()
+    if checkpoint is not None:
+        # Finished: the outputs are the record now. A rerun of a finished unit trains it again
+        # (with `--only-missing-outputs`, Kedro skips it instead).
+        checkpoint.remove()
     learner.policy = learner.policy.cpu()
     learner.policy.metadata = {**metadata, "iterations": unit.iterations, "env_steps": learner.env_steps,
-                               "bc_warm_start": init_policy is not None}
+                               "bc_warm_start": warm_started,
+                               "resumed_from_iteration": resumed_from}
     return learner.policy, pd.DataFrame(result.curve)
+
+
+def _unit_checkpoint(
+    params: dict[str, Any], task_config: dict[str, Any], unit: UnitSpec, demonstrations: Demonstrations
+) -> Checkpoint | None:
+    """Where the unit checkpoints (``imitation.checkpoint_dir``, null: nowhere), fingerprinted by
+    everything that decides its numbers: the task's and the imitation settings (not how the work
+    is spread: sampler, device, threads, logging), the unit, and the dataset's version."""
+    directory = params.get("checkpoint_dir")
+    if directory is None:
+        return None
+    every = params.get("checkpoint_every", 10)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ConfigError(f"imitation.checkpoint_every: expected a positive integer, got {every!r}")
+    runtime_only = {"sampler", "device", "update_threads", "log_every", "checkpoint_dir", "checkpoint_every"}
+    settings = {
+        "task": task_config,
+        "imitation": {k: v for k, v in params.items() if k not in runtime_only},
+        "unit": {k: v for k, v in dataclasses.asdict(unit).items() if k != "iterations"},
+        "dataset": [demonstrations.metadata.get("version"), demonstrations.num_steps],
+    }
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    name = f"{unit.task_name}.{unit.algorithm}.n{unit.dataset_size}.s{unit.seed}-{digest}.pt"
+    return Checkpoint(Path(directory) / name, settings, every=every)
 
 
 def _check_data(demonstrations: Demonstrations, env: gym.Env, task: TaskSpec, unit: UnitSpec) -> None:
