@@ -40,6 +40,7 @@ TINY = {
         "cartpole": {
             "max_episode_steps": 50,
             "dataset_sizes": [1, 2],
+            "subsample_interval": 2,  # the 2-iteration expert's episodes are short
             "evaluation_episodes": 5,
             "batch_size": 300,
             "bc_steps": 21,

@@ -5,6 +5,7 @@ catalog's dataset factories, versioning, and ParallelRunner."""
 
 import pandas as pd
 import pytest
+import torch
 from kedro.framework.session import KedroSession
 
 from gail_pipeline.trajectories import read_trajectories
@@ -101,6 +102,9 @@ EXPECTED_UNITS = {"cartpole.expert"} | {
 def _check_children(client, parent, children):
     mine = [r for r in children if r.data.tags["mlflow.parentRunId"] == parent.info.run_id]
     assert sorted(r.info.run_name for r in mine) == sorted(EXPECTED_UNITS)
+    for run in [parent, *mine]:  # what produced each run: code and package versions
+        assert run.data.tags["gail_pipeline.package.torch"] == torch.__version__
+        assert run.data.tags["gail_pipeline.git_commit"]
     for run in mine:
         metrics = run.data.metrics
         if run.info.run_name == "cartpole.expert":

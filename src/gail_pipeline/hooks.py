@@ -59,6 +59,13 @@ class UnitTrackingHook:
             os.environ[_PARENT_RUN] = run.info.run_id
             os.environ[_EXPERIMENT] = run.info.experiment_id
             os.environ["MLFLOW_TRACKING_URI"] = mlflow.get_tracking_uri()
+            from mlflow.entities import RunTag
+            from mlflow.tracking import MlflowClient
+
+            from gail_pipeline.tracking import version_tags
+
+            tags = [RunTag(k, v) for k, v in version_tags().items()]
+            MlflowClient().log_batch(run.info.run_id, tags=tags)
         else:
             os.environ.pop(_PARENT_RUN, None)
 

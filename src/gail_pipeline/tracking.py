@@ -9,6 +9,7 @@ by that name when its evaluation arrives.
 
 from __future__ import annotations
 
+import functools
 import math
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -19,7 +20,7 @@ import pandas as pd
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
-__all__ = ["flatten", "log_unit"]
+__all__ = ["flatten", "log_unit", "version_tags"]
 
 _MAX_PARAM_LENGTH = 6000
 _BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch
@@ -37,6 +38,43 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+_PACKAGES = (
+    "torch", "numpy", "gymnasium", "mujoco", "kedro", "kedro-datasets", "kedro-mlflow", "mlflow",
+    "pandas", "pyarrow", "dask", "distributed",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def version_tags() -> dict[str, str]:
+    """What produced a run: the project's version and git commit (``+dirty`` with uncommitted
+    changes), Python and the versions of the packages that decide the numbers."""
+    import platform
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
+
+    from gail_pipeline import __version__
+
+    tags = {"gail_pipeline.version": __version__, "gail_pipeline.python": platform.python_version()}
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()
+        tags["gail_pipeline.git_commit"] = commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        tags["gail_pipeline.git_commit"] = "unknown (not a git checkout)"
+    for package in _PACKAGES:
+        try:
+            tags[f"gail_pipeline.package.{package}"] = version(package)
+        except PackageNotFoundError:
+            tags[f"gail_pipeline.package.{package}"] = "not installed"
+    return tags
+
+
 def find_or_create_run(
     client: MlflowClient, experiment_id: str, parent_run_id: str, name: str, tags: Mapping[str, str]
 ) -> str:
@@ -48,7 +86,7 @@ def find_or_create_run(
     run = client.create_run(
         experiment_id,
         run_name=name,
-        tags={"mlflow.parentRunId": parent_run_id, "gail_pipeline.unit": name, **tags},
+        tags={"mlflow.parentRunId": parent_run_id, "gail_pipeline.unit": name, **version_tags(), **tags},
     )
     return run.info.run_id
 
