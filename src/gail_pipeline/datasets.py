@@ -12,38 +12,41 @@
 file loaded when no version has been saved yet — how the experts shipped in
 ``data/01_raw/experts/`` stand in for the expert stage's outputs until it runs.
 
-Both write through a temporary file and rename, so a half-written file is never mistaken for a
-finished one, and a versioned save never touches earlier versions.
+Every dataset here (and :class:`TableDataset` for CSV tables, :class:`JSONDataset` for JSON
+objects) reads and writes through fsspec, so a path may be local or on object storage
+(``s3://bucket/…``, with ``fs_args`` for the file system's options) — what workers on a cluster
+need to share their data. Local saves go through a temporary file and a rename, so a half-written
+file is never mistaken for a finished one; a versioned save never touches earlier versions.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 import fsspec
 import pandas as pd
+import pyarrow.parquet as pq
 from kedro.io.core import (
     AbstractVersionedDataset,
     DatasetError,
     Version,
+    get_filepath_str,
     get_protocol_and_path,
 )
 
 from gail_pipeline.rl.policies import Policy, load_policy, save_policy
-from gail_pipeline.trajectories import (
-    Demonstrations,
-    read_trajectories,
-    write_trajectories,
-)
+from gail_pipeline.trajectories import Demonstrations, read_trajectories, to_table
 
 __all__ = ["JSONDataset", "PolicyDataset", "ReferenceReturnsDataset", "TableDataset", "TrajectoryDataset"]
 
 
-class _LocalVersionedDataset(AbstractVersionedDataset):
-    """Shared plumbing: a local (or fsspec-local) file, optionally versioned."""
+class _VersionedFileDataset(AbstractVersionedDataset):
+    """Shared plumbing: one file on any fsspec file system (local paths, ``s3://``, ``gs://``,
+    ``memory://`` …), optionally versioned, with an optional local fallback file."""
 
     def __init__(
         self,
@@ -51,11 +54,11 @@ class _LocalVersionedDataset(AbstractVersionedDataset):
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
         fallback_filepath: str | None = None,
+        fs_args: dict[str, Any] | None = None,
     ) -> None:
         protocol, path = get_protocol_and_path(filepath, version)
-        if protocol not in ("file", ""):
-            raise DatasetError(f"{type(self).__name__} supports local files only, got {filepath!r}")
-        self._fs = fsspec.filesystem("file")
+        self._protocol = protocol
+        self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
         self.metadata = metadata
         self._fallback = fallback_filepath
         super().__init__(
@@ -65,17 +68,26 @@ class _LocalVersionedDataset(AbstractVersionedDataset):
             glob_function=self._fs.glob,
         )
 
+    @property
+    def _is_local(self) -> bool:
+        return self._protocol in ("file", "")
+
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "version": self._version, "fallback": self._fallback}
+        return {"filepath": str(self._filepath), "protocol": self._protocol, "version": self._version,
+                "fallback": self._fallback}
+
+    def _url(self, path: PurePosixPath | str) -> str:
+        return get_filepath_str(PurePosixPath(path), self._protocol)
 
     def _path_to_load(self) -> tuple[str, str | None]:
-        """(path, version): the saved version to load, else the fallback file (version
+        """(url, version): the saved version to load, else the fallback file (version
         ``"shipped"``) unless a load version was asked for; a clear error when there is neither."""
         if self._exists():
             version = self.resolve_load_version() if self._version is not None else None
-            return str(self._get_load_path()), version
+            url = self._url(self._get_load_path())
+            return (url if self._is_local else f"{self._protocol}://{url}"), version
         pinned = self._version is not None and self._version.load is not None
-        if self._fallback and not pinned and self._fs.exists(self._fallback):
+        if self._fallback and not pinned and os.path.exists(self._fallback):
             return self._fallback, "shipped"
         if pinned:
             raise DatasetError(f"{self._filepath}: version {self._version.load} was asked for and does not exist")
@@ -87,51 +99,62 @@ class _LocalVersionedDataset(AbstractVersionedDataset):
             path = self._get_load_path()
         except DatasetError:
             return False
-        return self._fs.exists(str(path))
+        return self._fs.exists(self._url(path))
 
     def _release(self) -> None:
         super()._release()
         self._invalidate_cache()
 
     def _invalidate_cache(self) -> None:
-        self._fs.invalidate_cache(str(self._filepath))
+        self._fs.invalidate_cache(self._url(self._filepath))
 
-    def _prepare_save_path(self) -> str:
-        path = str(self._get_save_path())
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    def _write(self, writer: Callable[[IO], None], mode: str = "wb") -> str:
+        """Write the save version with ``writer(file)``. Locally through a temporary name and a
+        rename, so a half-written file never looks finished; on object storage directly (an
+        object appears only once its upload is complete). Returns the path written."""
+        path = self._url(self._get_save_path())
+        if self._is_local:
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            tmp = path + ".tmp"
+            with open(tmp, mode) as handle:
+                writer(handle)
+            os.replace(tmp, path)
+        else:
+            self._fs.makedirs(str(PurePosixPath(path).parent), exist_ok=True)
+            with self._fs.open(path, mode) as handle:
+                writer(handle)
+        self._invalidate_cache()
         return path
 
 
-class PolicyDataset(_LocalVersionedDataset):
+class PolicyDataset(_VersionedFileDataset):
     """A policy file (``.pt``), e.g. ``data/06_models/cartpole/expert_policy.pt``."""
 
     def load(self) -> Policy:
-        path, version = self._path_to_load()
-        policy = load_policy(path)
+        url, version = self._path_to_load()
+        with fsspec.open(url, "rb") as handle:
+            policy = load_policy(handle, name=url)
         if version is not None:
             policy.metadata["version"] = version
-        policy.metadata["path"] = path
+        policy.metadata["path"] = url
         return policy
 
     def save(self, data: Policy) -> None:
         if not isinstance(data, Policy):
             raise DatasetError(f"PolicyDataset saves Policy objects, got {type(data).__name__}")
-        path = self._prepare_save_path()
-        tmp = path + ".tmp"
-        save_policy(data, tmp)
-        os.replace(tmp, path)
-        self._invalidate_cache()
+        self._write(lambda handle: save_policy(data, handle))
 
 
-class TrajectoryDataset(_LocalVersionedDataset):
+class TrajectoryDataset(_VersionedFileDataset):
     """Trajectories in the project's Parquet schema, validated when read."""
 
     def load(self) -> Demonstrations:
-        path = str(self._get_load_path())
-        demonstrations = read_trajectories(path)
-        if self._version is not None:
-            demonstrations.metadata["version"] = self.resolve_load_version()
-        demonstrations.metadata["path"] = path
+        url, version = self._path_to_load()
+        with fsspec.open(url, "rb") as handle:
+            demonstrations = read_trajectories(handle, name=url)
+        if version is not None:
+            demonstrations.metadata["version"] = version
+        demonstrations.metadata["path"] = url
         return demonstrations
 
     def save(self, data: Demonstrations) -> None:
@@ -139,63 +162,46 @@ class TrajectoryDataset(_LocalVersionedDataset):
             raise DatasetError(
                 f"TrajectoryDataset saves Demonstrations objects, got {type(data).__name__}"
             )
-        path = self._prepare_save_path()
-        tmp = path + ".tmp"
-        write_trajectories(data, tmp)
-        os.replace(tmp, path)
-        self._invalidate_cache()
+        self._write(lambda handle: pq.write_table(to_table(data), handle))
 
 
-class ReferenceReturnsDataset(_LocalVersionedDataset):
+class ReferenceReturnsDataset(_VersionedFileDataset):
     """The expert stage's measured returns (a JSON object), e.g.
     ``data/08_reporting/cartpole/reference_returns.json``."""
 
     def load(self) -> dict[str, Any]:
-        path, version = self._path_to_load()
-        with open(path, encoding="utf-8") as handle:
+        url, version = self._path_to_load()
+        with fsspec.open(url, "r", encoding="utf-8") as handle:
             data = json.load(handle)
         if version == "shipped":
             data["expert_version"] = "shipped"
         return data
 
     def save(self, data: dict[str, Any]) -> None:
-        path = self._prepare_save_path()
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-        os.replace(tmp, path)
-        self._invalidate_cache()
+        self._write(lambda handle: handle.write(json.dumps(data, indent=2).encode()))
 
 
-class TableDataset(_LocalVersionedDataset):
+class TableDataset(_VersionedFileDataset):
     """A DataFrame as CSV without its index (learning curves, results tables)."""
 
     def load(self) -> pd.DataFrame:
-        path, _ = self._path_to_load()
-        return pd.read_csv(path)
+        url, _ = self._path_to_load()
+        with fsspec.open(url, "r", encoding="utf-8") as handle:
+            return pd.read_csv(handle)
 
     def save(self, data: pd.DataFrame) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DatasetError(f"TableDataset saves DataFrames, got {type(data).__name__}")
-        path = self._prepare_save_path()
-        tmp = path + ".tmp"
-        data.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-        self._invalidate_cache()
+        self._write(lambda handle: handle.write(data.to_csv(index=False).encode()))
 
 
-class JSONDataset(_LocalVersionedDataset):
+class JSONDataset(_VersionedFileDataset):
     """A JSON object (an evaluation's returns and score)."""
 
     def load(self) -> dict[str, Any]:
-        path, _ = self._path_to_load()
-        with open(path, encoding="utf-8") as handle:
+        url, _ = self._path_to_load()
+        with fsspec.open(url, "r", encoding="utf-8") as handle:
             return json.load(handle)
 
     def save(self, data: dict[str, Any]) -> None:
-        path = self._prepare_save_path()
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-        os.replace(tmp, path)
-        self._invalidate_cache()
+        self._write(lambda handle: handle.write(json.dumps(data, indent=2).encode()))

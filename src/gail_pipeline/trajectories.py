@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -354,18 +354,21 @@ def write_trajectories(demonstrations: Demonstrations, path: str | Path) -> None
 
 
 def read_trajectories(
-    path: str | Path,
+    path: str | Path | BinaryIO,
     expected_env_id: str | None = None,
     expected_observation_dim: int | None = None,
+    name: str | None = None,
 ) -> Demonstrations:
-    """Read and validate a trajectory Parquet file; every error names the file and the field."""
+    """Read and validate a trajectory Parquet file (a path or an open binary file; ``name`` names
+    it in errors); every error names the file and the field."""
+    name = str(path) if name is None else name
     try:
         table = pq.read_table(path)
     except FileNotFoundError:
         raise
     except Exception as exc:  # truncated, not Parquet at all, unreadable
-        raise TrajectoryFileError(f"{path}: not a readable Parquet file ({exc})") from exc
-    return from_table(table, str(path), expected_env_id, expected_observation_dim)
+        raise TrajectoryFileError(f"{name}: not a readable Parquet file ({exc})") from exc
+    return from_table(table, name, expected_env_id, expected_observation_dim)
 
 
 def check_against_spaces(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import gymnasium as gym
 import numpy as np
@@ -317,7 +317,7 @@ class ValueFunction(nn.Module):
         self.target_std.fill_(std)
 
 
-def save_policy(policy: Policy, path: str | Path, metadata: Mapping[str, Any] | None = None) -> None:
+def save_policy(policy: Policy, path: str | Path | BinaryIO, metadata: Mapping[str, Any] | None = None) -> None:
     """Write a policy (weights, normaliser, constructor arguments, metadata) to one file."""
     payload = {
         "format": POLICY_FILE_FORMAT,
@@ -329,18 +329,21 @@ def save_policy(policy: Policy, path: str | Path, metadata: Mapping[str, Any] | 
     torch.save(payload, path)
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Rebuild a policy written by :func:`save_policy`; its ``metadata`` is restored too."""
+def load_policy(path: str | Path | BinaryIO, name: str | None = None) -> Policy:
+    """Rebuild a policy written by :func:`save_policy` (a path or an open binary file; ``name``
+    names it in errors); its ``metadata`` is restored too."""
+    if name is None:
+        name = str(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ValueError(f"{path}: not a readable policy file ({exc})") from exc
+        raise ValueError(f"{name}: not a readable policy file ({exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != POLICY_FILE_FORMAT:
-        raise ValueError(f"{path}: not a policy file of format {POLICY_FILE_FORMAT!r}")
+        raise ValueError(f"{name}: not a policy file of format {POLICY_FILE_FORMAT!r}")
     classes = {"GaussianPolicy": GaussianPolicy, "CategoricalPolicy": CategoricalPolicy}
     cls = classes.get(payload["class"])
     if cls is None:
-        raise ValueError(f"{path}: unknown policy class {payload['class']!r}")
+        raise ValueError(f"{name}: unknown policy class {payload['class']!r}")
     policy = cls(**payload["args"])
     policy.load_state_dict(payload["state_dict"])
     policy.metadata = dict(payload.get("metadata", {}))
