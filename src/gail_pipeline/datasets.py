@@ -108,6 +108,13 @@ class _VersionedFileDataset(AbstractVersionedDataset):
     def _invalidate_cache(self) -> None:
         self._fs.invalidate_cache(self._url(self._filepath))
 
+    def _read(self, reader: Callable[[IO, str], Any], mode: str = "rb") -> tuple[Any, str, str | None]:
+        """``(reader(file, url), url, version)`` of the version to load (or the fallback)."""
+        url, version = self._path_to_load()
+        text = {} if "b" in mode else {"encoding": "utf-8"}
+        with fsspec.open(url, mode, **text) as handle:
+            return reader(handle, url), url, version
+
     def _write(self, writer: Callable[[IO], None], mode: str = "wb") -> str:
         """Write the save version with ``writer(file)``. Locally through a temporary name and a
         rename, so a half-written file never looks finished; on object storage directly (an
@@ -131,9 +138,7 @@ class PolicyDataset(_VersionedFileDataset):
     """A policy file (``.pt``), e.g. ``data/06_models/cartpole/expert_policy.pt``."""
 
     def load(self) -> Policy:
-        url, version = self._path_to_load()
-        with fsspec.open(url, "rb") as handle:
-            policy = load_policy(handle, name=url)
+        policy, url, version = self._read(lambda handle, url: load_policy(handle, name=url))
         if version is not None:
             policy.metadata["version"] = version
         policy.metadata["path"] = url
@@ -149,9 +154,7 @@ class TrajectoryDataset(_VersionedFileDataset):
     """Trajectories in the project's Parquet schema, validated when read."""
 
     def load(self) -> Demonstrations:
-        url, version = self._path_to_load()
-        with fsspec.open(url, "rb") as handle:
-            demonstrations = read_trajectories(handle, name=url)
+        demonstrations, url, version = self._read(lambda handle, url: read_trajectories(handle, name=url))
         if version is not None:
             demonstrations.metadata["version"] = version
         demonstrations.metadata["path"] = url
@@ -170,9 +173,7 @@ class ReferenceReturnsDataset(_VersionedFileDataset):
     ``data/08_reporting/cartpole/reference_returns.json``."""
 
     def load(self) -> dict[str, Any]:
-        url, version = self._path_to_load()
-        with fsspec.open(url, "r", encoding="utf-8") as handle:
-            data = json.load(handle)
+        data, _, version = self._read(lambda handle, _: json.load(handle), "r")
         if version == "shipped":
             data["expert_version"] = "shipped"
         return data
@@ -185,9 +186,7 @@ class TableDataset(_VersionedFileDataset):
     """A DataFrame as CSV without its index (learning curves, results tables)."""
 
     def load(self) -> pd.DataFrame:
-        url, _ = self._path_to_load()
-        with fsspec.open(url, "r", encoding="utf-8") as handle:
-            return pd.read_csv(handle)
+        return self._read(lambda handle, _: pd.read_csv(handle), "r")[0]
 
     def save(self, data: pd.DataFrame) -> None:
         if not isinstance(data, pd.DataFrame):
@@ -199,9 +198,7 @@ class JSONDataset(_VersionedFileDataset):
     """A JSON object (an evaluation's returns and score)."""
 
     def load(self) -> dict[str, Any]:
-        url, _ = self._path_to_load()
-        with fsspec.open(url, "r", encoding="utf-8") as handle:
-            return json.load(handle)
+        return self._read(lambda handle, _: json.load(handle), "r")[0]
 
     def save(self, data: dict[str, Any]) -> None:
         self._write(lambda handle: handle.write(json.dumps(data, indent=2).encode()))
