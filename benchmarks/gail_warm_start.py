@@ -34,7 +34,7 @@ from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
 from gail_pipeline.imitation.bc import BCConfig, train_bc
 from gail_pipeline.imitation.gail import DiscriminatorConfig, GAILReward
 from gail_pipeline.pipelines.common import num_envs_setting, sampler_settings
-from gail_pipeline.rl.device import available_cpus
+from gail_pipeline.rl.device import auto_update_threads
 from gail_pipeline.rl.policies import make_policy
 from gail_pipeline.rl.seeding import seed_everything
 from gail_pipeline.rl.trpo import TRPOConfig
@@ -151,7 +151,7 @@ def main() -> None:
         "  iteration's stochastic training rollouts; budget: the task's iterations × batch",
         (
             f"- GAIL updates on {params['imitation'].get('update_threads', 'auto')} torch threads "
-            f"(auto: {available_cpus()} here, in the main process)"
+            f"(auto: {auto_update_threads(1)} here, in the main process)"
         ),
     ]
     if "gradient_penalty" in args.variants:
