@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
+    if args.output is not None:
+        args.output = args.output.resolve()  # the runs change directory
 
     import os
 
