@@ -51,7 +51,7 @@ def _checkpointed_iteration(directory: Path) -> int:
 
 
 @pytest.mark.slow
-def test_a_unit_killed_halfway_continues_from_its_checkpoint_and_ends_the_same(tmp_path, demos_file):
+def test_a_unit_killed_halfway_continues_from_its_checkpoint_and_ends_the_same(tmp_path, demos_file, capsys):
     straight = tmp_path / "straight.pt"
     assert _train(demos_file, tmp_path / "ck_straight", straight).wait(timeout=300) == 0
 
@@ -78,10 +78,12 @@ def test_a_unit_killed_halfway_continues_from_its_checkpoint_and_ends_the_same(t
     curves = [pd.read_csv(f"{p}.curve.csv") for p in (straight, killed)]
     pd.testing.assert_series_equal(curves[0]["return_mean"], curves[1]["return_mean"])
     assert not list(checkpoints.glob("*.pt"))  # a finished unit leaves no checkpoint
+    with capsys.disabled():
+        print(f"\nkilled at checkpoint iteration {at_kill}/{ITERATIONS}; the rerun trained {rerun_share:.0%} of them")
 
 
 @pytest.mark.slow
-def test_a_grid_killed_halfway_reruns_only_its_unfinished_units(project):
+def test_a_grid_killed_halfway_reruns_only_its_unfinished_units(project, capsys):
     from kedro.framework.session import KedroSession
 
     params = {**TINY, "grid": {**TINY["grid"], "iterations": 30}}
@@ -100,6 +102,8 @@ def test_a_grid_killed_halfway_reruns_only_its_unfinished_units(project):
     proc.wait()
     finished = {p.parents[2] for p in project.glob(CURVES)}
     assert 3 <= len(finished) < 8
+    with capsys.disabled():
+        print(f"\ngrid killed with {len(finished)} of 8 units finished")
     before = {p: sorted(p.glob("learning_curve.csv/*")) for p in finished}
 
     rerun = subprocess.run(
