@@ -99,7 +99,11 @@ def test_every_project_dataset_works_on_a_non_local_file_system(tmp_path):
     import numpy as np
     import pandas as pd
 
-    from gail_pipeline.datasets import JSONDataset, ReferenceReturnsDataset, TableDataset
+    from gail_pipeline.datasets import (
+        JSONDataset,
+        ReferenceReturnsDataset,
+        TableDataset,
+    )
     from gail_pipeline.trajectories import Demonstrations, Trajectory
 
     root = "memory://bucket/gail"
