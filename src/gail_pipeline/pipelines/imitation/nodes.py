@@ -125,7 +125,8 @@ def train_learner(
         resumed_from = learner.iteration
         logger.info("%s: resumed from %s at iteration %d", where, checkpoint.path, resumed_from)
 
-    def report(row: dict[str, float]) -> None:
+    def after_iteration(row: dict[str, float]) -> None:
+        """Log every ``log_every`` iterations; checkpoint when due."""
         if row["iteration"] % log_every == 0 or row["iteration"] == unit.iterations:
             logger.info(
                 "%s: iter %d/%d  steps %d  return %.1f ± %.1f",
@@ -140,7 +141,7 @@ def train_learner(
     with training_progress(where, unit.iterations, start=resumed_from) as show:
         result = train_adversarial(
             learner, reward_model, unit.iterations, task.batch_size,
-            on_iteration=lambda row: (report(row), show(row)), curve=curve,
+            on_iteration=lambda row: (after_iteration(row), show(row)), curve=curve,
         )
     learner.sampler.close()
     if checkpoint is not None:
