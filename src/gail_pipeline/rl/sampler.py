@@ -18,6 +18,7 @@ from typing import Protocol
 
 import gymnasium as gym
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from gail_pipeline.rl.vector import EnvBatch, make_env_batch
 from gail_pipeline.trajectories import Trajectory
@@ -107,6 +108,20 @@ class RolloutSampler:
         self._restarted = True
 
     def sample(
+        self,
+        actor: Actor,
+        min_steps: int | None = None,
+        num_episodes: int | None = None,
+        deterministic: bool = False,
+    ) -> list[Trajectory]:
+        """See :meth:`_sample`. The policy acts with single-threaded BLAS: a multi-threaded
+        product (Humanoid's 348-wide observations make OpenBLAS go parallel) spins a thread on the
+        core a worker process needs — measured on Humanoid, 2 stepping processes went from 0.91×
+        to 1.93× one process's speed."""
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._sample(actor, min_steps, num_episodes, deterministic)
+
+    def _sample(
         self,
         actor: Actor,
         min_steps: int | None = None,
