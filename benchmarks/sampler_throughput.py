@@ -11,7 +11,8 @@ does — with ``--num-envs`` environments stepped:
 
 - on one core: in this process (``inprocess``), or by the env's own vectorised code (``native``,
   where Gymnasium has one, e.g. CartPole);
-- by 1 and by 2 worker processes (``workers``), each stepping its share of the environments.
+- by 1 and by 2 stepping processes (``workers``), each running the stepping loop, policy included,
+  on its share of the environments.
 
 Each figure is the best of ``--repeats`` timed batches of ``--steps`` steps, after a warm-up.
 """
@@ -113,8 +114,9 @@ def main() -> None:
             "policy: 2×100 tanh, stochastic actions, acting in numpy"
         ),
         "- per core: the sampler in one process against bare `env.step` with random actions on one core;",
-        "  across processes: the `workers` backend with 1 and 2 stepping processes (the trainer steps one",
-        "  share itself and acts for all; 1 = the trainer alone, through the same code path)",
+        "  across processes: the `workers` backend with 1 and 2 stepping processes (each runs the whole",
+        "  stepping loop on its share of the envs, the trainer's process one of them; 1 = the trainer alone,",
+        "  through the same code path)",
         "",
         "| task | env | envs | bare env.step, 1 core | sampler, 1 core (backend) | per-core ratio | 1 worker | 2 workers | 2 workers / 1 worker | 2 workers / bare |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -117,27 +117,36 @@ def test_every_backend_records_transitions_that_follow_the_dynamics(backend, exp
 
 
 @pytest.mark.parametrize("task", [PENDULUM_10, CARTPOLE_20], ids=["box", "discrete"])
-def test_worker_processes_give_the_in_process_trajectories(task):
+def test_the_trajectories_do_not_depend_on_the_number_of_stepping_processes(task):
+    # Each process acts on its own share of the envs: the split of the budget, the action noise
+    # and the policy's products must come out the same for 1, 2 or 3 processes.
     import torch
 
-    def run(backend):
+    def run(backend, num_workers):
         sampler = RolloutSampler(
-            partial(make_env, task), num_envs=4, seed=5, backend=backend, num_workers=2
+            partial(make_env, task), num_envs=5, seed=5, backend=backend, num_workers=num_workers
         )
         torch.manual_seed(0)
-        policy = _policy(sampler)
+        policy = make_policy(sampler.observation_space, sampler.action_space, (64, 64))
+        random = RandomPolicy(sampler.action_space, 0)
         try:
-            return sampler.sample(policy, min_steps=60) + sampler.sample(policy, num_episodes=3)
+            return (
+                sampler.sample(policy, min_steps=60) + sampler.sample(policy, num_episodes=3)
+                + sampler.sample(random, num_episodes=4)
+            )
         finally:
             sampler.close()
 
-    local, workers = run("inprocess"), run("workers")
-    assert len(local) == len(workers)
-    for x, y in zip(local, workers, strict=True):
-        np.testing.assert_array_equal(x.observations, y.observations)
-        np.testing.assert_array_equal(x.actions, y.actions)
-        np.testing.assert_array_equal(x.rewards, y.rewards)
-        np.testing.assert_array_equal(x.final_observation, y.final_observation)
+    local = run("inprocess", None)
+    assert sum(len(t) for t in local[:-7]) >= 60
+    for num_workers in (2, 3):
+        workers = run("workers", num_workers)
+        assert len(local) == len(workers)
+        for x, y in zip(local, workers, strict=True):
+            np.testing.assert_array_equal(x.observations, y.observations)
+            np.testing.assert_array_equal(x.actions, y.actions)
+            np.testing.assert_array_equal(x.rewards, y.rewards)
+            np.testing.assert_array_equal(x.final_observation, y.final_observation)
 
 
 def test_auto_backend_picks_native_vectorisation_else_in_process():

@@ -195,6 +195,13 @@ class CategoricalPolicy(Policy):
         }
 
 
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0)
+
+
+_NUMPY_ACTIVATIONS = {"tanh": np.tanh, "relu": _relu}
+
+
 class PolicySnapshot:
     """A policy's forward pass and action sampling in numpy, weights frozen at creation.
 
@@ -215,7 +222,7 @@ class PolicySnapshot:
             (m.weight.detach().cpu().numpy().T.copy(), m.bias.detach().cpu().numpy().copy())
             for m in linears
         ]
-        self._activation = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0)}[policy.activation]
+        self._activation = _NUMPY_ACTIVATIONS[policy.activation]  # (picklable: sent to workers)
         if not self.discrete:
             self._std = np.exp(policy.log_std.detach().cpu().numpy()).astype(np.float32)
 
@@ -251,8 +258,18 @@ class RandomPolicy:
         self.action_space.seed(seed)
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
 
-    def act(self, obs: np.ndarray, deterministic: bool = False, rng: Any = None) -> np.ndarray:
-        return np.stack([self.action_space.sample() for _ in range(len(obs))])
+    def act(
+        self, obs: np.ndarray, deterministic: bool = False, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """One uniform action per row, drawn from ``rng`` when given (the sampler's per-step
+        stream, so that every env's actions are the same however the envs are split over
+        processes), else from the action space's own generator."""
+        space = self.action_space
+        if self.discrete and rng is not None:
+            return space.start + rng.integers(space.n, size=len(obs), dtype=np.int64)
+        if rng is None or not space.is_bounded("both"):  # (unbounded: Gymnasium's own law)
+            return np.stack([space.sample() for _ in range(len(obs))])
+        return rng.uniform(space.low, space.high, size=(len(obs), *space.shape)).astype(space.dtype)
 
 
 def make_policy(

@@ -1,16 +1,19 @@
 """Batches of environments stepped together: the three ways the sampler can run them.
 
-All three take one array of actions for the whole batch and give back arrays for the whole batch,
-so the sampler above them never loops over environments in Python per step (only the in-process
-batch does, inside :meth:`InProcessEnvs.step`, because plain Gymnasium envs step one at a time).
+A batch is split into *shares*, each stepped by one process: the sampler runs its whole stepping
+loop on each share where the share lives (:meth:`EnvBatch.run_shares`), so processes never talk
+per step — only once per batch, to start the loop and to send back the trajectories. A share
+takes one array of actions for all its envs and gives back arrays for all of them, so the loop
+never iterates over environments in Python per step (only :meth:`InProcessEnvs.step` does,
+because plain Gymnasium envs step one at a time).
 
-* :class:`InProcessEnvs` — ``num_envs`` Gymnasium envs in this process. Best for cheap envs
-  without a vectorised implementation, and for short jobs (evaluation).
+* :class:`InProcessEnvs` — ``num_envs`` Gymnasium envs in this process, one share. Best for cheap
+  envs without a vectorised implementation, and for short jobs (evaluation).
 * :class:`NativeVectorEnvs` — a Gymnasium env's own vectorised implementation (its
   ``vector_entry_point``, e.g. ``CartPoleVectorEnv``): all envs advance in one numpy call.
-* :class:`WorkerProcessEnvs` — ``num_workers`` stepping processes (the trainer's own and
-  ``num_workers − 1`` worker processes), each holding an :class:`InProcessEnvs` share of the
-  batch, stepping in parallel. Best for expensive simulators (MuJoCo).
+* :class:`WorkerProcessEnvs` — ``num_workers`` shares, each an :class:`InProcessEnvs` in its own
+  stepping process (the trainer's own and ``num_workers − 1`` worker processes), running in
+  parallel. Best for expensive simulators (MuJoCo).
 
 Reset semantics. :class:`InProcessEnvs` and :class:`WorkerProcessEnvs` reset an env *in the step
 that ends its episode* (the observation returned is the new episode's first one; the last
@@ -58,7 +61,11 @@ class StepResult:
 
 
 class EnvBatch:
-    """Interface of the three batch classes."""
+    """Interface of the three batch classes.
+
+    Every class can be reset and run a function on each of its shares; the single-share classes
+    (:class:`InProcessEnvs`, :class:`NativeVectorEnvs`) also :meth:`step`.
+    """
 
     num_envs: int
     observation_space: gym.spaces.Box
@@ -68,6 +75,24 @@ class EnvBatch:
     same_step_reset: bool
     """True: envs reset inside the step that ends an episode and unselected envs are not stepped.
     False: every env is stepped each time and the step after an episode's end is a reset."""
+    fresh: bool = False
+    """Every env sits at the first observation of an episode not yet stepped (:attr:`obs`)."""
+    obs: np.ndarray | None = None
+    """(num_envs, obs_dim) float32: each env's current observation (None before a reset)."""
+
+    @property
+    def shares(self) -> list[slice]:
+        """The rows of the batch each share holds, in order (one process per share)."""
+        return [slice(0, self.num_envs)]
+
+    def run_shares(self, fn: Callable[..., Any], args: Sequence[tuple]) -> list[Any]:
+        """``[fn(share, *args[k]) for each share k]``, every share in its own process, in parallel.
+
+        ``fn`` must be picklable (a module-level function) and its arguments too when the batch
+        has worker processes.
+        """
+        (share_args,) = args
+        return [fn(self, *share_args)]
 
     def reset(self, seeds: Sequence[int] | None = None) -> np.ndarray:
         """Start every env afresh (``seeds``: one per env, seeding that reset) → observations."""
@@ -97,6 +122,12 @@ class InProcessEnvs(EnvBatch):
             env.action_space.seed(int(s))
         self._obs = np.zeros((self.num_envs, self._obs_dim), dtype=np.float32)
 
+    @property
+    def obs(self) -> np.ndarray | None:
+        return self._obs.copy() if self._started else None
+
+    _started = False
+
     def _reset_one(self, i: int) -> np.ndarray:
         # Seeded once, at the first reset; later resets continue the env's own RNG stream.
         obs, _ = self.envs[i].reset(seed=self._first_seeds[i])
@@ -108,6 +139,7 @@ class InProcessEnvs(EnvBatch):
             self._first_seeds = [int(s) for s in seeds]
         for i in range(self.num_envs):
             self._obs[i] = self._reset_one(i)
+        self._started = self.fresh = True
         return self._obs.copy()
 
     def step(self, actions: np.ndarray, mask: np.ndarray) -> StepResult:
@@ -118,6 +150,7 @@ class InProcessEnvs(EnvBatch):
         final_obs = np.zeros((n, self._obs_dim), dtype=np.float32)
         discrete = self.discrete
         obs = self._obs
+        self.fresh = False
         for i in np.flatnonzero(mask).tolist():
             next_obs, reward, term, trunc, _ = self.envs[i].step(
                 int(actions[i]) if discrete else actions[i]
@@ -171,13 +204,16 @@ class NativeVectorEnvs(EnvBatch):
         obs, _ = self.vector_env.reset(seed=self._seed)
         self._seed = None
         self._pending_reset[:] = False
-        return np.asarray(obs, dtype=np.float32)
+        self.obs = np.asarray(obs, dtype=np.float32)
+        self.fresh = True
+        return self.obs.copy()
 
     def step(self, actions: np.ndarray, mask: np.ndarray) -> StepResult:
         if self.discrete:
             actions = actions.astype(np.int64, copy=False)
         obs, rewards, terminated, truncated, _ = self.vector_env.step(actions)
         obs = np.asarray(obs, dtype=np.float32)
+        self.obs, self.fresh = obs, False
         valid = ~self._pending_reset
         terminated = np.asarray(terminated, dtype=bool) & valid
         truncated = np.asarray(truncated, dtype=bool) & valid & ~terminated
@@ -201,8 +237,9 @@ def _worker_main(conn: Connection, make_env: Callable[[], gym.Env], seeds: list[
     while True:
         command, payload = conn.recv()
         try:
-            if command == "step":
-                conn.send(("ok", envs.step(*payload)))
+            if command == "run":
+                fn, args = payload
+                conn.send(("ok", fn(envs, *args)))
             elif command == "reset":
                 conn.send(("ok", envs.reset(payload)))
             elif command == "close":
@@ -214,12 +251,12 @@ def _worker_main(conn: Connection, make_env: Callable[[], gym.Env], seeds: list[
 
 
 class WorkerProcessEnvs(EnvBatch):
-    """The batch split over ``num_workers`` stepping processes, which step their shares in parallel.
+    """The batch split over ``num_workers`` stepping processes, which run their shares in parallel.
 
-    The trainer's own process is one of them: it steps the first share itself while
-    ``num_workers − 1`` worker processes step the others, so ``num_workers`` processes keep
-    ``num_workers`` cores busy and none waits idle for the others (with 2 workers on 2 cores:
-    the trainer and one worker process).
+    The trainer's own process is one of them: it runs the first share itself while
+    ``num_workers − 1`` worker processes run the others, so ``num_workers`` processes keep
+    ``num_workers`` cores busy (with 2 workers on 2 cores: the trainer and one worker process).
+    The processes exchange messages once per :meth:`run_shares` call, never per step.
 
     ``make_env`` must be picklable (e.g. ``functools.partial(make_env, task)``): the worker
     processes are started with the ``spawn`` method, which is safe beside torch and inside Kedro's
@@ -273,20 +310,25 @@ class WorkerProcessEnvs(EnvBatch):
             raise RuntimeError(f"environment workers failed during {what}:\n" + "\n".join(errors))
         return results
 
+    @property
+    def shares(self) -> list[slice]:
+        return [self._local_slice, *self._slices]
+
+    def run_shares(self, fn: Callable[..., Any], args: Sequence[tuple]) -> list[Any]:
+        local_args, *worker_args = args
+        for conn, share_args in zip(self._conns, worker_args, strict=True):
+            conn.send(("run", (fn, share_args)))
+        try:
+            local = fn(self._local, *local_args)
+        finally:
+            remote = self._gather("run")  # (every worker's answer is read, even after an error)
+        return [local, *remote]
+
     def reset(self, seeds: Sequence[int] | None = None) -> np.ndarray:
         for conn, part in zip(self._conns, self._slices, strict=True):
             conn.send(("reset", None if seeds is None else [int(s) for s in seeds[part]]))
         local = self._local.reset(None if seeds is None else seeds[self._local_slice])
         return np.concatenate([local, *self._gather("reset")])
-
-    def step(self, actions: np.ndarray, mask: np.ndarray) -> StepResult:
-        for conn, part in zip(self._conns, self._slices, strict=True):
-            conn.send(("step", (actions[part], mask[part])))
-        local = self._local.step(actions[self._local_slice], mask[self._local_slice])
-        parts: list[StepResult] = [local, *self._gather("step")]
-        return StepResult(*(np.concatenate([getattr(p, f) for p in parts]) for f in (
-            "obs", "rewards", "terminated", "truncated", "final_obs", "valid"
-        )))
 
     def close(self) -> None:
         for conn, proc in zip(self._conns, self._procs, strict=True):
