@@ -40,9 +40,12 @@ class ConfigError(ValueError):
     """A configuration value is missing, malformed or impossible. The message names it."""
 
 
+EXPERT_TRAINERS = ("trpo", "ppo")
+
+
 @dataclass(frozen=True)
 class ExpertSpec:
-    """How the expert of a task is trained (TRPO on the true reward)."""
+    """How the expert of a task is trained (TRPO, or PPO, on the true reward)."""
 
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Hidden layer widths of the expert's policy (tanh). Any policy class may be an expert."""
@@ -58,7 +61,12 @@ class ExpertSpec:
     """Name of a potential-based shaping term added to the reward while training the expert only
     (see ``gail_pipeline.rl.shaping``); it leaves the optimal policy unchanged (Ng et al., 1999)."""
     trpo: Mapping[str, Any] = field(default_factory=dict)
-    """Overrides of the TRPO hyperparameters (``gail_pipeline.rl.trpo.TRPOConfig``) for this task."""
+    """Overrides of the TRPO hyperparameters (``gail_pipeline.rl.trpo.TRPOConfig``) for this task;
+    their discount, GAE and value-function settings serve PPO too."""
+    trainer: str = "trpo"
+    """``trpo`` (the paper's) or ``ppo`` (``gail_pipeline.rl.ppo``)."""
+    ppo: Mapping[str, Any] = field(default_factory=dict)
+    """Overrides of the PPO hyperparameters (``gail_pipeline.rl.ppo.PPOConfig``) for this task."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,11 @@ class TaskSpec:
             _positive_int(f"{where}.expert.{name}", getattr(self.expert, name))
         for width in self.expert.hidden_sizes:
             _positive_int(f"{where}.expert.hidden_sizes", width)
+        if self.expert.trainer not in EXPERT_TRAINERS:
+            raise ConfigError(
+                f"{where}.expert.trainer: expected one of {', '.join(EXPERT_TRAINERS)}, "
+                f"got {self.expert.trainer!r}"
+            )
 
 
 def parse_tasks(config: Mapping[str, Any]) -> dict[str, TaskSpec]:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from gail_pipeline.rl.ppo import PPOConfig
 from gail_pipeline.rl.shaping import POTENTIALS, shaped_rewards
 from gail_pipeline.rl.training import train_trpo
 from gail_pipeline.tasks import TaskSpec, make_env
@@ -62,15 +63,19 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
     _train(2, checkpoint)
     other = _train(2, checkpoint, checkpoint_key="another env")
     assert other.resumed_from_iteration == 0
-
-
-def test_a_resumed_run_ends_exactly_where_the_uninterrupted_run_ends(tmp_path):
-    # The envs restart from resets seeded by (seed, iteration) before every batch, and the
-    # checkpoint holds every RNG state: resuming changes nothing, bit for bit.
-    straight = _train(4, None)
-    checkpoint = tmp_path / "ckpt.pt"
     _train(2, checkpoint)
-    resumed = _train(4, checkpoint)
+    assert _train(4, checkpoint, ppo=PPOConfig()).resumed_from_iteration == 0  # other trainer
+
+
+@pytest.mark.parametrize("trainer", ["trpo", "ppo"])
+def test_a_resumed_run_ends_exactly_where_the_uninterrupted_run_ends(tmp_path, trainer):
+    # The envs restart from resets seeded by (seed, iteration) before every batch, and the
+    # checkpoint holds every RNG state (and PPO's Adam state): resuming changes nothing, bit for bit.
+    kwargs = {"ppo": PPOConfig(minibatch_size=64)} if trainer == "ppo" else {}
+    straight = _train(4, None, **kwargs)
+    checkpoint = tmp_path / "ckpt.pt"
+    _train(2, checkpoint, **kwargs)
+    resumed = _train(4, checkpoint, **kwargs)
     assert resumed.resumed_from_iteration == 2
     for name, value in straight.policy.state_dict().items():
         assert torch.equal(value, resumed.policy.state_dict()[name]), name

@@ -4,7 +4,8 @@
 iteration separately — ``collect``, ``advantages``, ``policy_step``, ``update_normalizer``,
 ``fit_value`` — because GAIL interleaves its discriminator between them (the paper's order:
 sample → reward → GAE → TRPO step → normaliser → discriminator → value fit).
-:func:`train_trpo` runs the plain loop on the environment's true reward (the expert stage).
+:func:`train_trpo` runs the plain loop on the environment's true reward (the expert stage);
+:class:`PPOLearner` swaps TRPO's policy step for PPO's and keeps everything else.
 
 Long runs checkpoint: ``state_dict()`` holds everything needed to continue (networks, normalisers,
 iteration, env-step count, curve, RNG state), and :func:`train_trpo` resumes from a checkpoint
@@ -31,14 +32,15 @@ import torch
 from gail_pipeline.rl.device import auto_update_threads, torch_threads
 from gail_pipeline.rl.gae import compute_gae_batch
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
+from gail_pipeline.rl.ppo import PPOConfig, ppo_step
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.rl.seeding import seed_everything
 from gail_pipeline.rl.trpo import TRPOConfig, fit_value_function, trpo_step
 from gail_pipeline.trajectories import Trajectory
 
 __all__ = [
-    "Batch", "Checkpoint", "EnvironmentReward", "RewardModel", "TRPOLearner", "TrainingResult", "run_iterations",
-    "train_trpo",
+    "Batch", "Checkpoint", "EnvironmentReward", "PPOLearner", "RewardModel", "TRPOLearner", "TrainingResult",
+    "run_iterations", "train_trpo",
 ]
 
 logger = logging.getLogger(__name__)
@@ -207,6 +209,38 @@ class TRPOLearner:
             self.sampler.rng.bit_generator.state = state["sampler_rng"]
 
 
+class PPOLearner(TRPOLearner):
+    """A :class:`TRPOLearner` whose policy step is PPO's (:func:`~gail_pipeline.rl.ppo.ppo_step`);
+    ``config`` still gives the discount, GAE and value-function settings."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        value_fn: ValueFunction,
+        sampler: RolloutSampler,
+        config: TRPOConfig,
+        seed: int,
+        update_threads: int | None = None,
+        ppo: PPOConfig | None = None,
+    ) -> None:
+        super().__init__(policy, value_fn, sampler, config, seed, update_threads)
+        self.ppo = ppo or PPOConfig()
+        self.optimizer = torch.optim.Adam(policy.parameters(), lr=self.ppo.learning_rate)
+
+    def policy_step(self, batch: Batch, advantages: torch.Tensor) -> dict[str, float]:
+        return ppo_step(
+            self.policy, self.optimizer, batch.observations, batch.actions, advantages, self.ppo,
+            self.generator,
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "policy_optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.optimizer.load_state_dict(state["policy_optimizer"])
+
+
 class RewardModel(Protocol):
     """Per-step rewards for a batch of policy trajectories, and how they learn from it."""
 
@@ -373,8 +407,9 @@ def train_trpo(
     checkpoint_every: int = 10,
     checkpoint_key: str = "",
     on_iteration: Callable[[dict[str, float]], None] | None = None,
+    ppo: PPOConfig | None = None,
 ) -> TrainingResult:
-    """Train a policy by TRPO on the environment's own reward.
+    """Train a policy by TRPO (or PPO) on the environment's own reward.
 
     Args:
         make_env: builds one environment (episode limit included).
@@ -396,6 +431,8 @@ def train_trpo(
             run of the same settings (everything above but ``iterations`` and ``stop_at_return``,
             plus ``checkpoint_key``, e.g. the env id); otherwise it is ignored and overwritten.
         on_iteration: called with each curve row (progress display, metric logging).
+        ppo: if given, the policy steps are PPO's with these settings instead of TRPO's
+            (``config`` still gives the discount, GAE and value-function settings).
     """
     config = config or TRPOConfig()
     seed_everything(seed)
@@ -406,7 +443,11 @@ def train_trpo(
         max_episode_steps=max_episode_steps,
     )
     device = torch.device(device)
-    learner = TRPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed, update_threads)
+    policy, value_fn = policy.to(device), value_fn.to(device)
+    if ppo is None:
+        learner = TRPOLearner(policy, value_fn, sampler, config, seed, update_threads)
+    else:
+        learner = PPOLearner(policy, value_fn, sampler, config, seed, update_threads, ppo)
     curve: list[dict[str, float]] = []
     resumed_from = 0
     checkpoint = None
@@ -418,6 +459,7 @@ def train_trpo(
                 "hidden_sizes": list(hidden_sizes), "num_envs": num_envs,
                 "max_episode_steps": max_episode_steps, "shaping": reward_shaping is not None,
                 "key": checkpoint_key,
+                **({"ppo": dataclasses.asdict(ppo)} if ppo is not None else {}),
             },
             every=checkpoint_every,
         )
@@ -426,7 +468,7 @@ def train_trpo(
             learner.load_state_dict(state["learner"])
             curve = list(state["curve"])
             resumed_from = learner.iteration
-            logger.info("resumed TRPO from %s at iteration %d", checkpoint_path, resumed_from)
+            logger.info("resumed training from %s at iteration %d", checkpoint_path, resumed_from)
 
     def after_iteration(row: dict[str, float]) -> None:
         if on_iteration is not None:

@@ -23,6 +23,7 @@ from gail_pipeline.pipelines.common import (
 from gail_pipeline.progress import training_progress
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.rl.policies import Policy, RandomPolicy
+from gail_pipeline.rl.ppo import PPOConfig
 from gail_pipeline.rl.shaping import shaped_rewards
 from gail_pipeline.rl.training import train_trpo
 from gail_pipeline.rl.trpo import TRPOConfig
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 def train_expert(
     task_config: dict[str, Any], expert_params: dict[str, Any], *, task_name: str
 ) -> tuple[Policy, pd.DataFrame]:
-    """Train the task's expert by TRPO on the true reward.
+    """Train the task's expert by TRPO (or PPO: ``expert.trainer``) on the true reward.
 
     Returns the policy (its metadata records env, seed, budget and final training return) and the
     learning curve, one row per iteration.
@@ -46,6 +47,14 @@ def train_expert(
         config = TRPOConfig.from_mapping(trpo_overrides, where=f"tasks.{task.name}.expert.trpo")
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    ppo = None
+    if task.expert.trainer == "ppo":
+        try:
+            ppo = PPOConfig.from_mapping(
+                {**expert_params.get("ppo", {}), **task.expert.ppo}, where=f"tasks.{task.name}.expert.ppo"
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
     make = partial(make_env, task)
     probe = make()
     horizon = probe.spec.max_episode_steps or 1000
@@ -88,6 +97,7 @@ def train_expert(
                 sort_keys=True,
             ),
             on_iteration=lambda row: (report(row), show(row)),
+            ppo=ppo,
         )
     curve = pd.DataFrame(result.curve)
     last = result.curve[-1]
@@ -95,7 +105,7 @@ def train_expert(
         "task": task.name,
         "env_id": task.env_id,
         "max_episode_steps": horizon,
-        "trainer": "trpo",
+        "trainer": task.expert.trainer,
         "seed": seed,
         "iterations": int(last["iteration"]),
         "env_steps": int(last["env_steps"]),

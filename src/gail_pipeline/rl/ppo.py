@@ -1,0 +1,122 @@
+"""Proximal Policy Optimization (Schulman et al., 2017): the second trainer of the expert stage.
+
+One policy step runs ``epochs`` passes of minibatch Adam over the batch on the clipped surrogate
+
+    L(θ) = E[min(r_θ Â, clip(r_θ, 1 − ε, 1 + ε) Â)],   r_θ = π_θ(a|s) / π_old(a|s),
+
+with the advantages standardised per minibatch and the gradient norm clipped. With ``target_kl``
+set, the passes stop early once the mean KL(π_old ‖ π_θ) over the batch exceeds 1.5 × target.
+
+TRPO (:mod:`gail_pipeline.rl.trpo`) stays the paper's trainer and the default; PPO takes many
+more, smaller steps per batch and so learns from fewer environment steps where that matters
+(Humanoid). Both share the rest of the iteration: sampling, GAE and the value fit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from gail_pipeline.rl.policies import Policy
+
+__all__ = ["PPOConfig", "ppo_step"]
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO's policy-step hyperparameters (defaults: the common MuJoCo settings)."""
+
+    clip: float = 0.2
+    """ε of the clipped ratio (> 0)."""
+    epochs: int = 10
+    """Passes over the batch per iteration."""
+    minibatch_size: int = 2048
+    """Samples per Adam step."""
+    learning_rate: float = 3e-4
+    """Adam's step size."""
+    max_grad_norm: float = 0.5
+    """Gradient norm clip per Adam step (> 0)."""
+    target_kl: float | None = None
+    """Stop the passes once the batch's mean KL exceeds 1.5 × this (None: run them all)."""
+    entropy_coef: float = 0.0
+    """Weight of the policy entropy added to the surrogate."""
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None, where: str = "ppo") -> PPOConfig:
+        """Build from config, rejecting unknown keys and impossible values with the key's name."""
+        values = dict(values or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in known:
+                raise ValueError(f"{where}.{key}: unknown PPO setting; known: {', '.join(sorted(known))}")
+        config = cls(**values)
+        checks = {
+            "clip": config.clip > 0,
+            "epochs": isinstance(config.epochs, int) and config.epochs >= 1,
+            "minibatch_size": isinstance(config.minibatch_size, int) and config.minibatch_size >= 1,
+            "learning_rate": config.learning_rate > 0,
+            "max_grad_norm": config.max_grad_norm > 0,
+            "target_kl": config.target_kl is None or config.target_kl > 0,
+            "entropy_coef": config.entropy_coef >= 0,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{where}.{key}: impossible value {getattr(config, key)!r}")
+        return config
+
+
+def ppo_step(
+    policy: Policy,
+    optimizer: torch.optim.Optimizer,
+    observations: torch.Tensor,
+    actions: torch.Tensor,
+    advantages: torch.Tensor,
+    config: PPOConfig,
+    generator: torch.Generator | None = None,
+) -> dict[str, float]:
+    """PPO's passes over one batch; returns diagnostics (KL and entropy over the whole batch
+    after the step, the fraction of clipped ratios, passes run)."""
+    n = len(observations)
+    with torch.no_grad():
+        old_params = policy.dist_params(observations)
+        old_log_prob = policy.log_prob(old_params, actions)
+    parameters = [p for p in policy.parameters() if p.requires_grad]
+    clipped, steps, epochs_run = 0.0, 0, 0
+    for _ in range(config.epochs):
+        order = torch.randperm(n, generator=generator).to(observations.device)
+        for start in range(0, n, config.minibatch_size):
+            idx = order[start : start + config.minibatch_size]
+            adv = advantages[idx]
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8) if len(idx) > 1 else adv * 0
+            dist = policy.dist_params(observations[idx])
+            ratio = torch.exp(policy.log_prob(dist, actions[idx]) - old_log_prob[idx])
+            surrogate = torch.min(ratio * adv, ratio.clamp(1 - config.clip, 1 + config.clip) * adv)
+            loss = -surrogate.mean()
+            if config.entropy_coef:
+                loss = loss - config.entropy_coef * policy.entropy(dist).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
+            optimizer.step()
+            clipped += float(((ratio - 1).abs() > config.clip).float().mean())
+            steps += 1
+        epochs_run += 1
+        if config.target_kl is not None:
+            with torch.no_grad():
+                kl = float(policy.kl(old_params, policy.dist_params(observations)).mean())
+            if kl > 1.5 * config.target_kl:
+                break
+    with torch.no_grad():
+        dist = policy.dist_params(observations)
+        kl = float(policy.kl(old_params, dist).mean())
+        entropy = float(policy.entropy(dist).mean())
+    return {
+        "policy_kl": kl,
+        "entropy": entropy,
+        "clip_fraction": clipped / max(steps, 1),
+        "ppo_epochs": float(epochs_run),
+    }

@@ -1,0 +1,63 @@
+import pytest
+import torch
+
+from gail_pipeline.rl.policies import CategoricalPolicy, GaussianPolicy
+from gail_pipeline.rl.ppo import PPOConfig, ppo_step
+
+
+def _problem(discrete: bool, n: int = 512):
+    torch.manual_seed(0)
+    obs = torch.randn(n, 4)
+    if discrete:
+        policy = CategoricalPolicy(4, 3, (16,))
+        actions = torch.randint(0, 3, (n,))
+        advantages = (actions == 1).float() * obs[:, 0].sign()  # action 1 is good where x0 > 0
+    else:
+        policy = GaussianPolicy(4, 2, (16,))
+        actions = torch.randn(n, 2)
+        advantages = actions[:, 0] * obs[:, 0]
+    return policy, obs, actions, advantages
+
+
+def _surrogate(policy, old, obs, actions, advantages):
+    with torch.no_grad():
+        ratio = torch.exp(policy.log_prob(policy.dist_params(obs), actions) - policy.log_prob(old, actions))
+        return float((ratio * advantages).mean())
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_ppo_step_improves_the_surrogate_and_reports_the_kl(discrete):
+    policy, obs, actions, advantages = _problem(discrete)
+    with torch.no_grad():
+        old = policy.dist_params(obs)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=3e-4)
+    config = PPOConfig(minibatch_size=64, epochs=4)
+    stats = ppo_step(policy, optimizer, obs, actions, advantages, config, torch.Generator().manual_seed(0))
+    assert _surrogate(policy, old, obs, actions, advantages) > float(advantages.mean()) + 1e-3
+    with torch.no_grad():
+        kl = float(policy.kl(old, policy.dist_params(obs)).mean())
+    assert kl > 0 and kl == pytest.approx(stats["policy_kl"], rel=1e-5)
+    assert stats["ppo_epochs"] == 4 and 0 <= stats["clip_fraction"] <= 1
+
+
+def test_target_kl_stops_the_passes_early():
+    policy, obs, actions, advantages = _problem(discrete=False)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    config = PPOConfig(minibatch_size=64, epochs=50, target_kl=1e-3)
+    stats = ppo_step(policy, optimizer, obs, actions, advantages, config, torch.Generator().manual_seed(0))
+    assert stats["ppo_epochs"] < 50
+    assert stats["policy_kl"] > 1.5e-3  # it stopped at the first pass past the limit
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("clip", 0.0), ("epochs", 0), ("minibatch_size", 0), ("learning_rate", -1.0), ("target_kl", 0.0)],
+)
+def test_config_rejects_impossible_values(key, value):
+    with pytest.raises(ValueError, match=f"ppo.{key}: impossible value"):
+        PPOConfig.from_mapping({key: value})
+
+
+def test_config_rejects_unknown_keys():
+    with pytest.raises(ValueError, match="ppo.clip_range: unknown PPO setting"):
+        PPOConfig.from_mapping({"clip_range": 0.2})
