@@ -51,6 +51,9 @@ def ensure_demonstrations(task: str) -> bool:
 
 
 def run(script: str, *args: str) -> None:
+    # Paths inside the project are passed relative to it, so that reports quote a command that
+    # runs from any clone.
+    args = tuple(a.removeprefix(f"{PROJECT}/") for a in args)
     command = [sys.executable, str(HERE / script), *args]
     print("$", " ".join(command), flush=True)
     subprocess.run(command, cwd=PROJECT, check=True)
