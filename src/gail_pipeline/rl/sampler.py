@@ -179,7 +179,8 @@ def _stepping_loop(
         envs.reset()  # first use, or next-step resets: the envs may be mid-episode
     obs = envs.obs
     rows = slice(offset, offset + n)
-    full_obs = np.zeros((total_envs, obs.shape[1]), dtype=np.float32)
+    whole = n == total_envs  # one share: act on the observations as they are, no copy
+    full_obs = None if whole else np.zeros((total_envs, obs.shape[1]), dtype=np.float32)
     noise = np.random.default_rng(noise_seed)
     discrete = isinstance(envs.action_space, gym.spaces.Discrete)
     if not discrete:
@@ -202,8 +203,11 @@ def _stepping_loop(
         active = episode_start >= 0
         if not active.any() and (envs.same_step_reset or not (used < quotas).any()):
             break  # (next-step resets: envs that just ended may still start after a reset)
-        full_obs[rows] = obs
-        actions = actor.act(full_obs, deterministic, noise)[rows]
+        if whole:
+            actions = actor.act(obs, deterministic, noise)
+        else:
+            full_obs[rows] = obs
+            actions = actor.act(full_obs, deterministic, noise)[rows]
         env_actions = actions if discrete else np.clip(actions, low, high)
         result = envs.step(env_actions, active)
         obs_steps.append(obs)
