@@ -14,7 +14,6 @@ more, smaller steps per batch and so learns from fewer environment steps where t
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import torch
 
 from gail_pipeline.rl.policies import Policy
+from gail_pipeline.rl.settings import checked_settings, refuse_impossible
 
 __all__ = ["PPOConfig", "ppo_step"]
 
@@ -48,25 +48,20 @@ class PPOConfig:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None, where: str = "ppo") -> PPOConfig:
         """Build from config, rejecting unknown keys and impossible values with the key's name."""
-        values = dict(values or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in values:
-            if key not in known:
-                raise ValueError(f"{where}.{key}: unknown PPO setting; known: {', '.join(sorted(known))}")
-        config = cls(**values)
-        checks = {
-            "clip": config.clip > 0,
-            "epochs": isinstance(config.epochs, int) and config.epochs >= 1,
-            "minibatch_size": isinstance(config.minibatch_size, int) and config.minibatch_size >= 1,
-            "learning_rate": config.learning_rate > 0,
-            "max_grad_norm": config.max_grad_norm > 0,
-            "target_kl": config.target_kl is None or config.target_kl > 0,
-            "entropy_coef": config.entropy_coef >= 0,
-        }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{where}.{key}: impossible value {getattr(config, key)!r}")
+        config = cls(**checked_settings(cls, values, where, "PPO"))
+        config.validate(where)
         return config
+
+    def validate(self, where: str = "ppo") -> None:
+        refuse_impossible(self, {
+            "clip": self.clip > 0,
+            "epochs": isinstance(self.epochs, int) and self.epochs >= 1,
+            "minibatch_size": isinstance(self.minibatch_size, int) and self.minibatch_size >= 1,
+            "learning_rate": self.learning_rate > 0,
+            "max_grad_norm": self.max_grad_norm > 0,
+            "target_kl": self.target_kl is None or self.target_kl > 0,
+            "entropy_coef": self.entropy_coef >= 0,
+        }, where)
 
 
 def ppo_step(

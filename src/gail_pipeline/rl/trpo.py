@@ -23,7 +23,6 @@ tested on its own: :func:`conjugate_gradient`, :func:`fisher_vector_product`, :f
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from gail_pipeline.rl.policies import Policy, ValueFunction
+from gail_pipeline.rl.settings import checked_settings, refuse_impossible
 
 __all__ = [
     "LineSearchResult",
@@ -89,11 +89,7 @@ class TRPOConfig:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None, where: str = "trpo") -> TRPOConfig:
         """Build from config, rejecting unknown keys and impossible values with the key's name."""
-        values = dict(values or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in values:
-            if key not in known:
-                raise ValueError(f"{where}.{key}: unknown TRPO setting; known: {', '.join(sorted(known))}")
+        values = checked_settings(cls, values, where, "TRPO")
         if "value_hidden_sizes" in values:
             values["value_hidden_sizes"] = tuple(values["value_hidden_sizes"])
         config = cls(**values)
@@ -118,9 +114,7 @@ class TRPOConfig:
             "value_adam_lr": self.value_adam_lr > 0,
             "value_adam_minibatch": self.value_adam_minibatch >= 1,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{where}.{key}: impossible value {getattr(self, key)!r}")
+        refuse_impossible(self, checks, where)
 
 
 # --------------------------------------------------------------------------------------------
