@@ -83,3 +83,17 @@ def test_a_resumed_run_ends_exactly_where_the_uninterrupted_run_ends(tmp_path, t
     assert [{k: v for k, v in r.items() if k not in drop} for r in resumed.curve] == [
         {k: v for k, v in r.items() if k not in drop} for r in straight.curve
     ]
+
+
+def test_a_resumed_ppo_run_may_take_smaller_steps_but_not_other_settings(tmp_path):
+    # Late in a long run the PPO step size may be lowered (learning rate, early stop on KL):
+    # the run continues from its checkpoint with the new settings. Any other change starts over.
+    checkpoint = tmp_path / "ckpt.pt"
+    _train(2, checkpoint, ppo=PPOConfig(minibatch_size=64))
+    smaller = PPOConfig(minibatch_size=64, learning_rate=1e-4, target_kl=1e-9)
+    resumed = _train(4, checkpoint, ppo=smaller)
+    assert resumed.resumed_from_iteration == 2
+    assert resumed.curve[-1]["ppo_epochs"] < smaller.epochs  # the new early stop was applied
+    assert resumed.curve[-1]["policy_kl"] < resumed.curve[1]["policy_kl"]  # with the new rate
+    other = _train(6, checkpoint, ppo=PPOConfig(minibatch_size=32, learning_rate=1e-5))
+    assert other.resumed_from_iteration == 0

@@ -209,6 +209,11 @@ class TRPOLearner:
             self.sampler.rng.bit_generator.state = state["sampler_rng"]
 
 
+PPO_STEP_SIZE_SETTINGS = ("ppo.learning_rate", "ppo.target_kl")
+"""Settings a resumed PPO run may change (smaller steps late in a long run); every other
+setting must match the checkpoint's."""
+
+
 class PPOLearner(TRPOLearner):
     """A :class:`TRPOLearner` whose policy step is PPO's (:func:`~gail_pipeline.rl.ppo.ppo_step`);
     ``config`` still gives the discount, GAE and value-function settings."""
@@ -239,6 +244,8 @@ class PPOLearner(TRPOLearner):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.optimizer.load_state_dict(state["policy_optimizer"])
+        for group in self.optimizer.param_groups:  # (a resumed run may change the step size)
+            group["lr"] = self.ppo.learning_rate
 
 
 class RewardModel(Protocol):
@@ -429,7 +436,8 @@ def train_trpo(
         checkpoint_path: if given, the state is saved there every ``checkpoint_every`` iterations
             and at the end, and a run finds and continues it — but only if it was written by a
             run of the same settings (everything above but ``iterations`` and ``stop_at_return``,
-            plus ``checkpoint_key``, e.g. the env id); otherwise it is ignored and overwritten.
+            plus ``checkpoint_key``, e.g. the env id; PPO's ``learning_rate`` and ``target_kl``
+            may change too); otherwise it is ignored and overwritten.
         on_iteration: called with each curve row (progress display, metric logging).
         ppo: if given, the policy steps are PPO's with these settings instead of TRPO's
             (``config`` still gives the discount, GAE and value-function settings).
@@ -462,6 +470,7 @@ def train_trpo(
                 **({"ppo": dataclasses.asdict(ppo)} if ppo is not None else {}),
             },
             every=checkpoint_every,
+            may_change=PPO_STEP_SIZE_SETTINGS,
         )
         state = checkpoint.load()
         if state is not None:
@@ -501,12 +510,30 @@ class Checkpoint:
     checkpoint intact.
     """
 
-    def __init__(self, path: str | Path, settings: Any, every: int = 10) -> None:
+    def __init__(
+        self, path: str | Path, settings: Any, every: int = 10, may_change: Sequence[str] = ()
+    ) -> None:
         if every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {every}")
         self.path = Path(path)
         self.fingerprint = json.dumps(settings, sort_keys=True, default=str)
         self.every = int(every)
+        self.may_change = tuple(may_change)
+
+    def _fixed_part(self, fingerprint: Any) -> Any:
+        """The settings a resumed run must share: the fingerprint without the ``may_change``
+        keys (dotted paths into nested settings, e.g. ``ppo.learning_rate``)."""
+        if not isinstance(fingerprint, str):
+            return None
+        settings = json.loads(fingerprint)
+        for dotted in self.may_change:
+            *parents, key = dotted.split(".")
+            node = settings
+            for parent in parents:
+                node = node.get(parent, {}) if isinstance(node, dict) else {}
+            if isinstance(node, dict):
+                node.pop(key, None)
+        return settings
 
     def load(self) -> dict[str, Any] | None:
         """The saved state, or None (no file, other settings, unreadable)."""
@@ -517,7 +544,9 @@ class Checkpoint:
         except Exception as exc:  # noqa: BLE001 - any unreadable file means: start over
             logger.warning("checkpoint %s is unreadable (%s); training from scratch", self.path, exc)
             return None
-        if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
+        if not isinstance(state, dict) or (
+            self._fixed_part(state.get("fingerprint")) != self._fixed_part(self.fingerprint)
+        ):
             logger.warning("checkpoint %s was written with other settings; training from scratch", self.path)
             return None
         return state
