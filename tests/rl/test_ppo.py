@@ -1,22 +1,8 @@
 import pytest
 import torch
 
-from gail_pipeline.rl.policies import CategoricalPolicy, GaussianPolicy
 from gail_pipeline.rl.ppo import PPOConfig, ppo_step
-
-
-def _problem(discrete: bool, n: int = 512):
-    torch.manual_seed(0)
-    obs = torch.randn(n, 4)
-    if discrete:
-        policy = CategoricalPolicy(4, 3, (16,))
-        actions = torch.randint(0, 3, (n,))
-        advantages = (actions == 1).float() * obs[:, 0].sign()  # action 1 is good where x0 > 0
-    else:
-        policy = GaussianPolicy(4, 2, (16,))
-        actions = torch.randn(n, 2)
-        advantages = actions[:, 0] * obs[:, 0]
-    return policy, obs, actions, advantages
+from tests.rl.problems import policy_step_problem
 
 
 def _surrogate(policy, old, obs, actions, advantages):
@@ -27,7 +13,7 @@ def _surrogate(policy, old, obs, actions, advantages):
 
 @pytest.mark.parametrize("discrete", [True, False])
 def test_ppo_step_improves_the_surrogate_and_reports_the_kl(discrete):
-    policy, obs, actions, advantages = _problem(discrete)
+    policy, obs, actions, advantages = policy_step_problem(discrete)
     with torch.no_grad():
         old = policy.dist_params(obs)
     optimizer = torch.optim.Adam(policy.parameters(), lr=3e-4)
@@ -41,7 +27,7 @@ def test_ppo_step_improves_the_surrogate_and_reports_the_kl(discrete):
 
 
 def test_target_kl_stops_the_passes_early():
-    policy, obs, actions, advantages = _problem(discrete=False)
+    policy, obs, actions, advantages = policy_step_problem(discrete=False)
     optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
     config = PPOConfig(minibatch_size=64, epochs=50, target_kl=1e-3)
     stats = ppo_step(policy, optimizer, obs, actions, advantages, config, torch.Generator().manual_seed(0))

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch.nn.utils import parameters_to_vector
 
-from gail_pipeline.rl.policies import CategoricalPolicy, GaussianPolicy
+from gail_pipeline.rl.policies import CategoricalPolicy
 from gail_pipeline.rl.trpo import (
     TRPOConfig,
     conjugate_gradient,
@@ -12,6 +12,7 @@ from gail_pipeline.rl.trpo import (
     line_search,
     trpo_step,
 )
+from tests.rl.problems import policy_step_problem
 
 
 def test_conjugate_gradient_solves_spd_system():
@@ -80,17 +81,7 @@ def test_line_search_requires_fraction_of_expected_improvement():
 
 @pytest.mark.parametrize("discrete", [True, False])
 def test_trpo_step_improves_surrogate_within_kl(discrete):
-    torch.manual_seed(0)
-    n = 512
-    obs = torch.randn(n, 4)
-    if discrete:
-        policy = CategoricalPolicy(4, 3, (16,))
-        actions = torch.randint(0, 3, (n,))
-        advantages = (actions == 1).float() * obs[:, 0].sign()  # action 1 is good where x0 > 0
-    else:
-        policy = GaussianPolicy(4, 2, (16,))
-        actions = torch.randn(n, 2)
-        advantages = actions[:, 0] * obs[:, 0]
+    policy, obs, actions, advantages = policy_step_problem(discrete)
     config = TRPOConfig(max_kl=0.01)
     with torch.no_grad():
         old = policy.dist_params(obs)
