@@ -50,6 +50,7 @@ def test_unsupported_action_space_is_refused():
         ({"env_id": "CartPole-v1", "batchsize": 10}, r"tasks.t.batchsize: unknown setting \(did you mean 'batch_size'\?\)"),
         ({"env_id": "CartPole-v1", "expert": {"iterations": 0}}, r"tasks.t.expert.iterations"),
         ({"env_id": "CartPole-v1", "expert": {"hidden": [3]}}, r"tasks.t.expert.hidden: unknown setting"),
+        ({"env_id": "CartPole-v1", "expert": {"stop_window": 0}}, r"tasks.t.expert.stop_window"),
         ({"env_id": "CartPole-v1", "expert": {"trainer": "sac"}},
          r"tasks.t.expert.trainer: expected one of trpo, ppo, got 'sac'"),
     ],

@@ -55,6 +55,8 @@ class ExpertSpec:
     """Number of TRPO iterations."""
     stop_at_return: float | None = None
     """Stop early once the mean return of an iteration's rollouts reaches this (None: never)."""
+    stop_window: int = 1
+    """With ``stop_at_return``: the mean over the last this many iterations must reach it."""
     num_envs: int = 8
     """Environments stepped side by side in the sampler (in one process)."""
     reward_shaping: str | None = None
@@ -162,7 +164,7 @@ class TaskSpec:
             "bc_steps", "bc_validate_every",
         ):
             _positive_int(f"{where}.{name}", getattr(self, name))
-        for name in ("batch_size", "iterations", "num_envs"):
+        for name in ("batch_size", "iterations", "num_envs", "stop_window"):
             _positive_int(f"{where}.expert.{name}", getattr(self.expert, name))
         for width in self.expert.hidden_sizes:
             _positive_int(f"{where}.expert.hidden_sizes", width)

@@ -97,3 +97,16 @@ def test_a_resumed_ppo_run_may_take_smaller_steps_but_not_other_settings(tmp_pat
     assert resumed.curve[-1]["policy_kl"] < resumed.curve[1]["policy_kl"]  # with the new rate
     other = _train(6, checkpoint, ppo=PPOConfig(minibatch_size=32, learning_rate=1e-5))
     assert other.resumed_from_iteration == 0
+
+
+def test_stop_window_stops_at_the_first_window_whose_mean_return_reaches_the_bar():
+    bar, window = 35.0, 3
+    result = train_trpo(
+        partial(make_env, CARTPOLE), iterations=30, batch_size=300, seed=0, hidden_sizes=(8,),
+        num_envs=2, max_episode_steps=50, stop_at_return=bar, stop_window=window,
+    )
+    returns = [row["return_mean"] for row in result.curve]
+    means = [np.mean(returns[max(0, k - window + 1) : k + 1]) for k in range(len(returns))]
+    assert len(returns) < 30 and means[-1] >= bar
+    assert all(m < bar for m in means[window - 1 : -1])
+    assert max(returns[:-1]) >= bar  # a single iteration reached the bar earlier: the window held

@@ -409,6 +409,7 @@ def train_trpo(
     update_threads: int | None = None,
     max_episode_steps: int = 1000,
     stop_at_return: float | None = None,
+    stop_window: int = 1,
     reward_shaping: Callable[[Trajectory, float], np.ndarray] | None = None,
     checkpoint_path: str | Path | None = None,
     checkpoint_every: int = 10,
@@ -430,12 +431,15 @@ def train_trpo(
         device: where the networks update (``torch.device`` or a name); acting stays on the CPU.
         update_threads: torch threads for the updates (None: see ``TRPOLearner.update_threads``).
         max_episode_steps: T_max of the value function's time feature.
-        stop_at_return: stop once an iteration's mean (unshaped) return reaches this.
+        stop_at_return: stop once an iteration's mean (unshaped) return reaches this — with
+            ``stop_window`` > 1, the mean of the last ``stop_window`` iterations' (a few lucky
+            episodes in one batch do not stop a long run).
         reward_shaping: ``f(trajectory, gamma) → shaped rewards`` used for learning only; the curve
             always reports true returns.
         checkpoint_path: if given, the state is saved there every ``checkpoint_every`` iterations
             and at the end, and a run finds and continues it — but only if it was written by a
-            run of the same settings (everything above but ``iterations`` and ``stop_at_return``,
+            run of the same settings (everything above but ``iterations``, ``stop_at_return`` and
+            ``stop_window``,
             plus ``checkpoint_key``, e.g. the env id; PPO's ``learning_rate`` and ``target_kl``
             may change too); otherwise it is ignored and overwritten.
         on_iteration: called with each curve row (progress display, metric logging).
@@ -486,7 +490,9 @@ def train_trpo(
             checkpoint.save({"learner": learner.state_dict(), "curve": curve})
 
     def reached(row: dict[str, float]) -> bool:
-        return stop_at_return is not None and row["return_mean"] >= stop_at_return
+        if stop_at_return is None or len(curve) < stop_window:
+            return False
+        return float(np.mean([r["return_mean"] for r in curve[-stop_window:]])) >= stop_at_return
 
     reward = EnvironmentReward(
         partial(reward_shaping, gamma=config.gamma) if reward_shaping else None

@@ -90,6 +90,7 @@ def train_expert(
             update_threads=update_threads_setting(expert_params, "expert"),
             max_episode_steps=horizon,
             stop_at_return=task.expert.stop_at_return,
+            stop_window=task.expert.stop_window,
             reward_shaping=shaping,
             checkpoint_path=checkpoint,
             checkpoint_key=json.dumps(
