@@ -47,3 +47,31 @@ def test_config_rejects_impossible_values(key, value):
 def test_config_rejects_unknown_keys():
     with pytest.raises(ValueError, match="ppo.clip_range: unknown PPO setting"):
         PPOConfig.from_mapping({"clip_range": 0.2})
+
+
+def test_schedule_sets_the_step_from_its_iterations_on():
+    config = PPOConfig.from_mapping(
+        {"learning_rate": 3e-4, "schedule": {"921": {"learning_rate": 1e-4}, 821: {"target_kl": 0.03}}}
+    )
+    assert list(config.schedule) == [821, 921]
+    assert (config.at(820).learning_rate, config.at(820).target_kl) == (3e-4, None)
+    assert (config.at(821).learning_rate, config.at(821).target_kl) == (3e-4, 0.03)
+    assert (config.at(5000).learning_rate, config.at(5000).target_kl) == (1e-4, 0.03)
+    assert config.at(5000).schedule is None and config.at(5000).epochs == config.epochs
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ({0: {"learning_rate": 1e-4}}, r"ppo.schedule.0: an iteration must be an integer >= 1"),
+        ({"late": {"learning_rate": 1e-4}}, r"ppo.schedule.late: an iteration must be"),
+        ({10: {"epochs": 3}}, r"ppo.schedule.10.epochs: a schedule may set only learning_rate, target_kl"),
+        ({10: {"learning_rate": "1e-4"}}, r"ppo.schedule.10.learning_rate: expected a number, got '1e-4'"),
+        ({10: {"learning_rate": -1.0}}, r"ppo.schedule.10.learning_rate: impossible value -1.0"),
+        ({10: {}}, r"ppo.schedule.10: expected \{setting: value\}"),
+        ([10, 1e-4], r"ppo.schedule: expected \{iteration: \{setting: value\}\}"),
+    ],
+)
+def test_schedule_rejects_what_it_cannot_apply(schedule, message):
+    with pytest.raises(ValueError, match=message):
+        PPOConfig.from_mapping({"schedule": schedule})

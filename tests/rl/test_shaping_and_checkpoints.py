@@ -99,6 +99,25 @@ def test_a_resumed_ppo_run_may_take_smaller_steps_but_not_other_settings(tmp_pat
     assert other.resumed_from_iteration == 0
 
 
+def test_a_scheduled_step_repeats_a_run_resumed_with_smaller_steps(tmp_path):
+    # What a long run did in stretches (resumed with a smaller step), a schedule does in one run:
+    # the same policy, bit for bit, and the same curve.
+    base = {"minibatch_size": 64}
+    smaller = {"learning_rate": 1e-4, "target_kl": 1e-3}
+    checkpoint = tmp_path / "ckpt.pt"
+    _train(2, checkpoint, ppo=PPOConfig(**base))
+    resumed = _train(4, checkpoint, ppo=PPOConfig(**base, **smaller))
+    scheduled = _train(4, None, ppo=PPOConfig(**base, schedule={3: smaller}))
+    assert resumed.resumed_from_iteration == 2
+    for name, value in scheduled.policy.state_dict().items():
+        assert torch.equal(value, resumed.policy.state_dict()[name]), name
+    drop = {"wall_time"} | {k for k in scheduled.curve[0] if k.startswith("time_")}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in scheduled.curve] == [
+        {k: v for k, v in r.items() if k not in drop} for r in resumed.curve
+    ]
+    assert [r["learning_rate"] for r in scheduled.curve] == [3e-4, 3e-4, 1e-4, 1e-4]
+
+
 def test_stop_window_stops_at_the_first_window_whose_mean_return_reaches_the_bar():
     bar, window = 35.0, 3
     result = train_trpo(

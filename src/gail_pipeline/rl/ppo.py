@@ -14,6 +14,7 @@ more, smaller steps per batch and so learns from fewer environment steps where t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,10 @@ import torch
 from gail_pipeline.rl.policies import Policy
 from gail_pipeline.rl.settings import checked_settings, refuse_impossible
 
-__all__ = ["PPOConfig", "ppo_step"]
+__all__ = ["SCHEDULED_SETTINGS", "PPOConfig", "ppo_step"]
+
+SCHEDULED_SETTINGS = ("learning_rate", "target_kl")
+"""The step-size settings a ``schedule`` may change during a run."""
 
 
 @dataclass(frozen=True)
@@ -44,13 +48,32 @@ class PPOConfig:
     """Stop the passes once the batch's mean KL exceeds 1.5 × this (None: run them all)."""
     entropy_coef: float = 0.0
     """Weight of the policy entropy added to the surrogate."""
+    schedule: Mapping[int, Mapping[str, Any]] | None = None
+    """Smaller steps late in a long run: ``{iteration: {setting: value}}`` sets ``learning_rate``
+    or ``target_kl`` from that iteration on (iterations count from 1), e.g.
+    ``{821: {target_kl: 0.03}, 921: {learning_rate: 1.0e-4}}``. A run from scratch so takes the
+    same steps as a run that was stopped and resumed with smaller ones."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None, where: str = "ppo") -> PPOConfig:
         """Build from config, rejecting unknown keys and impossible values with the key's name."""
-        config = cls(**checked_settings(cls, values, where, "PPO"))
+        values = checked_settings(cls, values, where, "PPO")
+        if values.get("schedule") is not None:
+            values["schedule"] = _checked_schedule(values["schedule"], f"{where}.schedule")
+        config = cls(**values)
         config.validate(where)
+        for start in config.schedule or {}:
+            config.at(start).validate(f"{where}.schedule.{start}")
         return config
+
+    def at(self, iteration: int) -> PPOConfig:
+        """The settings of the given iteration (counted from 1): the schedule's entries up to it
+        applied in order; the result has no schedule."""
+        changes: dict[str, Any] = {}
+        for start, values in sorted((self.schedule or {}).items()):
+            if start <= iteration:
+                changes.update(values)
+        return dataclasses.replace(self, schedule=None, **changes)
 
     def validate(self, where: str = "ppo") -> None:
         refuse_impossible(self, {
@@ -62,6 +85,32 @@ class PPOConfig:
             "target_kl": self.target_kl is None or self.target_kl > 0,
             "entropy_coef": self.entropy_coef >= 0,
         }, where)
+
+
+def _checked_schedule(schedule: Any, where: str) -> dict[int, dict[str, Any]]:
+    """The schedule with int iterations in order, after refusing anything else with its key."""
+    if not isinstance(schedule, Mapping):  # noqa: TRY004 (a config error)
+        raise ValueError(f"{where}: expected {{iteration: {{setting: value}}}}, got {schedule!r}")
+    checked: dict[int, dict[str, Any]] = {}
+    for start, values in schedule.items():
+        try:
+            iteration = int(start)
+        except (TypeError, ValueError):
+            iteration = 0
+        if iteration < 1 or str(iteration) != str(start).strip():
+            raise ValueError(f"{where}.{start}: an iteration must be an integer >= 1")
+        if not isinstance(values, Mapping) or not values:
+            raise ValueError(f"{where}.{start}: expected {{setting: value}}, got {values!r}")
+        for key, value in values.items():
+            if key not in SCHEDULED_SETTINGS:
+                raise ValueError(
+                    f"{where}.{start}.{key}: a schedule may set only {', '.join(SCHEDULED_SETTINGS)}"
+                )
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number and not (key == "target_kl" and value is None):
+                raise ValueError(f"{where}.{start}.{key}: expected a number, got {value!r}")
+        checked[iteration] = dict(values)
+    return dict(sorted(checked.items()))
 
 
 def ppo_step(

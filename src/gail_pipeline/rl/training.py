@@ -209,7 +209,7 @@ class TRPOLearner:
             self.sampler.rng.bit_generator.state = state["sampler_rng"]
 
 
-PPO_STEP_SIZE_SETTINGS = ("ppo.learning_rate", "ppo.target_kl")
+PPO_STEP_SIZE_SETTINGS = ("ppo.learning_rate", "ppo.target_kl", "ppo.schedule")
 """Settings a resumed PPO run may change (smaller steps late in a long run); every other
 setting must match the checkpoint's."""
 
@@ -233,10 +233,14 @@ class PPOLearner(TRPOLearner):
         self.optimizer = torch.optim.Adam(policy.parameters(), lr=self.ppo.learning_rate)
 
     def policy_step(self, batch: Batch, advantages: torch.Tensor) -> dict[str, float]:
-        return ppo_step(
-            self.policy, self.optimizer, batch.observations, batch.actions, advantages, self.ppo,
+        config = self.ppo.at(self.iteration + 1)
+        for group in self.optimizer.param_groups:
+            group["lr"] = config.learning_rate
+        stats = ppo_step(
+            self.policy, self.optimizer, batch.observations, batch.actions, advantages, config,
             self.generator,
         )
+        return {**stats, "learning_rate": config.learning_rate}
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "policy_optimizer": self.optimizer.state_dict()}
@@ -244,8 +248,7 @@ class PPOLearner(TRPOLearner):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.optimizer.load_state_dict(state["policy_optimizer"])
-        for group in self.optimizer.param_groups:  # (a resumed run may change the step size)
-            group["lr"] = self.ppo.learning_rate
+        # (a resumed run may change the step size: policy_step sets each iteration's)
 
 
 class RewardModel(Protocol):
@@ -440,8 +443,8 @@ def train_trpo(
             and at the end, and a run finds and continues it — but only if it was written by a
             run of the same settings (everything above but ``iterations``, ``stop_at_return`` and
             ``stop_window``,
-            plus ``checkpoint_key``, e.g. the env id; PPO's ``learning_rate`` and ``target_kl``
-            may change too); otherwise it is ignored and overwritten.
+            plus ``checkpoint_key``, e.g. the env id; PPO's ``learning_rate``, ``target_kl`` and
+            ``schedule`` may change too); otherwise it is ignored and overwritten.
         on_iteration: called with each curve row (progress display, metric logging).
         ppo: if given, the policy steps are PPO's with these settings instead of TRPO's
             (``config`` still gives the discount, GAE and value-function settings).
