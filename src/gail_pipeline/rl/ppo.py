@@ -89,8 +89,8 @@ class PPOConfig:
 
 def _checked_schedule(schedule: Any, where: str) -> dict[int, dict[str, Any]]:
     """The schedule with int iterations in order, after refusing anything else with its key."""
-    if not isinstance(schedule, Mapping):  # noqa: TRY004 (a config error)
-        raise ValueError(f"{where}: expected {{iteration: {{setting: value}}}}, got {schedule!r}")
+    if not isinstance(schedule, Mapping):
+        raise ValueError(f"{where}: expected {{iteration: {{setting: value}}}}, got {schedule!r}")  # noqa: TRY004
     checked: dict[int, dict[str, Any]] = {}
     for start, values in schedule.items():
         try:
