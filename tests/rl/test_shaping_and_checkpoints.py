@@ -67,6 +67,16 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
     assert _train(4, checkpoint, ppo=PPOConfig()).resumed_from_iteration == 0  # other trainer
 
 
+def _assert_same_run(a, b):
+    """The same policy, bit for bit, and the same curve but for the wall times."""
+    for name, value in a.policy.state_dict().items():
+        assert torch.equal(value, b.policy.state_dict()[name]), name
+    drop = {"wall_time"} | {k for k in a.curve[0] if k.startswith("time_")}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in a.curve] == [
+        {k: v for k, v in r.items() if k not in drop} for r in b.curve
+    ]
+
+
 @pytest.mark.parametrize("trainer", ["trpo", "ppo"])
 def test_a_resumed_run_ends_exactly_where_the_uninterrupted_run_ends(tmp_path, trainer):
     # The envs restart from resets seeded by (seed, iteration) before every batch, and the
@@ -77,12 +87,7 @@ def test_a_resumed_run_ends_exactly_where_the_uninterrupted_run_ends(tmp_path, t
     _train(2, checkpoint, **kwargs)
     resumed = _train(4, checkpoint, **kwargs)
     assert resumed.resumed_from_iteration == 2
-    for name, value in straight.policy.state_dict().items():
-        assert torch.equal(value, resumed.policy.state_dict()[name]), name
-    drop = {"wall_time"} | {k for k in straight.curve[0] if k.startswith("time_")}
-    assert [{k: v for k, v in r.items() if k not in drop} for r in resumed.curve] == [
-        {k: v for k, v in r.items() if k not in drop} for r in straight.curve
-    ]
+    _assert_same_run(straight, resumed)
 
 
 def test_a_resumed_ppo_run_may_take_smaller_steps_but_not_other_settings(tmp_path):
@@ -109,12 +114,7 @@ def test_a_scheduled_step_repeats_a_run_resumed_with_smaller_steps(tmp_path):
     resumed = _train(4, checkpoint, ppo=PPOConfig(**base, **smaller))
     scheduled = _train(4, None, ppo=PPOConfig(**base, schedule={3: smaller}))
     assert resumed.resumed_from_iteration == 2
-    for name, value in scheduled.policy.state_dict().items():
-        assert torch.equal(value, resumed.policy.state_dict()[name]), name
-    drop = {"wall_time"} | {k for k in scheduled.curve[0] if k.startswith("time_")}
-    assert [{k: v for k, v in r.items() if k not in drop} for r in scheduled.curve] == [
-        {k: v for k, v in r.items() if k not in drop} for r in resumed.curve
-    ]
+    _assert_same_run(scheduled, resumed)
     assert [r["learning_rate"] for r in scheduled.curve] == [3e-4, 3e-4, 1e-4, 1e-4]
 
 
