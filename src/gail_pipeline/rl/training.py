@@ -32,7 +32,7 @@ import torch
 from gail_pipeline.rl.device import auto_update_threads, torch_threads
 from gail_pipeline.rl.gae import compute_gae_batch
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
-from gail_pipeline.rl.ppo import PPOConfig, ppo_step
+from gail_pipeline.rl.ppo import SCHEDULED_SETTINGS, PPOConfig, ppo_step
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.rl.seeding import seed_everything
 from gail_pipeline.rl.trpo import TRPOConfig, fit_value_function, trpo_step
@@ -209,7 +209,7 @@ class TRPOLearner:
             self.sampler.rng.bit_generator.state = state["sampler_rng"]
 
 
-PPO_STEP_SIZE_SETTINGS = ("ppo.learning_rate", "ppo.target_kl", "ppo.schedule")
+PPO_STEP_SIZE_SETTINGS = tuple(f"ppo.{key}" for key in (*SCHEDULED_SETTINGS, "schedule"))
 """Settings a resumed PPO run may change (smaller steps late in a long run); every other
 setting must match the checkpoint's."""
 
