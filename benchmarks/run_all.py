@@ -9,7 +9,8 @@ date, the machine and its exact command:
     discriminator step, and the peak memory of a unit;
 (d) ``gail_to_0.9_mujoco.md`` — env steps and wall time for GAIL, plain and with BC warm start, to
     reach 0.9 normalised score with 4 trajectories on Hopper, HalfCheetah and Walker2d, with the
-    paper's settings; ``gail_to_0.9_mujoco_batch10k.md`` the same with conf/mujoco's (10,000-step
+    paper's settings (committed: Hopper and HalfCheetah; Walker2d, run later with the same
+    arguments, in ``gail_to_0.9_walker.md``); ``gail_to_0.9_mujoco_batch10k.md`` the same with conf/mujoco's (10,000-step
     batches, Adam value fit; the committed reports ran these one task at a time, with the same
     arguments: ``gail_to_0.9_<task>_batch10k.md``);
 ``dask_vs_sequential.md`` — a small grid through SequentialRunner and DaskRunner (2 local workers):
