@@ -233,6 +233,7 @@ class PPOLearner(TRPOLearner):
         self.optimizer = torch.optim.Adam(policy.parameters(), lr=self.ppo.learning_rate)
 
     def policy_step(self, batch: Batch, advantages: torch.Tensor) -> dict[str, float]:
+        # Each iteration's step size, from the settings of this run (a resumed run may change them).
         config = self.ppo.at(self.iteration + 1)
         for group in self.optimizer.param_groups:
             group["lr"] = config.learning_rate
@@ -248,7 +249,6 @@ class PPOLearner(TRPOLearner):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.optimizer.load_state_dict(state["policy_optimizer"])
-        # (a resumed run may change the step size: policy_step sets each iteration's)
 
 
 class RewardModel(Protocol):
@@ -442,9 +442,8 @@ def train_trpo(
         checkpoint_path: if given, the state is saved there every ``checkpoint_every`` iterations
             and at the end, and a run finds and continues it — but only if it was written by a
             run of the same settings (everything above but ``iterations``, ``stop_at_return`` and
-            ``stop_window``,
-            plus ``checkpoint_key``, e.g. the env id; PPO's ``learning_rate``, ``target_kl`` and
-            ``schedule`` may change too); otherwise it is ignored and overwritten.
+            ``stop_window``, plus ``checkpoint_key``, e.g. the env id; PPO's ``learning_rate``,
+            ``target_kl`` and ``schedule`` may change too); otherwise it is ignored and overwritten.
         on_iteration: called with each curve row (progress display, metric logging).
         ppo: if given, the policy steps are PPO's with these settings instead of TRPO's
             (``config`` still gives the discount, GAE and value-function settings).
