@@ -7,6 +7,7 @@ import torch
 from gail_pipeline.rl.ppo import PPOConfig
 from gail_pipeline.rl.shaping import POTENTIALS, shaped_rewards
 from gail_pipeline.rl.training import train_trpo
+from gail_pipeline.rl.trpo import TRPOConfig
 from gail_pipeline.tasks import TaskSpec, make_env
 from gail_pipeline.trajectories import Trajectory
 
@@ -104,11 +105,12 @@ def test_a_resumed_ppo_run_may_take_smaller_steps_but_not_other_settings(tmp_pat
     assert other.resumed_from_iteration == 0
 
 
-def test_a_scheduled_step_repeats_a_run_resumed_with_smaller_steps(tmp_path):
-    # What a long run did in stretches (resumed with a smaller step), a schedule does in one run:
+def test_a_schedule_repeats_a_run_resumed_with_new_steps_and_discount(tmp_path):
+    # What a long run did in stretches (resumed with a smaller step, a longer horizon), a schedule
+    # does in one run:
     # the same policy, bit for bit, and the same curve.
     base = {"minibatch_size": 64}
-    smaller = {"learning_rate": 1e-4, "target_kl": 1e-3}
+    smaller = {"learning_rate": 1e-4, "target_kl": 1e-3, "gamma": 0.9, "gae_lambda": 0.8}
     checkpoint = tmp_path / "ckpt.pt"
     _train(2, checkpoint, ppo=PPOConfig(**base))
     resumed = _train(4, checkpoint, ppo=PPOConfig(**base, **smaller))
@@ -116,6 +118,17 @@ def test_a_scheduled_step_repeats_a_run_resumed_with_smaller_steps(tmp_path):
     assert resumed.resumed_from_iteration == 2
     _assert_same_run(scheduled, resumed)
     assert [r["learning_rate"] for r in scheduled.curve] == [3e-4, 3e-4, 1e-4, 1e-4]
+    assert [r["gamma"] for r in scheduled.curve] == [0.995, 0.995, 0.9, 0.9]
+
+
+def test_ppo_discount_replaces_the_shared_one():
+    # γ and λ set on PPO reach the advantages and value targets exactly as the shared ones do.
+    ppo = {"minibatch_size": 64}
+    own = _train(2, None, ppo=PPOConfig(**ppo, gamma=0.9, gae_lambda=0.8))
+    shared = _train(2, None, ppo=PPOConfig(**ppo), config=TRPOConfig(gamma=0.9, gae_lambda=0.8))
+    _assert_same_run(own, shared)
+    other = _train(2, None, ppo=PPOConfig(**ppo))
+    assert other.curve[-1]["policy_kl"] != own.curve[-1]["policy_kl"]
 
 
 def test_stop_window_stops_at_the_first_window_whose_mean_return_reaches_the_bar():

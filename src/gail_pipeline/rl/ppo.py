@@ -26,8 +26,8 @@ from gail_pipeline.rl.settings import checked_settings, refuse_impossible
 
 __all__ = ["SCHEDULED_SETTINGS", "PPOConfig", "ppo_step"]
 
-SCHEDULED_SETTINGS = ("learning_rate", "target_kl")
-"""The step-size settings a ``schedule`` may change during a run."""
+SCHEDULED_SETTINGS = ("learning_rate", "target_kl", "gamma", "gae_lambda")
+"""The settings a ``schedule`` may change during a run: the step size and the discount."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,16 @@ class PPOConfig:
     """Stop the passes once the batch's mean KL exceeds 1.5 × this (None: run them all)."""
     entropy_coef: float = 0.0
     """Weight of the policy entropy added to the surrogate."""
+    gamma: float | None = None
+    """Discount of the advantages and value targets (None: the shared ``trpo.gamma``); meant
+    for the schedule: a long run may look further ahead once it has learnt to move."""
+    gae_lambda: float | None = None
+    """GAE's λ (None: the shared ``trpo.gae_lambda``); like ``gamma``, meant for the schedule."""
     schedule: Mapping[int, Mapping[str, Any]] | None = None
-    """Smaller steps late in a long run: ``{iteration: {setting: value}}`` sets ``learning_rate``
-    or ``target_kl`` from that iteration on (iterations count from 1), e.g.
-    ``{821: {target_kl: 0.03}, 921: {learning_rate: 1.0e-4}}``. A run from scratch so takes the
-    same steps as a run that was stopped and resumed with smaller ones."""
+    """Changes late in a long run: ``{iteration: {setting: value}}`` sets ``learning_rate``,
+    ``target_kl``, ``gamma`` or ``gae_lambda`` from that iteration on (iterations count from 1),
+    e.g. ``{821: {target_kl: 0.03}, 921: {learning_rate: 1.0e-4}, 5011: {gamma: 0.995}}``. A run
+    from scratch so takes the same steps as a run that was stopped and resumed with new ones."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None, where: str = "ppo") -> PPOConfig:
@@ -84,6 +89,8 @@ class PPOConfig:
             "max_grad_norm": self.max_grad_norm > 0,
             "target_kl": self.target_kl is None or self.target_kl > 0,
             "entropy_coef": self.entropy_coef >= 0,
+            "gamma": self.gamma is None or 0 <= self.gamma <= 1,
+            "gae_lambda": self.gae_lambda is None or 0 <= self.gae_lambda <= 1,
         }, where)
 
 
@@ -107,7 +114,7 @@ def _checked_schedule(schedule: Any, where: str) -> dict[int, dict[str, Any]]:
                     f"{where}.{start}.{key}: a schedule may set only {', '.join(SCHEDULED_SETTINGS)}"
                 )
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not number and not (key == "target_kl" and value is None):
+            if not number and not (value is None and getattr(PPOConfig, key) is None):
                 raise ValueError(f"{where}.{start}.{key}: expected a number, got {value!r}")
         checked[iteration] = dict(values)
     return dict(sorted(checked.items()))

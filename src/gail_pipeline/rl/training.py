@@ -166,12 +166,16 @@ class TRPOLearner:
             batch.values, batch.bootstrap_values = values, bootstrap
         advantages, returns = compute_gae_batch(
             np.concatenate(rewards), batch.values, [len(t) for t in batch.trajectories],
-            batch.bootstrap_values, self.config.gamma, self.config.gae_lambda,
+            batch.bootstrap_values, *self.discount(),
         )
         return (
             torch.as_tensor(advantages, dtype=torch.float32, device=self.device),
             torch.as_tensor(returns, dtype=torch.float32, device=self.device),
         )
+
+    def discount(self) -> tuple[float, float]:
+        """γ and GAE's λ of the iteration being run."""
+        return self.config.gamma, self.config.gae_lambda
 
     def policy_step(self, batch: Batch, advantages: torch.Tensor) -> dict[str, float]:
         return trpo_step(
@@ -209,14 +213,15 @@ class TRPOLearner:
             self.sampler.rng.bit_generator.state = state["sampler_rng"]
 
 
-PPO_STEP_SIZE_SETTINGS = tuple(f"ppo.{key}" for key in (*SCHEDULED_SETTINGS, "schedule"))
-"""Settings a resumed PPO run may change (smaller steps late in a long run); every other
-setting must match the checkpoint's."""
+PPO_SCHEDULED_SETTINGS = tuple(f"ppo.{key}" for key in (*SCHEDULED_SETTINGS, "schedule"))
+"""Settings a resumed PPO run may change (smaller steps or a longer horizon late in a long run);
+every other setting must match the checkpoint's."""
 
 
 class PPOLearner(TRPOLearner):
     """A :class:`TRPOLearner` whose policy step is PPO's (:func:`~gail_pipeline.rl.ppo.ppo_step`);
-    ``config`` still gives the discount, GAE and value-function settings."""
+    ``config`` still gives the value-function settings, and the discount and GAE's λ unless
+    ``ppo`` (or its schedule) sets them."""
 
     def __init__(
         self,
@@ -232,6 +237,12 @@ class PPOLearner(TRPOLearner):
         self.ppo = ppo or PPOConfig()
         self.optimizer = torch.optim.Adam(policy.parameters(), lr=self.ppo.learning_rate)
 
+    def discount(self) -> tuple[float, float]:
+        config = self.ppo.at(self.iteration + 1)
+        gamma = self.config.gamma if config.gamma is None else config.gamma
+        gae_lambda = self.config.gae_lambda if config.gae_lambda is None else config.gae_lambda
+        return gamma, gae_lambda
+
     def policy_step(self, batch: Batch, advantages: torch.Tensor) -> dict[str, float]:
         # Each iteration's step size, from the settings of this run (a resumed run may change them).
         config = self.ppo.at(self.iteration + 1)
@@ -241,7 +252,7 @@ class PPOLearner(TRPOLearner):
             self.policy, self.optimizer, batch.observations, batch.actions, advantages, config,
             self.generator,
         )
-        return {**stats, "learning_rate": config.learning_rate}
+        return {**stats, "learning_rate": config.learning_rate, "gamma": self.discount()[0]}
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "policy_optimizer": self.optimizer.state_dict()}
@@ -443,10 +454,12 @@ def train_trpo(
             and at the end, and a run finds and continues it — but only if it was written by a
             run of the same settings (everything above but ``iterations``, ``stop_at_return`` and
             ``stop_window``, plus ``checkpoint_key``, e.g. the env id; PPO's ``learning_rate``,
-            ``target_kl`` and ``schedule`` may change too); otherwise it is ignored and overwritten.
+            ``target_kl``, ``gamma``, ``gae_lambda`` and ``schedule`` may change too); otherwise it
+            is ignored and overwritten.
         on_iteration: called with each curve row (progress display, metric logging).
         ppo: if given, the policy steps are PPO's with these settings instead of TRPO's
-            (``config`` still gives the discount, GAE and value-function settings).
+            (``config`` still gives the value-function settings, and the discount and GAE's λ
+            unless ``ppo`` or its schedule sets them; reward shaping keeps ``config.gamma``).
     """
     config = config or TRPOConfig()
     seed_everything(seed)
@@ -476,7 +489,7 @@ def train_trpo(
                 **({"ppo": dataclasses.asdict(ppo)} if ppo is not None else {}),
             },
             every=checkpoint_every,
-            may_change=PPO_STEP_SIZE_SETTINGS,
+            may_change=PPO_SCHEDULED_SETTINGS,
         )
         state = checkpoint.load()
         if state is not None:
