@@ -62,7 +62,14 @@ def test_fallback_stands_in_until_a_version_is_saved(tmp_path):
         ).load()
 
 
-def test_every_shipped_expert_matches_its_manifest():
+SHIPPED_EXPERT_BARS = {
+    "cartpole": 200, "acrobot": -80, "mountaincar": -110, "reacher": -5, "hopper": 3000,
+    "halfcheetah": 3500, "walker": 3500, "ant": 3000, "humanoid": 5000,
+}
+"""The mean deterministic return over 50 episodes each shipped expert must reach."""
+
+
+def test_every_shipped_expert_matches_its_manifest_and_meets_its_bar():
     import json
     from pathlib import Path
 
@@ -70,7 +77,7 @@ def test_every_shipped_expert_matches_its_manifest():
 
     shipped = Path(__file__).parents[1] / "data/01_raw/experts"
     manifests = sorted(shipped.glob("*.json"))
-    assert {m.stem for m in manifests} >= {"cartpole", "acrobot", "mountaincar", "reacher", "hopper", "halfcheetah", "walker", "ant"}
+    assert {m.stem for m in manifests} >= set(SHIPPED_EXPERT_BARS)
     for path in manifests:
         manifest = json.loads(path.read_text())
         policy = load_policy(shipped / f"{path.stem}.pt")
@@ -79,6 +86,8 @@ def test_every_shipped_expert_matches_its_manifest():
         assert manifest["return_mean"] == pytest.approx(sum(manifest["expert_returns"]) / 50)
         for key in ("trainer", "seed", "env_steps", "wall_time_s", "shipped_from_version"):
             assert manifest[key] is not None, f"{path.name}: {key} missing"
+        assert manifest["deterministic"] is True
+        assert manifest["return_mean"] >= SHIPPED_EXPERT_BARS.get(path.stem, -float("inf")), path.name
 
 
 def test_a_pinned_version_that_does_not_exist_is_not_replaced_by_the_fallback(tmp_path):
