@@ -4,7 +4,8 @@
         --output benchmarks/results/gail_loop.md
 
 Runs the imitation stage's own node function (``train_learner``, the code ``kedro run`` runs) for
-one GAIL unit per task on the latest demonstrations of ``--size`` trajectories, with the
+one GAIL unit per task on the latest demonstrations of ``--size`` trajectories (default: 4, or
+the task's smallest dataset where it has no 4-trajectory one: Humanoid's 80), with the
 task's batch size and the imitation parameters of conf/base (sampler settings included; override
 with ``--backend``, ``--num-workers``, ``--num-envs``). Each task runs in its own process, so the
 peak memory figures are per unit: the training process's peak resident set, and the largest
@@ -23,11 +24,20 @@ import json
 import multiprocessing as mp
 import resource
 from pathlib import Path
+from queue import Empty
 
 import numpy as np
 from common import header, write_report
 
 PHASES = ["sample", "reward", "advantages", "policy_step", "reward_update", "value_fit"]
+
+
+def dataset_size(task: dict, size: int | None) -> int:
+    """``size`` if given, else 4 where the task has 4-trajectory datasets, else its smallest."""
+    if size is not None:
+        return size
+    sizes = task.get("dataset_sizes") or [4]
+    return 4 if 4 in sizes else min(sizes)
 
 
 def run_unit(task_name: str, args: dict, queue) -> None:
@@ -54,12 +64,13 @@ def run_unit(task_name: str, args: dict, queue) -> None:
 
     imitation["update_threads"] = args["update_threads"] or available_cpus()
     imitation["log_every"] = 10**9
-    demos_path = Path(f"data/05_model_input/{task_name}/demonstrations_n{args['size']}.parquet")
+    size = dataset_size(params["tasks"][task_name], args["size"])
+    demos_path = Path(f"data/05_model_input/{task_name}/demonstrations_n{size}.parquet")
     try:
         demos = read_trajectories(latest_version(demos_path))
     except FileNotFoundError as exc:
         raise SystemExit(f"{exc} (run the demonstrations pipeline for this task first)") from exc
-    unit = UnitSpec(task_name, "gail", args["size"], 0, args["iterations"])
+    unit = UnitSpec(task_name, "gail", size, 0, args["iterations"])
     _, curve = train_learner(demos, params["tasks"][task_name], imitation, unit=unit)
     timed = curve.iloc[args["warmup"]:]
     wall = float(curve["wall_time"].iloc[-1] - curve["wall_time"].iloc[args["warmup"] - 1])
@@ -67,6 +78,7 @@ def run_unit(task_name: str, args: dict, queue) -> None:
     phases = {p: float(timed[f"time_{p}"].mean()) for p in PHASES if f"time_{p}" in timed}
     queue.put({
         "task": task_name,
+        "size": size,
         "batch_steps": float(curve["env_steps"].diff().iloc[args["warmup"]:].mean()),
         "steps_per_s": steps / wall,
         "iteration_s": wall / len(timed),
@@ -82,7 +94,10 @@ def run_unit(task_name: str, args: dict, queue) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=["cartpole", "hopper"])
-    parser.add_argument("--size", type=int, default=4)
+    parser.add_argument(
+        "--size", type=int, default=None,
+        help="expert trajectories (default: 4, or the task's smallest dataset size without a 4)",
+    )
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--backend", default=None)
@@ -103,7 +118,13 @@ def main() -> None:
         queue = context.Queue()
         proc = context.Process(target=run_unit, args=(name, vars(args), queue))
         proc.start()
-        row = queue.get()
+        while True:
+            try:
+                row = queue.get(timeout=5)
+                break
+            except Empty:
+                if not proc.is_alive():  # it said why on stderr
+                    raise SystemExit(f"{name}: the unit exited (code {proc.exitcode}) before reporting") from None
         proc.join()
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -113,14 +134,14 @@ def main() -> None:
     lines = [
         *header("The GAIL training loop: throughput, time split, memory", "gail_loop.py"),
         (
-            f"- one GAIL unit per task, {args.size} expert trajectories, the task's batch size, "
+            "- one GAIL unit per task on the expert trajectories given, the task's batch size, "
             f"{args.iterations} iterations of which the first {args.warmup} are not timed; "
             f"updates on {rows[0]['update_threads']} torch thread(s) (what `imitation.update_threads: auto` "
             "gives a unit training alone), acting in numpy"
         ),
         "",
-        "| task | sampler | batch (env steps) | s / iteration | **env steps / s** | peak memory, trainer (MB) | peak memory, one env worker (MB) |",
-        "|---|---|---|---|---|---|---|",
+        "| task | expert trajectories | sampler | batch (env steps) | s / iteration | **env steps / s** | peak memory, trainer (MB) | peak memory, one env worker (MB) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         sampler = f"{r['sampler'].get('backend', 'auto')}, {r['num_envs']} envs"
@@ -128,7 +149,7 @@ def main() -> None:
             sampler += f", {r['sampler']['num_workers']} workers"
         worker = f"{r['worker_peak_rss_mb']:.0f}" if r["worker_peak_rss_mb"] > 0 else "–"
         lines.append(
-            f"| {r['task']} | {sampler} | {r['batch_steps']:,.0f} | {r['iteration_s']:.3f} | "
+            f"| {r['task']} | {r['size']} | {sampler} | {r['batch_steps']:,.0f} | {r['iteration_s']:.3f} | "
             f"**{r['steps_per_s']:,.0f}** | {r['peak_rss_mb']:.0f} | {worker} |"
         )
     lines += ["", "Mean wall time per iteration by phase (share of the iteration):", "",

@@ -4,9 +4,9 @@ Writes one report per benchmark under ``benchmarks/results/`` (or ``--results``)
 date, the machine and its exact command:
 
 (a) ``sampler_throughput.md`` — sampler steps/s per task against bare ``env.step``, 1 and 2 workers;
-(b, c, e) ``gail_loop.md`` — a whole GAIL training loop on CartPole and Hopper: env steps per wall
-    second, the split of an iteration between sampling, reward, TRPO step, value fit and
-    discriminator step, and the peak memory of a unit;
+(b, c, e) ``gail_loop.md`` — a whole GAIL training loop on CartPole and each MuJoCo task: env
+    steps per wall second, the split of an iteration between sampling, reward, TRPO step, value
+    fit and discriminator step, and the peak memory of a unit;
 (d) ``gail_to_0.9_mujoco.md`` — env steps and wall time for GAIL, plain and with BC warm start, to
     reach 0.9 normalised score with 4 trajectories on Hopper, HalfCheetah and Walker2d, with the
     paper's settings (committed: Hopper and HalfCheetah; Walker2d, run later with the same
@@ -28,6 +28,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+LOOP_TASKS = ("cartpole", "hopper", "reacher", "halfcheetah", "walker", "ant", "humanoid")
+"""The GAIL loop's tasks: CartPole's and Hopper's throughput targets, every MuJoCo task's time split."""
+
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 
@@ -39,7 +42,7 @@ def has_expert(task: str) -> bool:
 
 
 def ensure_demonstrations(task: str) -> bool:
-    if any((PROJECT / f"data/05_model_input/{task}/demonstrations_n4.parquet").glob("*/*.parquet")):
+    if any((PROJECT / f"data/05_model_input/{task}").glob("demonstrations_n*.parquet/*/*.parquet")):
         return True
     if not has_expert(task):
         print(f"skipping {task}: no trained or shipped expert (run `kedro run --pipelines expert --params grid.tasks={task}`)")
@@ -74,7 +77,8 @@ def main() -> None:
         extra = ["--steps", "3000", "--repeats", "1", "--tasks", "cartpole", "hopper"] if args.quick else []
         run("sampler_throughput.py", "--output", str(args.results / "sampler_throughput.md"), *extra)
     if "loop" in only:
-        tasks = [t for t in ("cartpole", "hopper") if ensure_demonstrations(t)]
+        tasks = ("cartpole", "hopper") if args.quick else LOOP_TASKS
+        tasks = [t for t in tasks if ensure_demonstrations(t)]
         iterations = ["--iterations", "4"] if args.quick else ["--iterations", "12"]
         run("gail_loop.py", "--tasks", *tasks, *iterations, "--output", str(args.results / "gail_loop.md"))
     if "to_target" in only:
