@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=["cartpole", "hopper"])
     parser.add_argument(
         "--size", type=int, default=None,
-        help="expert trajectories (default: 4, or the task's smallest dataset size without a 4)",
+        help="expert trajectories (default: 4, or the task's smallest dataset size where it has no 4)",
     )
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
