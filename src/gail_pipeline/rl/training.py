@@ -21,7 +21,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -448,8 +447,8 @@ def train_trpo(
         stop_at_return: stop once an iteration's mean (unshaped) return reaches this — with
             ``stop_window`` > 1, the mean of the last ``stop_window`` iterations' (a few lucky
             episodes in one batch do not stop a long run).
-        reward_shaping: ``f(trajectory, gamma) → shaped rewards`` used for learning only; the curve
-            always reports true returns.
+        reward_shaping: ``f(trajectory, gamma) → shaped rewards`` used for learning only, under the
+            discount the learner runs at; the curve always reports true returns.
         checkpoint_path: if given, the state is saved there every ``checkpoint_every`` iterations
             and at the end, and a run finds and continues it — but only if it was written by a
             run of the same settings (everything above but ``iterations``, ``stop_at_return`` and
@@ -459,7 +458,7 @@ def train_trpo(
         on_iteration: called with each curve row (progress display, metric logging).
         ppo: if given, the policy steps are PPO's with these settings instead of TRPO's
             (``config`` still gives the value-function settings, and the discount and GAE's λ
-            unless ``ppo`` or its schedule sets them; reward shaping keeps ``config.gamma``).
+            unless ``ppo`` or its schedule sets them).
     """
     config = config or TRPOConfig()
     seed_everything(seed)
@@ -509,9 +508,11 @@ def train_trpo(
             return False
         return float(np.mean([r["return_mean"] for r in curve[-stop_window:]])) >= stop_at_return
 
-    reward = EnvironmentReward(
-        partial(reward_shaping, gamma=config.gamma) if reward_shaping else None
-    )
+    def shaped(trajectory: Trajectory) -> np.ndarray:
+        # Potential-based shaping keeps the optimal policy only under the learner's own discount.
+        return reward_shaping(trajectory, gamma=learner.discount()[0])
+
+    reward = EnvironmentReward(shaped if reward_shaping else None)
     run_iterations(
         learner, reward, iterations=iterations, batch_size=batch_size, curve=curve,
         on_iteration=after_iteration, stop=reached,
