@@ -8,14 +8,18 @@ processes can share one GPU: each holds only its own small networks and batches.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 
-__all__ = ["auto_update_threads", "available_cpus", "resolve_device", "torch_threads"]
+__all__ = [
+    "auto_update_threads", "available_cpus", "keep_freed_memory", "resolve_device", "torch_threads",
+]
 
 
 def resolve_device(setting: str | None, where: str = "device") -> torch.device:
@@ -84,3 +88,43 @@ def torch_threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_LARGEST_MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's ceiling on 64-bit systems
+_kept: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Make this process's allocator keep the memory torch frees, for the next update to reuse.
+
+    Torch allocates CPU tensors with ``malloc`` and caches nothing. glibc serves a block over its
+    mmap threshold (128 KiB at first, up to 32 MiB as it adapts) with a fresh ``mmap`` and returns
+    it on ``free``, so every 50,000 × 100 activation of an update costs the kernel ~5,000 page
+    faults to zero new pages, and in a multi-threaded process a TLB shoot-down on each ``munmap``.
+    Raising the mmap threshold to glibc's ceiling (32 MiB) and never trimming the heap lets such
+    blocks be reused instead; the process's resident memory then stays at its peak. Measured on a
+    HalfCheetah GAIL batch in the training loop (2 cores): the TRPO step 0.48 s → 0.27 s.
+
+    Applies once per process, on Linux with glibc only; returns whether the settings are in force.
+    ``GAIL_PIPELINE_KEEP_FREED_MEMORY=0`` turns it off.
+    """
+    global _kept
+    if _kept is not None:
+        return _kept
+    _kept = False
+    if os.environ.get("GAIL_PIPELINE_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
+        return _kept
+    try:
+        libc = ctypes.CDLL(None)  # this process: glibc when it is the C library
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt)
+        return _kept
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    _kept = bool(
+        mallopt(_M_MMAP_THRESHOLD, _LARGEST_MMAP_THRESHOLD) and mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
+    )
+    return _kept

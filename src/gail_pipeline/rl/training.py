@@ -28,7 +28,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from gail_pipeline.rl.device import auto_update_threads, torch_threads
+from gail_pipeline.rl.device import (
+    auto_update_threads,
+    keep_freed_memory,
+    torch_threads,
+)
 from gail_pipeline.rl.gae import compute_gae_batch
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
 from gail_pipeline.rl.ppo import SCHEDULED_SETTINGS, PPOConfig, ppo_step
@@ -325,6 +329,7 @@ def run_iterations(
     ``time_policy_step``, ``time_reward_update``, ``time_value_fit``). Torch runs on
     ``learner.update_threads`` threads meanwhile.
     """
+    keep_freed_memory()
     with torch_threads(learner.update_threads):
         return _run_iterations(learner, reward_model, iterations, batch_size, curve, on_iteration, stop)
 
