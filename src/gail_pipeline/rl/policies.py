@@ -27,11 +27,13 @@ from torch import nn
 from gail_pipeline.rl.normalizer import RunningNormalizer
 
 __all__ = [
+    "MLP",
     "CategoricalPolicy",
     "GaussianPolicy",
     "Policy",
     "PolicySnapshot",
     "RandomPolicy",
+    "Tanh",
     "ValueFunction",
     "load_policy",
     "make_policy",
@@ -39,11 +41,66 @@ __all__ = [
     "save_policy",
 ]
 
-_ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
+def tanh(x: torch.Tensor) -> torch.Tensor:
+    """tanh(x) = 2σ(2x) − 1, without autograd: on the CPU through torch's sigmoid kernel, several
+    times faster than its tanh kernel (within 2·10⁻⁷ of it in float32); on a GPU, tanh itself."""
+    if x.device.type != "cpu":
+        return torch.tanh(x)
+    return torch.sigmoid(2 * x).mul_(2).sub_(1)
+
+
+class _TanhFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        y = tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        # Written with differentiable ops on the saved output, so double backward works too.
+        (y,) = ctx.saved_tensors
+        return torch.ops.aten.tanh_backward(grad, y)
+
+
+class Tanh(nn.Module):
+    """The tanh activation of every network here: ``nn.Tanh`` computed by :func:`tanh`.
+
+    On this project's 2-core CPU machine torch's tanh takes ~60 % of an MLP forward pass over a
+    50,000-step batch (100 hidden units): 13 ms per 50,000 × 100 activation against 2 ms for
+    sigmoid. Gradients (of any order) are those of tanh, from the output: 1 − y².
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _TanhFunction.apply(x)
+
+
+_ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": Tanh, "relu": nn.ReLU}
 POLICY_FILE_FORMAT = "gail_pipeline.policy/1"
 
 
-def mlp(sizes: Sequence[int], activation: str = "tanh", zero_last: bool = False) -> nn.Sequential:
+class MLP(nn.Sequential):
+    """Linear layers with an activation between them; on the CPU a batch of many rows goes
+    through the whole stack ``chunk_rows`` rows at a time.
+
+    A 50,000 × 100 activation (20 MB) does not stay in a core's cache between one layer and the
+    next, so whole-batch layers stream every intermediate through memory; chunks of 4,096 rows do
+    not (measured, 2 cores: the forward pass of a 17-100-100-6 net on 50,000 rows 34 → 17 ms,
+    forward and backward 80 → 50 ms). The chunks' outputs are concatenated, so autograd, double
+    backward included, sees the same function; only the order of float additions in the
+    parameters' gradients differs.
+    """
+
+    chunk_rows = 4096
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = self.chunk_rows
+        if x.dim() != 2 or x.shape[0] < 2 * rows or x.device.type != "cpu":
+            return super().forward(x)
+        return torch.cat([super(MLP, self).forward(part) for part in torch.split(x, rows)])
+
+
+def mlp(sizes: Sequence[int], activation: str = "tanh", zero_last: bool = False) -> MLP:
     """A fully connected network ``sizes[0] → … → sizes[-1]``, activation between hidden layers."""
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
@@ -57,7 +114,7 @@ def mlp(sizes: Sequence[int], activation: str = "tanh", zero_last: bool = False)
         assert isinstance(last, nn.Linear)
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
-    return nn.Sequential(*layers)
+    return MLP(*layers)
 
 
 class Policy(nn.Module):

@@ -17,6 +17,10 @@ and a backtracking line search shrinks it (×0.5, at most 10 times) until the ne
 The value function is fitted by the same machinery: a trust-region step on its squared error,
 the "KL" being that of unit-variance Gaussians centred on the old and new normalised predictions.
 
+Fisher-vector products come in closed form for the MLP networks here (:mod:`gail_pipeline.rl.fisher`:
+one Jacobian-vector product and one vector-Jacobian product on activations cached once per step)
+or, for any other network, from autograd: ∇_θ(∇_θ KL · v).
+
 Hyperparameters default to the paper's (``TRPOConfig``). Every kernel is a module-level function
 tested on its own: :func:`conjugate_gradient`, :func:`fisher_vector_product`, :func:`line_search`.
 """
@@ -32,6 +36,7 @@ from typing import Any
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
+from gail_pipeline.rl.fisher import policy_fisher_product, value_fisher_product
 from gail_pipeline.rl.policies import Policy, ValueFunction
 from gail_pipeline.rl.settings import checked_settings, refuse_impossible
 
@@ -61,6 +66,9 @@ class TRPOConfig:
     """Conjugate-gradient iterations."""
     fvp_subsample: float = 0.1
     """Fraction of the batch on which Fisher-vector products are computed, (0, 1]."""
+    fvp_method: str = "analytic"
+    """How F v is computed: ``analytic`` (the Gauss–Newton form of :mod:`gail_pipeline.rl.fisher`,
+    for MLP networks; others fall back to autograd) or ``autograd`` (∇(∇KL · v)). Same matrix."""
     accept_ratio: float = 0.1
     """Line search: accept if actual improvement ≥ accept_ratio × expected improvement."""
     backtrack_coef: float = 0.5
@@ -102,6 +110,7 @@ class TRPOConfig:
             "damping": self.damping >= 0,
             "cg_iters": self.cg_iters >= 1,
             "fvp_subsample": 0 < self.fvp_subsample <= 1,
+            "fvp_method": self.fvp_method in ("analytic", "autograd"),
             "accept_ratio": 0 <= self.accept_ratio < 1,
             "backtrack_coef": 0 < self.backtrack_coef < 1,
             "max_backtracks": self.max_backtracks >= 1,
@@ -229,6 +238,7 @@ def natural_gradient_step(
     max_backtracks: int,
     objective_and_kl: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None,
     objective_old: torch.Tensor | None = None,
+    fisher_product: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> LineSearchResult:
     """One trust-region step that *maximises* ``objective()`` within ``kl() ≤ max_kl``.
 
@@ -236,8 +246,10 @@ def natural_gradient_step(
     (``kl`` is 0 at the start point); ``fvp_kl`` is the KL on the Fisher subsample. The line
     search evaluates ``objective_and_kl()`` when given (both from one forward pass), else the two
     separately. ``objective_old``, when given, is ``objective()`` already evaluated at the start
-    point with its graph (the caller's forward pass, saved). The accepted parameters are left
-    loaded in ``params``.
+    point with its graph (the caller's forward pass, saved). ``fisher_product``, when given,
+    is v ↦ F v at the start point (the Hessian of ``fvp_kl``, computed some faster way); else F v
+    comes from differentiating ``fvp_kl`` twice. The accepted parameters are left loaded in
+    ``params``.
     """
     params = list(params)
     old = parameters_to_vector(params).detach().clone()
@@ -248,8 +260,12 @@ def natural_gradient_step(
         raise FloatingPointError("TRPO: the objective's gradient is not finite")
     if torch.count_nonzero(g) == 0:
         return LineSearchResult(old, False, 0.0, 0.0, 0.0)
-    kl_grad = flat_grad(fvp_kl(), params, create_graph=True)
-    fvp = partial(fisher_vector_product, kl_grad, params, damping=damping)
+    if fisher_product is not None:
+        def fvp(vector: torch.Tensor) -> torch.Tensor:
+            return fisher_product(vector) + damping * vector
+    else:
+        kl_grad = flat_grad(fvp_kl(), params, create_graph=True)
+        fvp = partial(fisher_vector_product, kl_grad, params, damping=damping)
     step_dir = conjugate_gradient(fvp, g, cg_iters)
     shs = torch.dot(step_dir, fvp(step_dir))  # sᵀ(F + λI)s
     if not torch.isfinite(shs) or shs <= 0:
@@ -324,10 +340,11 @@ def trpo_step(
     def fvp_kl() -> torch.Tensor:
         return policy.kl(fvp_old, policy.dist_params(fvp_obs)).mean()
 
+    fisher = policy_fisher_product(policy, fvp_obs) if config.fvp_method == "analytic" else None
     result = natural_gradient_step(
         params, surrogate, mean_kl, fvp_kl, config.max_kl, config.damping, config.cg_iters,
         config.accept_ratio, config.backtrack_coef, config.max_backtracks, surrogate_and_kl,
-        objective_old=surrogate_of(start_dist),
+        objective_old=surrogate_of(start_dist), fisher_product=fisher,
     )
     with torch.no_grad():
         # The line search stops at the accepted step (or restores the old parameters).
@@ -379,10 +396,13 @@ def fit_value_function(
             pred = last["pred"] = value_fn.normalized(observations, timesteps)
             return -(pred - normalized_targets).pow(2).mean(), 0.5 * (pred - old_pred).pow(2).mean()
 
+        fisher = None
+        if config.fvp_method == "analytic":
+            fisher = value_fisher_product(value_fn, observations[idx], timesteps[idx])
         result = natural_gradient_step(
             params, neg_loss, kl, fvp_kl, config.value_max_kl, config.damping, config.cg_iters,
             config.accept_ratio, config.backtrack_coef, config.max_backtracks, neg_loss_and_kl,
-            objective_old=-(start_pred - normalized_targets).pow(2).mean(),
+            objective_old=-(start_pred - normalized_targets).pow(2).mean(), fisher_product=fisher,
         )
         pred = last["pred"] if result.accepted else old_pred
         after = pred * value_fn.target_std + value_fn.target_mean
