@@ -5,11 +5,14 @@ import torch
 from torch import nn
 from torch.nn.utils import parameters_to_vector
 
+from gail_pipeline.imitation.gail import Discriminator
+from gail_pipeline.rl import policies
 from gail_pipeline.rl.fisher import (
     MLPLinearization,
     policy_fisher_product,
     value_fisher_product,
 )
+from gail_pipeline.rl.normalizer import RunningNormalizer
 from gail_pipeline.rl.policies import (
     CategoricalPolicy,
     GaussianPolicy,
@@ -130,7 +133,7 @@ def test_config_names_an_unknown_fisher_product():
 def test_an_mlp_in_chunks_is_the_same_function_to_second_order():
     torch.manual_seed(0)
     chunked = _perturbed(GaussianPolicy(3, 2, (8, 8))).double()
-    chunked.net.chunk_rows = 16  # 100 rows: 7 chunks
+    chunked.net.chunk_rows = 16  # 100 rows: 7 chunks (the policy's own chunks hold 4,096 rows)
     whole = GaussianPolicy(3, 2, (8, 8)).double()
     whole.load_state_dict(chunked.state_dict())
     whole.net.chunk_rows = 10**9
@@ -146,3 +149,32 @@ def test_an_mlp_in_chunks_is_the_same_function_to_second_order():
         results.append((out.detach(), flat.detach(), hvp))
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_networks_in_row_chunks_compute_what_they_compute_whole(monkeypatch):
+    torch.manual_seed(0)
+    obs, steps = torch.randn(100, 3, dtype=torch.float64), torch.arange(100)
+    actions = torch.randn(100, 2, dtype=torch.float64)
+    policy = _perturbed(GaussianPolicy(3, 2, (8,))).double()
+    value_fn = _perturbed(ValueFunction(3, (8,))).double()
+    discriminator = _perturbed(Discriminator(3, 2, False, (8,))).double()
+    for module in (policy, value_fn, discriminator):
+        for buffer_name in ("mean", "var"):  # standardisers that clip some inputs
+            for normalizer in [m for m in module.modules() if isinstance(m, RunningNormalizer)]:
+                getattr(normalizer, buffer_name).copy_(torch.rand_like(getattr(normalizer, buffer_name)) * 0.3)
+    outputs = {}
+    for rows in (10**9, 16):
+        monkeypatch.setattr(policies, "CHUNK_ROWS", rows)
+        results = []
+        for module, out in (
+            (policy, lambda: policy.dist_params(obs)),
+            (value_fn, lambda: value_fn.normalized(obs, steps)),
+            (discriminator, lambda: discriminator(obs, actions)),
+        ):
+            y = out()
+            grads = torch.autograd.grad(y.pow(2).sum(), list(module.parameters()))
+            results.append((y.detach(), *grads))
+        outputs[rows] = results
+    for whole, chunked in zip(outputs[10**9], outputs[16]):
+        for a, b in zip(whole, chunked):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

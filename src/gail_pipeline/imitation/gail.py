@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from gail_pipeline.rl.normalizer import RunningNormalizer
-from gail_pipeline.rl.policies import mlp
+from gail_pipeline.rl.policies import in_row_chunks, mlp
 from gail_pipeline.rl.training import Batch
 from gail_pipeline.trajectories import Demonstrations
 
@@ -108,7 +108,9 @@ class Discriminator(nn.Module):
         return out.squeeze(-1)
 
     def forward(self, observations: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        return self.logits_from_inputs(self.inputs(observations, actions), actions)
+        return in_row_chunks(
+            lambda o, a: self.logits_from_inputs(self.inputs(o, a), a), observations, actions
+        )
 
 
 class GAILReward:

@@ -327,7 +327,8 @@ def run_iterations(
     returns of the training rollouts, mean learned reward, TRPO / value / reward diagnostics, and
     the wall time of each phase (``time_sample``, ``time_reward``, ``time_advantages``,
     ``time_policy_step``, ``time_reward_update``, ``time_value_fit``). Torch runs on
-    ``learner.update_threads`` threads meanwhile.
+    ``learner.update_threads`` threads meanwhile, and the process keeps the memory its updates
+    free for the next ones (:func:`~gail_pipeline.rl.device.keep_freed_memory`).
     """
     keep_freed_memory()
     with torch_threads(learner.update_threads):
