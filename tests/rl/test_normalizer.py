@@ -39,3 +39,22 @@ def test_state_is_saved_in_state_dict():
     other.load_state_dict(norm.state_dict())
     assert float(other.count) == 4
     np.testing.assert_allclose(other.mean, 1.0)
+
+
+def test_a_batch_of_many_parts_gives_its_exact_moments_and_a_bad_one_changes_nothing():
+    # 365 columns: the update takes 718 rows at a time, so 3,000 rows are merged in 5 parts.
+    rng = np.random.default_rng(1)
+    data = rng.normal(100.0, 0.01, (3000, 365)).astype(np.float32)  # large mean, tiny spread
+    norm = RunningNormalizer(365)
+    norm.update(torch.from_numpy(data))
+    exact = data.astype(np.float64)
+    np.testing.assert_allclose(norm.mean, exact.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(norm.var, exact.var(0), rtol=1e-9)
+    assert float(norm.count) == 3000
+    before = {k: v.clone() for k, v in norm.state_dict().items()}
+    bad = data.copy()
+    bad[2500, 3] = np.inf  # in the last part: the first parts merged would be lost
+    with pytest.raises(ValueError, match="infinite"):
+        norm.update(bad)
+    for key, value in norm.state_dict().items():
+        assert torch.equal(value, before[key]), key
