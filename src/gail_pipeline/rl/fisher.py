@@ -128,13 +128,17 @@ def policy_fisher_product(policy: Policy, observations: torch.Tensor) -> FisherP
     policy's current parameters; v is flat in the order of the policy's trainable parameters.
     None when the closed form does not apply (not an MLP, or some parameters frozen)."""
     net = policy.net
-    if not MLPLinearization.supports(net):
+    if isinstance(policy, GaussianPolicy):
+        expected = [policy.log_std, *net.parameters()]
+    elif isinstance(policy, CategoricalPolicy):
+        expected = list(net.parameters())
+    else:
+        return None
+    if not MLPLinearization.supports(net) or not _same(_trainable(policy), expected):
         return None
     n = len(observations)
     lin = MLPLinearization(net, policy.obs_normalizer(observations))
     if isinstance(policy, GaussianPolicy):
-        if not _same(_trainable(policy), [policy.log_std, *net.parameters()]):
-            return None
         k = policy.action_dim
         inv_var_over_n = torch.exp(-2 * policy.log_std.detach()) / n
 
@@ -143,18 +147,14 @@ def policy_fisher_product(policy: Policy, observations: torch.Tensor) -> FisherP
             return torch.cat([2 * v[:k], mean_part])
 
         return gaussian
-    if isinstance(policy, CategoricalPolicy):
-        if not _same(_trainable(policy), list(net.parameters())):
-            return None
-        probs = torch.softmax(lin.output, dim=-1)
+    probs = torch.softmax(lin.output, dim=-1)
 
-        def softmax(v: torch.Tensor) -> torch.Tensor:
-            dz = lin.jvp(v)
-            curvature = probs * (dz - (probs * dz).sum(-1, keepdim=True))
-            return lin.vjp(curvature.div_(n))
+    def softmax(v: torch.Tensor) -> torch.Tensor:
+        dz = lin.jvp(v)
+        curvature = probs * (dz - (probs * dz).sum(-1, keepdim=True))
+        return lin.vjp(curvature.div_(n))
 
-        return softmax
-    return None
+    return softmax
 
 
 def value_fisher_product(
