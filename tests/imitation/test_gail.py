@@ -68,6 +68,51 @@ def test_discriminator_loss_drops_and_rewards_follow(continuous, gradient_penalt
     assert model.rewards(batch)[0].mean() < before
 
 
+def _per_draw_loss(model, policy_obs, policy_actions, draw):
+    """The discriminator's loss written draw by draw: the network on every drawn expert pair."""
+    d, f = model.discriminator, torch.nn.functional
+    logits_expert = d(model.expert_obs[draw], model.expert_actions[draw])
+    logits_policy = d(policy_obs, policy_actions)
+    logistic = f.binary_cross_entropy_with_logits(logits_expert, torch.ones_like(logits_expert))
+    logistic = logistic + f.binary_cross_entropy_with_logits(logits_policy, torch.zeros_like(logits_policy))
+    z = torch.cat([logits_expert, logits_policy])
+    p = torch.sigmoid(z)
+    entropy = -(p * f.logsigmoid(z) + (1 - p) * f.logsigmoid(-z)).mean()
+    return (
+        logistic - model.config.entropy_weight * entropy, logistic.detach(), entropy.detach(),
+        (logits_expert > 0).double().mean(),
+    )
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+def test_expert_pairs_drawn_twice_are_evaluated_once_with_the_same_loss_and_gradient(continuous):
+    """The update runs the network once per distinct drawn expert pair, weighted by its count:
+    loss, gradient and diagnostics equal those of the network run on every draw."""
+    expert, batch = _separable(continuous)
+    model = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
+    model.discriminator.double()
+    model.expert_obs = model.expert_obs.double()
+    if continuous:
+        model.expert_actions = model.expert_actions.double()
+    policy_obs = batch.observations.double()
+    policy_actions = batch.executed_actions.double() if continuous else batch.executed_actions
+    draw = torch.randint(len(model.expert_obs), (3 * len(model.expert_obs),), generator=torch.Generator().manual_seed(1))
+    assert len(torch.unique(draw)) < len(draw)  # duplicates: the weighting is exercised
+    params = list(model.discriminator.parameters())
+
+    loss, stats = model.loss(policy_obs, policy_actions, draw)
+    grads = torch.autograd.grad(loss, params)
+    reference, logistic, entropy, accuracy = _per_draw_loss(model, policy_obs, policy_actions, draw)
+    reference_grads = torch.autograd.grad(reference, params)
+
+    torch.testing.assert_close(loss, reference, rtol=1e-12, atol=0)
+    for g, r in zip(grads, reference_grads):
+        torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-14)
+    assert stats["discriminator_loss"] == pytest.approx(float(logistic), rel=1e-12)
+    assert stats["discriminator_entropy"] == pytest.approx(float(entropy), rel=1e-12)
+    assert stats["discriminator_accuracy_expert"] == pytest.approx(float(accuracy), rel=1e-12)
+
+
 @pytest.mark.slow
 def test_gail_learns_cartpole_from_one_trajectory(cartpole_expert_data):
     """Paper protocol: 1 trajectory, every 10th pair (20 pairs), 5,000 steps per iteration."""

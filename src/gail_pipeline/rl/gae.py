@@ -74,21 +74,21 @@ def compute_gae_batch(
     count, horizon = len(lengths), int(lengths.max()) if len(lengths) else 0
     if lengths.sum() != len(rewards) or len(values) != len(rewards):
         raise ValueError("rewards, values and the trajectory lengths disagree")
-    rows = np.repeat(np.arange(count), lengths)
-    cols = np.arange(len(rewards)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    padded_values = np.zeros((count, horizon + 1))
-    padded_values[rows, cols] = values
-    padded_values[np.arange(count), lengths] = bootstrap_values
-    padded_rewards = np.zeros((count, horizon))
-    padded_rewards[rows, cols] = rewards
-    deltas = padded_rewards + gamma * padded_values[:, 1:] - padded_values[:, :-1]
-    inside = np.zeros((count, horizon), dtype=bool)
-    inside[rows, cols] = True
-    deltas[~inside] = 0.0  # past a trajectory's end nothing flows back
-    advantages = np.zeros((count, horizon))
+    # Padded time-major, (T_max, count): each step of the backward scan reads and writes one
+    # contiguous row.
+    steps = np.arange(len(rewards)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    trajectory = np.repeat(np.arange(count), lengths)
+    padded_values = np.zeros((horizon + 1, count))
+    padded_values[steps, trajectory] = values
+    padded_values[lengths, np.arange(count)] = bootstrap_values
+    deltas = np.zeros((horizon, count))  # past a trajectory's end nothing flows back
+    deltas[steps, trajectory] = rewards + gamma * padded_values[steps + 1, trajectory] - values
+    advantages = np.empty((horizon, count))
     running = np.zeros(count)
+    decay = gamma * lam
     for t in range(horizon - 1, -1, -1):
-        running = deltas[:, t] + gamma * lam * running
-        advantages[:, t] = running
-    flat = advantages[rows, cols]
+        running *= decay
+        running += deltas[t]
+        advantages[t] = running
+    flat = advantages[steps, trajectory]
     return flat, flat + values
