@@ -12,7 +12,8 @@ date, the machine and its exact command:
     paper's settings (committed: Hopper and HalfCheetah; Walker2d, run later with the same
     arguments, in ``gail_to_0.9_walker.md``); ``gail_to_0.9_mujoco_batch10k.md`` the same with conf/mujoco's (10,000-step
     batches, Adam value fit; the committed reports ran these one task at a time, with the same
-    arguments: ``gail_to_0.9_<task>_batch10k.md``);
+    arguments: ``gail_to_0.9_<task>_batch10k.md``; Walker2d's plain GAIL with seeds 1 and 2 in
+    ``gail_to_0.9_walker_batch10k_seeds12.md``, ``--seeds 1 2 --variants plain``);
 ``dask_vs_sequential.md`` — a small grid through SequentialRunner and DaskRunner (2 local workers):
     wall times, identical results.
 
