@@ -65,7 +65,7 @@ def compute_gae_batch(
 
     ``rewards`` and ``values`` are ``(N,)`` with the trajectories' steps one after the other,
     ``lengths`` their lengths (summing to N) and ``bootstrap_values`` their V(s_T) (0 where the
-    episode terminated). The trajectories are padded into one ``(count, T_max)`` matrix and
+    episode terminated). The trajectories are padded into one ``(T_max, count)`` matrix and
     scanned backwards once: ``T_max`` vector operations instead of N scalar ones.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
@@ -74,8 +74,7 @@ def compute_gae_batch(
     count, horizon = len(lengths), int(lengths.max()) if len(lengths) else 0
     if lengths.sum() != len(rewards) or len(values) != len(rewards):
         raise ValueError("rewards, values and the trajectory lengths disagree")
-    # Padded time-major, (T_max, count): each step of the backward scan reads and writes one
-    # contiguous row.
+    # Time-major, so that each step of the backward scan reads and writes one contiguous row.
     steps = np.arange(len(rewards)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     trajectory = np.repeat(np.arange(count), lengths)
     padded_values = np.zeros((horizon + 1, count))
