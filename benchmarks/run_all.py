@@ -13,7 +13,8 @@ date, the machine and its exact command:
     arguments, in ``gail_to_0.9_walker.md``); ``gail_to_0.9_mujoco_batch10k.md`` the same with conf/mujoco's (10,000-step
     batches, Adam value fit; the committed reports ran these one task at a time, with the same
     arguments: ``gail_to_0.9_<task>_batch10k.md``; Walker2d's plain GAIL with seeds 1 and 2 in
-    ``gail_to_0.9_walker_batch10k_seeds12.md``, ``--seeds 1 2 --variants plain``);
+    ``gail_to_0.9_walker_batch10k_seeds12.md``, ``--seeds 1 2 --variants plain``; HalfCheetah's
+    gradient-penalty variant in ``gail_to_0.9_halfcheetah_batch10k_gradient_penalty.md``);
 ``dask_vs_sequential.md`` — a small grid through SequentialRunner and DaskRunner (2 local workers):
     wall times, identical results.
 
