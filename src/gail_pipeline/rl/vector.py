@@ -8,7 +8,9 @@ never iterates over environments in Python per step (only :meth:`InProcessEnvs.s
 because plain Gymnasium envs step one at a time).
 
 * :class:`InProcessEnvs` — ``num_envs`` Gymnasium envs in this process, one share. Best for cheap
-  envs without a vectorised implementation, and for short jobs (evaluation).
+  envs without a vectorised implementation, and for short jobs (evaluation). The MuJoCo
+  locomotion envs it covers (:mod:`gail_pipeline.rl.mujoco_batch`) are simulated one by one but
+  their observations, rewards and terminations are computed for the whole share at once.
 * :class:`NativeVectorEnvs` — a Gymnasium env's own vectorised implementation (its
   ``vector_entry_point``, e.g. ``CartPoleVectorEnv``): all envs advance in one numpy call.
 * :class:`WorkerProcessEnvs` — ``num_workers`` shares, each an :class:`InProcessEnvs` in its own
@@ -40,6 +42,8 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+from gail_pipeline.rl.mujoco_batch import batched_stepper, episode_limit
 
 __all__ = [
     "EnvBatch", "InProcessEnvs", "NativeVectorEnvs", "StepResult", "WorkerProcessEnvs",
@@ -110,7 +114,9 @@ class InProcessEnvs(EnvBatch):
 
     same_step_reset = True
 
-    def __init__(self, make_env: Callable[[], gym.Env], seeds: Sequence[int]) -> None:
+    def __init__(
+        self, make_env: Callable[[], gym.Env], seeds: Sequence[int], batched_physics: bool = True
+    ) -> None:
         self.envs = [make_env() for _ in seeds]
         self.num_envs = len(self.envs)
         self.observation_space = self.envs[0].observation_space
@@ -121,6 +127,16 @@ class InProcessEnvs(EnvBatch):
         for env, s in zip(self.envs, seeds, strict=True):
             env.action_space.seed(int(s))
         self._obs = np.zeros((self.num_envs, self._obs_dim), dtype=np.float32)
+        # MuJoCo locomotion envs: simulate each env, compute the batch's results in one pass
+        self._stepper = batched_stepper(self.envs) if batched_physics else None
+        if self._stepper is not None:
+            self._limit = episode_limit(self.envs[0])
+            self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
+
+    @property
+    def batched_physics(self) -> bool:
+        """Steps go through :mod:`gail_pipeline.rl.mujoco_batch` (else each env's ``step``)."""
+        return self._stepper is not None
 
     @property
     def obs(self) -> np.ndarray | None:
@@ -132,6 +148,8 @@ class InProcessEnvs(EnvBatch):
         # Seeded once, at the first reset; later resets continue the env's own RNG stream.
         obs, _ = self.envs[i].reset(seed=self._first_seeds[i])
         self._first_seeds[i] = None
+        if self._stepper is not None:
+            self._elapsed[i] = 0
         return obs
 
     def reset(self, seeds: Sequence[int] | None = None) -> np.ndarray:
@@ -151,6 +169,8 @@ class InProcessEnvs(EnvBatch):
         discrete = self.discrete
         obs = self._obs
         self.fresh = False
+        if self._stepper is not None:
+            return self._batched_step(actions, mask, rewards, terminated, truncated, final_obs)
         for i in np.flatnonzero(mask).tolist():
             next_obs, reward, term, trunc, _ = self.envs[i].step(
                 int(actions[i]) if discrete else actions[i]
@@ -163,6 +183,27 @@ class InProcessEnvs(EnvBatch):
                 obs[i] = self._reset_one(i)
             else:
                 obs[i] = next_obs
+        return StepResult(obs.copy(), rewards, terminated, truncated, final_obs, mask.copy())
+
+    def _batched_step(self, actions, mask, rewards, terminated, truncated, final_obs) -> StepResult:
+        """:meth:`step` through the batched stepper; the time limit is counted here, as
+        Gymnasium's ``TimeLimit`` counts it (truncated at the limit's step, unless terminated)."""
+        rows = np.flatnonzero(mask)
+        next_obs, step_rewards, step_terminated = self._stepper.step(rows, actions[rows])
+        self._elapsed[rows] += 1
+        step_truncated = (
+            np.zeros(len(rows), dtype=bool) if self._limit is None
+            else (self._elapsed[rows] >= self._limit) & ~step_terminated
+        )
+        rewards[rows] = step_rewards
+        obs = self._obs
+        obs[rows] = next_obs
+        for j in np.flatnonzero(step_terminated | step_truncated).tolist():
+            i = int(rows[j])
+            terminated[i] = step_terminated[j]
+            truncated[i] = step_truncated[j]
+            final_obs[i] = obs[i]
+            obs[i] = self._reset_one(i)
         return StepResult(obs.copy(), rewards, terminated, truncated, final_obs, mask.copy())
 
     def close(self) -> None:
