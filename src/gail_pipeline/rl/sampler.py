@@ -52,6 +52,8 @@ class RolloutSampler:
             :func:`gail_pipeline.rl.vector.make_env_batch`).
         num_workers: worker processes for the ``workers`` backend (and for ``auto`` on MuJoCo);
             default: the CPU count.
+        batched_physics: compute the MuJoCo locomotion envs' results for a whole share at once
+            (:mod:`gail_pipeline.rl.mujoco_batch`; the same bits); False: each env's own ``step``.
     """
 
     def __init__(
@@ -61,11 +63,14 @@ class RolloutSampler:
         seed: int,
         backend: str = "auto",
         num_workers: int | None = None,
+        batched_physics: bool = True,
     ) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         seeds = np.random.SeedSequence(seed).generate_state(num_envs + 1)
-        self.envs: EnvBatch = make_env_batch(make_env, seeds[:num_envs], backend, num_workers)
+        self.envs: EnvBatch = make_env_batch(
+            make_env, seeds[:num_envs], backend, num_workers, batched_physics
+        )
         self.num_envs = num_envs
         space = self.envs.action_space
         self.discrete = isinstance(space, gym.spaces.Discrete)

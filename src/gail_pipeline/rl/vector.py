@@ -267,10 +267,12 @@ class NativeVectorEnvs(EnvBatch):
         self.vector_env.close()
 
 
-def _worker_main(conn: Connection, make_env: Callable[[], gym.Env], seeds: list[int]) -> None:
+def _worker_main(
+    conn: Connection, make_env: Callable[[], gym.Env], seeds: list[int], batched_physics: bool
+) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
-        envs = InProcessEnvs(make_env, seeds)
+        envs = InProcessEnvs(make_env, seeds, batched_physics)
         conn.send(("ready", None))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
         conn.send(("error", traceback.format_exc()))
@@ -307,7 +309,11 @@ class WorkerProcessEnvs(EnvBatch):
     same_step_reset = True
 
     def __init__(
-        self, make_env: Callable[[], gym.Env], seeds: Sequence[int], num_workers: int
+        self,
+        make_env: Callable[[], gym.Env],
+        seeds: Sequence[int],
+        num_workers: int,
+        batched_physics: bool = True,
     ) -> None:
         seeds = [int(s) for s in seeds]
         self.num_envs = len(seeds)
@@ -322,14 +328,15 @@ class WorkerProcessEnvs(EnvBatch):
         for part in self._slices:
             parent, child = context.Pipe()
             proc = context.Process(
-                target=_worker_main, args=(child, make_env, seeds[part]), daemon=True
+                target=_worker_main, args=(child, make_env, seeds[part], batched_physics),
+                daemon=True,
             )
             proc.start()
             child.close()
             self._conns.append(parent)
             self._procs.append(proc)
         try:
-            self._local = InProcessEnvs(make_env, seeds[self._local_slice])
+            self._local = InProcessEnvs(make_env, seeds[self._local_slice], batched_physics)
         finally:
             self._gather("start")
         self.observation_space = self._local.observation_space
@@ -398,6 +405,7 @@ def make_env_batch(
     seeds: Sequence[int],
     backend: str = "auto",
     num_workers: int | None = None,
+    batched_physics: bool = True,
 ) -> EnvBatch:
     """Build the batch of ``len(seeds)`` envs with the chosen backend.
 
@@ -405,7 +413,8 @@ def make_env_batch(
     processes for MuJoCo envs when ``num_workers`` (default: the CPU count) is above 1 and this
     process may start children, and in-process stepping otherwise. A daemonic process (a Dask
     worker by default) may not start children: there ``auto`` steps in-process and ``workers`` is
-    refused.
+    refused. ``batched_physics``: let in-process shares use :mod:`gail_pipeline.rl.mujoco_batch`
+    where it covers the env (the same results; False steps each env through its own ``step``).
     """
     daemonic = mp.current_process().daemon
     if backend not in BACKENDS:
@@ -430,5 +439,7 @@ def make_env_batch(
                 "worker processes (on Dask, start workers with distributed.worker.daemon: false, "
                 "or use backend auto or inprocess)"
             )
-        return WorkerProcessEnvs(make_env, seeds, num_workers or (os.cpu_count() or 1))
-    return InProcessEnvs(make_env, seeds)
+        return WorkerProcessEnvs(
+            make_env, seeds, num_workers or (os.cpu_count() or 1), batched_physics
+        )
+    return InProcessEnvs(make_env, seeds, batched_physics)
