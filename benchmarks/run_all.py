@@ -3,7 +3,8 @@
 Writes one report per benchmark under ``benchmarks/results/`` (or ``--results``), each stating the
 date, the machine and its exact command:
 
-(a) ``sampler_throughput.md`` — sampler steps/s per task against bare ``env.step``, 1 and 2 workers;
+(a) ``sampler_throughput.md`` — sampler steps/s per task against bare ``env.step`` and the
+    simulator alone, 1 and 2 workers;
 (b, c, e) ``gail_loop.md`` — a whole GAIL training loop on CartPole and each MuJoCo task: env
     steps per wall second, the split of an iteration between sampling, reward, TRPO step, value
     fit and discriminator step, and the peak memory of a unit;

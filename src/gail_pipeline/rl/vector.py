@@ -43,8 +43,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from gail_pipeline.rl.mujoco_batch import batched_stepper, episode_limit
-
 __all__ = [
     "EnvBatch", "InProcessEnvs", "NativeVectorEnvs", "StepResult", "WorkerProcessEnvs",
     "make_env_batch",
@@ -109,6 +107,12 @@ class EnvBatch:
         raise NotImplementedError
 
 
+def _is_gymnasium_mujoco(env: gym.Env) -> bool:
+    """A Gymnasium MuJoCo env (told without importing Gymnasium's MuJoCo modules, whose import
+    forks a subprocess: a cost for every other env)."""
+    return type(env.unwrapped).__module__.startswith("gymnasium.envs.mujoco.")
+
+
 class InProcessEnvs(EnvBatch):
     """``len(seeds)`` envs from ``make_env``, stepped one after the other in this process."""
 
@@ -128,7 +132,11 @@ class InProcessEnvs(EnvBatch):
             env.action_space.seed(int(s))
         self._obs = np.zeros((self.num_envs, self._obs_dim), dtype=np.float32)
         # MuJoCo locomotion envs: simulate each env, compute the batch's results in one pass
-        self._stepper = batched_stepper(self.envs) if batched_physics else None
+        self._stepper = None
+        if batched_physics and _is_gymnasium_mujoco(self.envs[0]):
+            from gail_pipeline.rl.mujoco_batch import batched_stepper, episode_limit
+
+            self._stepper = batched_stepper(self.envs)
         if self._stepper is not None:
             self._limit = episode_limit(self.envs[0])
             self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
