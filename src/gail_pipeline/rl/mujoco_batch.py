@@ -41,8 +41,8 @@ from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
 __all__ = [
-    "AntStepper", "BatchedStepper", "HumanoidStepper", "PlanarLocomotionStepper", "ReacherStepper",
-    "batched_stepper", "episode_limit",
+    "AntStepper", "BatchedStepper", "HumanoidStepper", "LocomotionStepper", "PlanarLocomotionStepper",
+    "ReacherStepper", "batched_stepper", "episode_limit",
 ]
 
 PASS_THROUGH_WRAPPERS = (TimeLimit, OrderEnforcing, PassiveEnvChecker)
@@ -76,7 +76,6 @@ class BatchedStepper:
         first = self.envs[0]
         self.models = [env.model for env in self.envs]
         self.datas = [env.data for env in self.envs]
-        self.kind = type(first)
         self.frame_skip = int(first.frame_skip)
         self.dt = first.dt
         self.nq, self.nv = first.model.nq, first.model.nv
@@ -94,15 +93,14 @@ class BatchedStepper:
         raise NotImplementedError
 
 
-class PlanarLocomotionStepper(BatchedStepper):
-    """Hopper, Walker2d and HalfCheetah (-v5 classes): forward velocity of ``qpos[0]``, a control
-    cost, and (Hopper, Walker2d) a healthy bonus and termination when unhealthy."""
+class LocomotionStepper(BatchedStepper):
+    """The settings Hopper, Walker2d, HalfCheetah, Ant and Humanoid share: forward-reward and
+    control-cost weights, whether the obs leaves out the root's position, and (all but
+    HalfCheetah) the healthy bonus, termination when unhealthy and the healthy height range."""
 
-    classes = (HopperEnv, Walker2dEnv, HalfCheetahEnv)
     setting_names = (
         "_forward_reward_weight", "_ctrl_cost_weight", "_exclude_current_positions_from_observation",
-        "_healthy_reward", "_terminate_when_unhealthy", "_healthy_z_range", "_healthy_angle_range",
-        "_healthy_state_range",
+        "_healthy_reward", "_terminate_when_unhealthy", "_healthy_z_range",
     )
 
     def __init__(self, envs: Sequence[gym.Env]) -> None:
@@ -110,15 +108,28 @@ class PlanarLocomotionStepper(BatchedStepper):
         first = self.envs[0]
         self.forward_weight = first._forward_reward_weight
         self.ctrl_cost_weight = first._ctrl_cost_weight
-        self.exclude_x = bool(first._exclude_current_positions_from_observation)
-        self.has_health = self.kind is not HalfCheetahEnv
-        self.clip_velocity = self.has_health  # Hopper and Walker2d clip qvel to ±10 in the obs
+        self.exclude_positions = bool(first._exclude_current_positions_from_observation)
+        self.has_health = hasattr(first, "_healthy_reward")
         if self.has_health:
             self.healthy_reward = first._healthy_reward
             self.terminate_when_unhealthy = bool(first._terminate_when_unhealthy)
             self.z_range = first._healthy_z_range
+
+
+class PlanarLocomotionStepper(LocomotionStepper):
+    """Hopper, Walker2d and HalfCheetah (-v5 classes): forward velocity of ``qpos[0]``, a control
+    cost, and (Hopper, Walker2d) a healthy bonus and termination when unhealthy."""
+
+    classes = (HopperEnv, Walker2dEnv, HalfCheetahEnv)
+    setting_names = (*LocomotionStepper.setting_names, "_healthy_angle_range", "_healthy_state_range")
+
+    def __init__(self, envs: Sequence[gym.Env]) -> None:
+        super().__init__(envs)
+        first = self.envs[0]
+        self.clip_velocity = self.has_health  # Hopper and Walker2d clip qvel to ±10 in the obs
+        if self.has_health:
             self.angle_range = first._healthy_angle_range
-            self.state_range = first._healthy_state_range if self.kind is HopperEnv else None
+            self.state_range = first._healthy_state_range if type(first) is HopperEnv else None
 
     def step(self, rows: np.ndarray, actions: np.ndarray):
         k = len(rows)
@@ -135,7 +146,7 @@ class PlanarLocomotionStepper(BatchedStepper):
             qpos[j] = data.qpos
             qvel[j] = data.qvel
         x_velocity = (qpos[:, 0] - x_before) / self.dt
-        position = qpos[:, 1:] if self.exclude_x else qpos
+        position = qpos[:, 1:] if self.exclude_positions else qpos
         velocity = np.clip(qvel, -10, 10) if self.clip_velocity else qvel
         obs = np.concatenate((position, velocity), axis=1)
         forward_reward = self.forward_weight * x_velocity
@@ -200,15 +211,14 @@ class ReacherStepper(BatchedStepper):
         return obs, reward_dist + reward_ctrl, np.zeros(k, dtype=bool)
 
 
-class AntStepper(BatchedStepper):
+class AntStepper(LocomotionStepper):
     """Ant (-v5 class): forward velocity of the main body, healthy bonus, control and contact
     costs; the contact forces (``cfrc_ext``, so ``mj_rnePostConstraint`` runs) in the obs."""
 
     classes = (AntEnv,)
     setting_names = (
-        "_forward_reward_weight", "_ctrl_cost_weight", "_contact_cost_weight", "_healthy_reward",
-        "_terminate_when_unhealthy", "_healthy_z_range", "_contact_force_range", "_main_body",
-        "_exclude_current_positions_from_observation", "_include_cfrc_ext_in_observation",
+        *LocomotionStepper.setting_names, "_contact_cost_weight", "_contact_force_range",
+        "_main_body", "_include_cfrc_ext_in_observation",
     )
 
     def __init__(self, envs: Sequence[gym.Env]) -> None:
@@ -216,14 +226,8 @@ class AntStepper(BatchedStepper):
         first = self.envs[0]
         self.main_body = first.data.body(first._main_body).id
         self.nbody = first.model.nbody
-        self.forward_weight = first._forward_reward_weight
-        self.ctrl_cost_weight = first._ctrl_cost_weight
         self.contact_cost_weight = first._contact_cost_weight
-        self.healthy_reward = first._healthy_reward
-        self.terminate_when_unhealthy = bool(first._terminate_when_unhealthy)
-        self.z_range = first._healthy_z_range
         self.force_range = first._contact_force_range
-        self.exclude_xy = bool(first._exclude_current_positions_from_observation)
         self.include_forces = bool(first._include_cfrc_ext_in_observation)
 
     def step(self, rows: np.ndarray, actions: np.ndarray):
@@ -247,7 +251,7 @@ class AntStepper(BatchedStepper):
             forces[j] = data.cfrc_ext
         x_velocity = ((xy_after - xy_before) / self.dt)[:, 0]
         contact_forces = np.clip(forces, *self.force_range)
-        position = qpos[:, 2:] if self.exclude_xy else qpos
+        position = qpos[:, 2:] if self.exclude_positions else qpos
         parts = [position, qvel]
         if self.include_forces:
             parts.append(contact_forces[:, 1:].reshape(k, -1))
@@ -265,31 +269,23 @@ class AntStepper(BatchedStepper):
         return obs, rewards - (ctrl_cost + contact_cost), terminated
 
 
-class HumanoidStepper(BatchedStepper):
+class HumanoidStepper(LocomotionStepper):
     """Humanoid (-v5 class): forward velocity of the centre of mass, healthy bonus, control and
     contact costs; inertias, body velocities, actuator and contact forces in the obs."""
 
     classes = (HumanoidEnv,)
     setting_names = (
-        "_forward_reward_weight", "_ctrl_cost_weight", "_contact_cost_weight",
-        "_contact_cost_range", "_healthy_reward", "_terminate_when_unhealthy", "_healthy_z_range",
-        "_exclude_current_positions_from_observation", "_include_cinert_in_observation",
-        "_include_cvel_in_observation", "_include_qfrc_actuator_in_observation",
-        "_include_cfrc_ext_in_observation",
+        *LocomotionStepper.setting_names, "_contact_cost_weight", "_contact_cost_range",
+        "_include_cinert_in_observation", "_include_cvel_in_observation",
+        "_include_qfrc_actuator_in_observation", "_include_cfrc_ext_in_observation",
     )
 
     def __init__(self, envs: Sequence[gym.Env]) -> None:
         super().__init__(envs)
         first = self.envs[0]
         self.nbody, self.nu = first.model.nbody, first.model.nu
-        self.forward_weight = first._forward_reward_weight
-        self.ctrl_cost_weight = first._ctrl_cost_weight
         self.contact_cost_weight = first._contact_cost_weight
         self.contact_cost_range = first._contact_cost_range
-        self.healthy_reward = first._healthy_reward
-        self.terminate_when_unhealthy = bool(first._terminate_when_unhealthy)
-        self.z_range = first._healthy_z_range
-        self.exclude_xy = bool(first._exclude_current_positions_from_observation)
         self.include = (
             bool(first._include_cinert_in_observation), bool(first._include_cvel_in_observation),
             bool(first._include_qfrc_actuator_in_observation),
@@ -324,7 +320,7 @@ class HumanoidStepper(BatchedStepper):
             actuator_forces[j] = data.qfrc_actuator
             contact_forces[j] = data.cfrc_ext
         x_velocity = ((xy_after - xy_before) / self.dt)[:, 0]
-        parts = [qpos[:, 2:] if self.exclude_xy else qpos, qvel]
+        parts = [qpos[:, 2:] if self.exclude_positions else qpos, qvel]
         for include, part in zip(self.include, (
             cinert[:, 1:], cvel[:, 1:], actuator_forces[:, 6:], contact_forces[:, 1:]
         ), strict=True):
