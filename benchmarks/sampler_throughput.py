@@ -47,41 +47,35 @@ from gail_pipeline.tasks import make_env, parse_tasks
 ALL_TASKS = ["cartpole", "acrobot", "mountaincar", "reacher", "hopper", "halfcheetah", "walker", "ant", "humanoid"]
 
 
-def bare_steps_per_second(task, steps: int) -> float:
+def bare_steps_per_second(task, steps: int) -> tuple[float, list, set[int]]:
+    """Steps per second of the bare loop, with its actions and the steps where episodes ended."""
     env = make_env(task)
     env.reset(seed=0)
     env.action_space.seed(0)
     actions = [env.action_space.sample() for _ in range(steps)]
+    ends = set()
     start = time.perf_counter()
-    for action in actions:
+    for k, action in enumerate(actions):
         _, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
+            ends.add(k)
             env.reset()
     elapsed = time.perf_counter() - start
     env.close()
-    return steps / elapsed
+    return steps / elapsed, actions, ends
 
 
-def simulator_steps_per_second(task, steps: int) -> float | None:
-    """The bare loop's actions and resets with the simulation only (None: not a MuJoCo env)."""
+def simulator_steps_per_second(task, actions: list, ends: set[int]) -> float | None:
+    """The bare loop's actions and resets (``ends``) with the simulation only (None: not a
+    MuJoCo env)."""
     env = make_env(task)
     unwrapped = env.unwrapped
     if not isinstance(unwrapped, MujocoEnv):
         env.close()
         return None
-    env.reset(seed=0)
-    env.action_space.seed(0)
-    actions = [env.action_space.sample() for _ in range(steps)]
-    ends = []
-    for k, action in enumerate(actions):  # where the bare loop's episodes end
-        _, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            ends.append(k)
-            env.reset()
-    env.reset(seed=0)
+    env.reset(seed=0)  # (the bare loop's start: the same states follow from the same actions)
     model, data, frame_skip = unwrapped.model, unwrapped.data, unwrapped.frame_skip
     contact_forces = isinstance(unwrapped, AntEnv | HumanoidEnv)
-    ends = set(ends)
     start = time.perf_counter()
     for k, action in enumerate(actions):
         data.ctrl[:] = action
@@ -92,7 +86,7 @@ def simulator_steps_per_second(task, steps: int) -> float | None:
             env.reset()
     elapsed = time.perf_counter() - start
     env.close()
-    return steps / elapsed
+    return len(actions) / elapsed
 
 
 def timed_batch(sampler: RolloutSampler, policy, steps: int) -> float:
@@ -131,8 +125,9 @@ def measure(task, args) -> dict:
             sampler.sample(policy, min_steps=min(args.steps, 2000))  # warm-up
         rounds = {name: [] for name in ["bare", "simulator", *samplers]}
         for _ in range(args.repeats):
-            rounds["bare"].append(bare_steps_per_second(task, args.steps))
-            rounds["simulator"].append(simulator_steps_per_second(task, args.steps))
+            bare, actions, ends = bare_steps_per_second(task, args.steps)
+            rounds["bare"].append(bare)
+            rounds["simulator"].append(simulator_steps_per_second(task, actions, ends))
             for name, sampler in samplers.items():
                 rounds[name].append(timed_batch(sampler, policy, args.steps))
     finally:
