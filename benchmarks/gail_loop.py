@@ -15,6 +15,16 @@ Reports: env steps per second over the timed iterations (the first ``--warmup`` 
 include worker start-up, are excluded), and the mean wall time per iteration of each phase:
 sampling, reward (discriminator forward), advantages (value forward + GAE), TRPO step, reward
 update (one discriminator step), value fit.
+
+And what the updates' arithmetic allows: a second, short run of the same unit
+(``--flop-iterations`` iterations, 0 to skip) under torch's ``FlopCounterMode`` counts the
+matrix-product FLOPs of an iteration (every ``mm`` / ``addmm`` of the training process: the
+networks' forward and backward passes, the Fisher-vector products; acting is numpy in the
+stepping processes), and this machine's rate on the updates' dominant product (a 4,096-row chunk
+through a 100 × 100 layer, best of 200, on the updates' threads) turns that count into a floor:
+the least time the updates could take if every one of their products ran at that rate and
+nothing else took time, and so the least share of an iteration they could have beside the
+sampling measured.
 """
 
 from __future__ import annotations
@@ -38,6 +48,42 @@ def dataset_size(task: dict, size: int | None) -> int:
         return size
     sizes = task.get("dataset_sizes") or [4]
     return 4 if 4 in sizes else min(sizes)
+
+
+def matrix_product_rate(threads: int, rows: int, width: int = 100, repeats: int = 200) -> float:
+    """GFLOP/s of ``addmm`` on a ``rows × width`` chunk through a ``width × width`` layer with
+    bias, the best of ``repeats`` calls on ``threads`` torch threads."""
+    import time
+
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        x, weight, bias = torch.randn(rows, width), torch.randn(width, width), torch.randn(width)
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            torch.addmm(bias, x, weight.t())
+            best = min(best, time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous)
+    return 2 * rows * width * width / best / 1e9
+
+
+def update_flops(demos, task: dict, imitation: dict, unit, iterations: int) -> float:
+    """Matrix-product FLOPs per iteration of the training process (``FlopCounterMode``) over a
+    fresh run of ``iterations`` iterations of ``unit``."""
+    from dataclasses import replace
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from gail_pipeline.pipelines.imitation.nodes import train_learner
+
+    counter = FlopCounterMode(display=False)
+    with counter:  # (no checkpoints: nothing of the timed run is resumed or written)
+        train_learner(demos, task, {**imitation, "checkpoint_dir": None}, unit=replace(unit, iterations=iterations))
+    return counter.get_total_flops() / iterations
 
 
 def run_unit(task_name: str, args: dict, queue) -> None:
@@ -76,6 +122,14 @@ def run_unit(task_name: str, args: dict, queue) -> None:
     wall = float(curve["wall_time"].iloc[-1] - curve["wall_time"].iloc[args["warmup"] - 1])
     steps = float(timed["env_steps"].iloc[-1] - curve["env_steps"].iloc[args["warmup"] - 1])
     phases = {p: float(timed[f"time_{p}"].mean()) for p in PHASES if f"time_{p}" in timed}
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the count's run
+    worker_peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    flops = rate = None
+    if args["flop_iterations"]:
+        from gail_pipeline.rl.policies import CHUNK_ROWS
+
+        flops = update_flops(demos, params["tasks"][task_name], imitation, unit, args["flop_iterations"])
+        rate = matrix_product_rate(imitation["update_threads"], CHUNK_ROWS)
     queue.put({
         "task": task_name,
         "size": size,
@@ -83,11 +137,13 @@ def run_unit(task_name: str, args: dict, queue) -> None:
         "steps_per_s": steps / wall,
         "iteration_s": wall / len(timed),
         "phases": phases,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb,
+        "worker_peak_rss_mb": worker_peak_rss_mb,
         "sampler": sampler, "num_envs": imitation["num_envs"],
         "update_threads": imitation["update_threads"],
         "return_last": float(curve["return_mean"].iloc[-1]),
+        "update_gflop": None if flops is None else flops / 1e9,
+        "matrix_gflop_per_s": rate,
     })
 
 
@@ -106,6 +162,10 @@ def main() -> None:
     parser.add_argument(
         "--update-threads", type=int, default=None,
         help="torch threads for the updates (default: all CPUs, as for a unit alone in `kedro run`)",
+    )
+    parser.add_argument(
+        "--flop-iterations", type=int, default=2,
+        help="iterations of the second run that counts the updates' FLOPs (0: no count, no floor)",
     )
     parser.add_argument("--output", type=Path)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
@@ -160,6 +220,30 @@ def main() -> None:
         cells = [f"{r['phases'].get(p, 0) * 1000:.1f} ms ({r['phases'].get(p, 0) / total:.0%})" for p in PHASES]
         updates = total - r["phases"].get("sample", 0)
         lines.append(f"| {r['task']} | " + " | ".join(cells) + f" | {updates / total:.0%} |")
+    counted = [r for r in rows if r["update_gflop"] is not None]
+    if counted:
+        lines += [
+            "",
+            (
+                f"The updates' arithmetic against this machine's matrix-product rate (FLOPs counted over "
+                f"{args.flop_iterations} iterations of a second run; rate: a 4,096 × 100 by 100 × 100 "
+                f"`addmm`, best of 200, on {rows[0]['update_threads']} thread(s)). The floor is the time the "
+                "counted products would take at that rate, with nothing else taking time; the least share is "
+                "that floor beside the sampling time above:"
+            ),
+            "",
+            "| task | matrix GFLOP / iteration | updates, measured | achieved GFLOP/s | rate GFLOP/s | floor | least updates' share |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in counted:
+            updates = sum(r["phases"].values()) - r["phases"].get("sample", 0)
+            floor = r["update_gflop"] / r["matrix_gflop_per_s"]
+            least = floor / (floor + r["phases"].get("sample", 0))
+            lines.append(
+                f"| {r['task']} | {r['update_gflop']:.1f} | {updates * 1000:.0f} ms | "
+                f"{r['update_gflop'] / updates:.0f} | {r['matrix_gflop_per_s']:.0f} | {floor * 1000:.0f} ms | "
+                f"{least:.0%} |"
+            )
     write_report(lines, args.output)
     return np.mean([r["steps_per_s"] for r in rows])
 

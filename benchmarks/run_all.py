@@ -7,7 +7,8 @@ date, the machine and its exact command:
     simulator alone, 1 and 2 workers;
 (b, c, e) ``gail_loop.md`` — a whole GAIL training loop on CartPole and each MuJoCo task: env
     steps per wall second, the split of an iteration between sampling, reward, TRPO step, value
-    fit and discriminator step, and the peak memory of a unit;
+    fit and discriminator step, the peak memory of a unit, and the updates' matrix-product FLOPs
+    against this machine's rate (the least time and share they could take);
 (d) ``gail_to_0.9_mujoco.md`` — env steps and wall time for GAIL, plain and with BC warm start, to
     reach 0.9 normalised score with 4 trajectories on Hopper, HalfCheetah and Walker2d, with the
     paper's settings (committed: Hopper and HalfCheetah; Walker2d, run later with the same
