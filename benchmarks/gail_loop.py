@@ -130,6 +130,7 @@ def run_unit(task_name: str, args: dict, queue) -> None:
 
         flops = update_flops(demos, params["tasks"][task_name], imitation, unit, args["flop_iterations"])
         rate = matrix_product_rate(imitation["update_threads"], CHUNK_ROWS)
+    updates_s = sum(phases.values()) - phases.get("sample", 0)
     queue.put({
         "task": task_name,
         "size": size,
@@ -137,6 +138,7 @@ def run_unit(task_name: str, args: dict, queue) -> None:
         "steps_per_s": steps / wall,
         "iteration_s": wall / len(timed),
         "phases": phases,
+        "updates_s": updates_s,
         "peak_rss_mb": peak_rss_mb,
         "worker_peak_rss_mb": worker_peak_rss_mb,
         "sampler": sampler, "num_envs": imitation["num_envs"],
@@ -218,15 +220,16 @@ def main() -> None:
     for r in rows:
         total = sum(r["phases"].values())
         cells = [f"{r['phases'].get(p, 0) * 1000:.1f} ms ({r['phases'].get(p, 0) / total:.0%})" for p in PHASES]
-        updates = total - r["phases"].get("sample", 0)
-        lines.append(f"| {r['task']} | " + " | ".join(cells) + f" | {updates / total:.0%} |")
+        lines.append(f"| {r['task']} | " + " | ".join(cells) + f" | {r['updates_s'] / total:.0%} |")
     counted = [r for r in rows if r["update_gflop"] is not None]
     if counted:
+        from gail_pipeline.rl.policies import CHUNK_ROWS
+
         lines += [
             "",
             (
                 f"The updates' arithmetic against this machine's matrix-product rate (FLOPs counted over "
-                f"{args.flop_iterations} iterations of a second run; rate: a 4,096 × 100 by 100 × 100 "
+                f"{args.flop_iterations} iterations of a second run; rate: a {CHUNK_ROWS:,} × 100 by 100 × 100 "
                 f"`addmm`, best of 200, on {rows[0]['update_threads']} thread(s)). The floor is the time the "
                 "counted products would take at that rate, with nothing else taking time; the least share is "
                 "that floor beside the sampling time above:"
@@ -236,7 +239,7 @@ def main() -> None:
             "|---|---|---|---|---|---|---|",
         ]
         for r in counted:
-            updates = sum(r["phases"].values()) - r["phases"].get("sample", 0)
+            updates = r["updates_s"]
             floor = r["update_gflop"] / r["matrix_gflop_per_s"]
             least = floor / (floor + r["phases"].get("sample", 0))
             lines.append(
