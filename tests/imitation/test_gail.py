@@ -68,6 +68,58 @@ def test_discriminator_loss_drops_and_rewards_follow(continuous, gradient_penalt
     assert model.rewards(batch)[0].mean() < before
 
 
+def _count_policy_forwards(model, rows):
+    """Wrap the discriminator so that it counts its passes over ``rows``-row inputs."""
+    calls = []
+    forward = model.discriminator.forward
+
+    def counted(obs, actions):
+        calls.append(len(obs))
+        return forward(obs, actions)
+
+    model.discriminator.forward = counted
+    return lambda: sum(n == rows for n in calls)
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+def test_update_reuses_the_reward_forward_pass_and_changes_nothing(continuous):
+    """The iteration's order — rewards(batch), update(batch), rewards(batch), each iteration on a
+    new batch — runs the network over the policy pairs twice per iteration, not three times, and
+    trains exactly as updates run alone."""
+    expert, first = _separable(continuous)
+    reusing = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
+    alone = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
+    alone.load_state_dict(reusing.state_dict())  # the same initial weights
+    passes = _count_policy_forwards(reusing, len(first))
+    for i in range(3):
+        batch = Batch.from_trajectories(first.trajectories)
+        before = reusing.rewards(batch)
+        reusing_stats = reusing.update(batch)
+        after = reusing.rewards(batch)
+        assert passes() == 2 * (i + 1)
+        alone_before = alone.rewards(Batch.from_trajectories(batch.trajectories))
+        alone_stats = alone.update(Batch.from_trajectories(batch.trajectories))  # another batch object
+        np.testing.assert_array_equal(before[0], alone_before[0])
+        np.testing.assert_array_equal(after[0], alone.rewards(batch)[0])
+        assert reusing_stats == alone_stats
+    for a, b in zip(reusing.discriminator.state_dict().values(), alone.discriminator.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_update_recomputes_when_the_weights_changed_after_the_rewards():
+    expert, batch = _separable(True)
+    model = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
+    other = GAILReward(expert, DiscriminatorConfig(), seed=1, action_dim=2)
+    reference = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
+    reference.load_state_dict(model.state_dict())  # Adam's and the draw's states alike
+    passes = _count_policy_forwards(model, len(batch))
+    model.rewards(batch)
+    model.discriminator.load_state_dict(other.discriminator.state_dict())  # in place, as a resume does
+    reference.discriminator.load_state_dict(other.discriminator.state_dict())
+    assert model.update(batch) == reference.update(Batch.from_trajectories(batch.trajectories))
+    assert passes() == 2  # the kept logits were of the old weights: computed again
+
+
 def _per_draw_loss(model, policy_obs, policy_actions, draw):
     """The discriminator's loss written draw by draw: the network on every drawn expert pair."""
     d, f = model.discriminator, torch.nn.functional

@@ -7,6 +7,7 @@ from gail_pipeline.rl.policies import CategoricalPolicy
 from gail_pipeline.rl.trpo import (
     TRPOConfig,
     conjugate_gradient,
+    conjugate_gradient_with_product,
     fisher_vector_product,
     flat_grad,
     line_search,
@@ -23,6 +24,19 @@ def test_conjugate_gradient_solves_spd_system():
     A, B = torch.tensor(a), torch.tensor(b)
     x = conjugate_gradient(lambda v: A @ v, B, iterations=6)
     np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), rtol=1e-8, atol=1e-10)
+
+
+def test_conjugate_gradient_returns_the_product_of_its_solution():
+    # Stopped before convergence (3 of 12 iterations), so A x is far from b: the accumulated product
+    # must still be A applied to the x returned, which TRPO's step length uses.
+    rng = np.random.default_rng(1)
+    m = rng.normal(size=(12, 12))
+    a = torch.tensor(m @ m.T + 0.1 * np.eye(12))
+    b = torch.tensor(rng.normal(size=12))
+    x, ax = conjugate_gradient_with_product(lambda v: a @ v, b, iterations=3)
+    assert torch.linalg.norm(a @ x - b) > 0.1 * torch.linalg.norm(b)
+    np.testing.assert_allclose(ax.numpy(), (a @ x).numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(x.numpy(), conjugate_gradient(lambda v: a @ v, b, iterations=3).numpy())
 
 
 def test_fisher_vector_product_matches_explicit_hessian():
