@@ -13,8 +13,9 @@ environment worker's (when the sampler uses worker processes).
 
 Reports: env steps per second over the timed iterations (the first ``--warmup`` iterations, which
 include worker start-up, are excluded), and the mean wall time per iteration of each phase:
-sampling, reward (discriminator forward), advantages (value forward + GAE), TRPO step, reward
-update (one discriminator step), value fit.
+sampling, reward (discriminator forward, its graph kept for the update), advantages (value
+forward + GAE; for GAIL also, after its update, the discriminator's forward for the value fit's
+rewards + GAE again), TRPO step, reward update (one discriminator step), value fit.
 
 And what the updates' arithmetic allows: a second, short run of the same unit
 (``--flop-iterations`` iterations, 0 to skip) under torch's ``FlopCounterMode`` counts the
