@@ -174,7 +174,7 @@ class GAILReward:
         """The policy pairs' logits (with their graph) from ``rewards(batch)``, if the weights have
         not changed since; forgotten either way."""
         kept, self._kept = self._kept, None
-        if kept is None or self._kept_batch is None or self._kept_batch() is not batch:
+        if kept is None or self._kept_batch() is not batch:  # (kept: _kept_batch is set)
             return None
         version, logits = kept
         return logits if version == self._weights_version() else None
