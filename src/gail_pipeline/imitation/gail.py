@@ -151,10 +151,10 @@ class GAILReward:
         A call on a new batch keeps its forward pass's graph: the update that follows in the
         iteration runs on the same policy pairs with the same weights, so it takes those logits
         instead of a second forward pass over the batch (the same numbers; the graph lives through
-        the TRPO step: the training process's peak memory rose 70–140 MB on the MuJoCo tasks). Calls on the batch last updated on (the
-        value fit's rewards, after the update) compute without a graph. Measured in HalfCheetah's
-        GAIL loop (2 cores, 50,000-step batches, three interleaved runs each): the update
-        49–62 ms → 32–38 ms.
+        the TRPO step: the training process's peak memory rose 70–140 MB on the MuJoCo tasks).
+        Calls on the batch last updated on (the value fit's rewards, after the update) compute
+        without a graph. Measured in HalfCheetah's GAIL loop (2 cores, 50,000-step batches,
+        three interleaved runs each): the update 49–62 ms → 32–38 ms.
         """
         keep = self._kept_batch is None or self._kept_batch() is not batch
         with torch.set_grad_enabled(keep):
