@@ -11,12 +11,11 @@ date, the machine and its exact command:
     against this machine's rate (the least time and share they could take);
 (d) ``gail_to_0.9_mujoco.md`` — env steps and wall time for GAIL, plain and with BC warm start, to
     reach 0.9 normalised score with 4 trajectories on Hopper, HalfCheetah and Walker2d, with the
-    paper's settings (committed: Hopper and HalfCheetah; Walker2d, run later with the same
-    arguments, in ``gail_to_0.9_walker.md``); ``gail_to_0.9_mujoco_batch10k.md`` the same with conf/mujoco's (10,000-step
-    batches, Adam value fit; the committed reports ran these one task at a time, with the same
-    arguments: ``gail_to_0.9_<task>_batch10k.md``; Walker2d's plain GAIL with seeds 1 and 2 in
-    ``gail_to_0.9_walker_batch10k_seeds12.md``, ``--seeds 1 2 --variants plain``; HalfCheetah's
-    gradient-penalty variant in ``gail_to_0.9_halfcheetah_batch10k_gradient_penalty.md``);
+    paper's settings; ``gail_to_0.9_mujoco_batch10k.md`` the same with conf/mujoco's (10,000-step
+    batches, Adam value fit). Older reports kept beside them, each naming its own command:
+    ``gail_to_0.9_walker.md`` and ``gail_to_0.9_<task>_batch10k.md`` (one task at a time),
+    ``gail_to_0.9_walker_batch10k_seeds12.md`` (seeds 1 and 2) and
+    ``gail_to_0.9_halfcheetah_batch10k_gradient_penalty.md`` (a gradient penalty);
 ``dask_vs_sequential.md`` — a small grid through SequentialRunner and DaskRunner (2 local workers):
     wall times, identical results.
 
