@@ -20,7 +20,10 @@ install: $(BIN)/kedro
 run: install
 	$(BIN)/kedro run
 
+# Lint and format are part of the test command, so CI enforces them.
 test: install
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
 	$(BIN)/pytest
 
 # Every benchmark; reports (machine, command, date, figures) go to benchmarks/results/.

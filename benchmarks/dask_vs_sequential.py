@@ -25,7 +25,9 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--output", type=Path)
@@ -69,14 +71,18 @@ def main() -> None:
         walls = {}
         walls["SequentialRunner"] = run(pipelines=stages)
         tables["SequentialRunner"] = _latest_table(root)
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
             runner = DaskRunner(scheduler_address=cluster.scheduler_address)
             walls["DaskRunner"] = run(runner=runner, pipelines=stages)
         tables["DaskRunner"] = _latest_table(root)
         identical = tables["SequentialRunner"].equals(tables["DaskRunner"])
 
     lines = [
-        *header("A small grid: SequentialRunner against DaskRunner on a local cluster", "dask_vs_sequential.py"),
+        *header(
+            "A small grid: SequentialRunner against DaskRunner on a local cluster", "dask_vs_sequential.py"
+        ),
         (
             f"- grid: CartPole, BC / FEM / GTAL / GAIL × 1 and 10 trajectories × seed 0 (8 units), "
             f"{args.iterations} iterations; stages imitation → evaluation → reporting"

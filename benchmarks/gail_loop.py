@@ -83,7 +83,9 @@ def update_flops(demos, task: dict, imitation: dict, unit, iterations: int) -> f
 
     counter = FlopCounterMode(display=False)
     with counter:  # (no checkpoints: nothing of the timed run is resumed or written)
-        train_learner(demos, task, {**imitation, "checkpoint_dir": None}, unit=replace(unit, iterations=iterations))
+        train_learner(
+            demos, task, {**imitation, "checkpoint_dir": None}, unit=replace(unit, iterations=iterations)
+        )
     return counter.get_total_flops() / iterations
 
 
@@ -119,7 +121,7 @@ def run_unit(task_name: str, args: dict, queue) -> None:
         raise SystemExit(f"{exc} (run the demonstrations pipeline for this task first)") from exc
     unit = UnitSpec(task_name, "gail", size, 0, args["iterations"])
     _, curve = train_learner(demos, params["tasks"][task_name], imitation, unit=unit)
-    timed = curve.iloc[args["warmup"]:]
+    timed = curve.iloc[args["warmup"] :]
     wall = float(curve["wall_time"].iloc[-1] - curve["wall_time"].iloc[args["warmup"] - 1])
     steps = float(timed["env_steps"].iloc[-1] - curve["env_steps"].iloc[args["warmup"] - 1])
     phases = {p: float(timed[f"time_{p}"].mean()) for p in PHASES if f"time_{p}" in timed}
@@ -132,29 +134,36 @@ def run_unit(task_name: str, args: dict, queue) -> None:
         flops = update_flops(demos, params["tasks"][task_name], imitation, unit, args["flop_iterations"])
         rate = matrix_product_rate(imitation["update_threads"], CHUNK_ROWS)
     updates_s = sum(phases.values()) - phases.get("sample", 0)
-    queue.put({
-        "task": task_name,
-        "size": size,
-        "batch_steps": float(curve["env_steps"].diff().iloc[args["warmup"]:].mean()),
-        "steps_per_s": steps / wall,
-        "iteration_s": wall / len(timed),
-        "phases": phases,
-        "updates_s": updates_s,
-        "peak_rss_mb": peak_rss_mb,
-        "worker_peak_rss_mb": worker_peak_rss_mb,
-        "sampler": sampler, "num_envs": imitation["num_envs"],
-        "update_threads": imitation["update_threads"],
-        "return_last": float(curve["return_mean"].iloc[-1]),
-        "update_gflop": None if flops is None else flops / 1e9,
-        "matrix_gflop_per_s": rate,
-    })
+    queue.put(
+        {
+            "task": task_name,
+            "size": size,
+            "batch_steps": float(curve["env_steps"].diff().iloc[args["warmup"] :].mean()),
+            "steps_per_s": steps / wall,
+            "iteration_s": wall / len(timed),
+            "phases": phases,
+            "updates_s": updates_s,
+            "peak_rss_mb": peak_rss_mb,
+            "worker_peak_rss_mb": worker_peak_rss_mb,
+            "sampler": sampler,
+            "num_envs": imitation["num_envs"],
+            "update_threads": imitation["update_threads"],
+            "return_last": float(curve["return_mean"].iloc[-1]),
+            "update_gflop": None if flops is None else flops / 1e9,
+            "matrix_gflop_per_s": rate,
+        }
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", nargs="+", default=["cartpole", "hopper"])
     parser.add_argument(
-        "--size", type=int, default=None,
+        "--size",
+        type=int,
+        default=None,
         help="expert trajectories (default: 4, or the task's smallest dataset size where it has no 4)",
     )
     parser.add_argument("--iterations", type=int, default=20)
@@ -163,11 +172,15 @@ def main() -> None:
     parser.add_argument("--num-workers", type=int, default=None)
     parser.add_argument("--num-envs", type=int, default=None)
     parser.add_argument(
-        "--update-threads", type=int, default=None,
+        "--update-threads",
+        type=int,
+        default=None,
         help="torch threads for the updates (default: all CPUs, as for a unit alone in `kedro run`)",
     )
     parser.add_argument(
-        "--flop-iterations", type=int, default=2,
+        "--flop-iterations",
+        type=int,
+        default=2,
         help="iterations of the second run that counts the updates' FLOPs (0: no count, no floor)",
     )
     parser.add_argument("--output", type=Path)
@@ -187,7 +200,9 @@ def main() -> None:
                 break
             except Empty:
                 if not proc.is_alive():  # it said why on stderr
-                    raise SystemExit(f"{name}: the unit exited (code {proc.exitcode}) before reporting") from None
+                    raise SystemExit(
+                        f"{name}: the unit exited (code {proc.exitcode}) before reporting"
+                    ) from None
         proc.join()
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -203,7 +218,8 @@ def main() -> None:
             "gives a unit training alone), acting in numpy"
         ),
         "",
-        "| task | expert trajectories | sampler | batch (env steps) | s / iteration | **env steps / s** | peak memory, trainer (MB) | peak memory, one env worker (MB) |",
+        "| task | expert trajectories | sampler | batch (env steps) | s / iteration | "
+        "**env steps / s** | peak memory, trainer (MB) | peak memory, one env worker (MB) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -215,12 +231,18 @@ def main() -> None:
             f"| {r['task']} | {r['size']} | {sampler} | {r['batch_steps']:,.0f} | {r['iteration_s']:.3f} | "
             f"**{r['steps_per_s']:,.0f}** | {r['peak_rss_mb']:.0f} | {worker} |"
         )
-    lines += ["", "Mean wall time per iteration by phase (share of the iteration):", "",
-              "| task | " + " | ".join(PHASES) + " | updates (all but sampling) |",
-              "|---|" + "---|" * (len(PHASES) + 1)]
+    lines += [
+        "",
+        "Mean wall time per iteration by phase (share of the iteration):",
+        "",
+        "| task | " + " | ".join(PHASES) + " | updates (all but sampling) |",
+        "|---|" + "---|" * (len(PHASES) + 1),
+    ]
     for r in rows:
         total = sum(r["phases"].values())
-        cells = [f"{r['phases'].get(p, 0) * 1000:.1f} ms ({r['phases'].get(p, 0) / total:.0%})" for p in PHASES]
+        cells = [
+            f"{r['phases'].get(p, 0) * 1000:.1f} ms ({r['phases'].get(p, 0) / total:.0%})" for p in PHASES
+        ]
         lines.append(f"| {r['task']} | " + " | ".join(cells) + f" | {r['updates_s'] / total:.0%} |")
     counted = [r for r in rows if r["update_gflop"] is not None]
     if counted:
@@ -229,14 +251,17 @@ def main() -> None:
         lines += [
             "",
             (
-                f"The updates' arithmetic against this machine's matrix-product rate (FLOPs counted over "
-                f"{args.flop_iterations} iterations of a second run; rate: a {CHUNK_ROWS:,} × 100 by 100 × 100 "
+                "The updates' arithmetic against this machine's "
+                "matrix-product rate (FLOPs counted over "
+                f"{args.flop_iterations} iterations of a second "
+                f"run; rate: a {CHUNK_ROWS:,} × 100 by 100 × 100 "
                 f"`addmm`, best of 200, on {rows[0]['update_threads']} thread(s)). The floor is the time the "
                 "counted products would take at that rate, with nothing else taking time; the least share is "
                 "that floor beside the sampling time above:"
             ),
             "",
-            "| task | matrix GFLOP / iteration | updates, measured | achieved GFLOP/s | rate GFLOP/s | floor | least updates' share |",
+            "| task | matrix GFLOP / iteration | updates, measured | achieved "
+            "GFLOP/s | rate GFLOP/s | floor | least updates' share |",
             "|---|---|---|---|---|---|---|",
         ]
         for r in counted:
@@ -245,7 +270,8 @@ def main() -> None:
             least = floor / (floor + r["phases"].get("sample", 0))
             lines.append(
                 f"| {r['task']} | {r['update_gflop']:.1f} | {updates * 1000:.0f} ms | "
-                f"{r['update_gflop'] / updates:.0f} | {r['matrix_gflop_per_s']:.0f} | {floor * 1000:.0f} ms | "
+                f"{r['update_gflop'] / updates:.0f} | "
+                f"{r['matrix_gflop_per_s']:.0f} | {floor * 1000:.0f} ms | "
                 f"{least:.0%} |"
             )
     write_report(lines, args.output)

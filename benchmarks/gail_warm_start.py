@@ -44,13 +44,19 @@ from gail_pipeline.trajectories import read_trajectories
 DATA = Path("data")
 
 
-VARIANT_NAMES = {"plain": "plain GAIL", "bc_warm_start": "BC warm start", "gradient_penalty": "gradient penalty"}
+VARIANT_NAMES = {
+    "plain": "plain GAIL",
+    "bc_warm_start": "BC warm start",
+    "gradient_penalty": "gradient penalty",
+}
 
 
 def reference_returns(task_name: str) -> dict:
     """The latest measured reference returns, else the shipped expert's manifest."""
     try:
-        return json.loads(latest_version(DATA / f"08_reporting/{task_name}/reference_returns.json").read_text())
+        return json.loads(
+            latest_version(DATA / f"08_reporting/{task_name}/reference_returns.json").read_text()
+        )
     except FileNotFoundError:
         shipped = DATA / f"01_raw/experts/{task_name}.json"
         if not shipped.exists():
@@ -58,11 +64,21 @@ def reference_returns(task_name: str) -> dict:
         return json.loads(shipped.read_text())
 
 
-def run(task, size: int, seed: int, variant: str, target: float, params: dict, gradient_penalty: float,
-        max_env_steps: int | None = None) -> dict:
+def run(
+    task,
+    size: int,
+    seed: int,
+    variant: str,
+    target: float,
+    params: dict,
+    gradient_penalty: float,
+    max_env_steps: int | None = None,
+) -> dict:
     reference = reference_returns(task.name)
     expert, random = reference["expert_return_mean"], reference["random_return_mean"]
-    demos = read_trajectories(latest_version(DATA / f"05_model_input/{task.name}/demonstrations_n{size}.parquet"))
+    demos = read_trajectories(
+        latest_version(DATA / f"05_model_input/{task.name}/demonstrations_n{size}.parquet")
+    )
     make = partial(make_env, task)
     env = make()
     seed_everything(seed)
@@ -73,21 +89,32 @@ def run(task, size: int, seed: int, variant: str, target: float, params: dict, g
         train_bc(init, demos, BCConfig(task.bc_steps, task.bc_validate_every, **bc), seed)
     horizon = env.spec.max_episode_steps
     learner = make_learner(
-        make, demos, seed=seed, config=TRPOConfig.from_mapping(params.get("trpo")), max_episode_steps=horizon,
-        init_policy=init, num_envs=num_envs_setting(params.get("num_envs", "auto"), task.batch_size, horizon, "num_envs"),
+        make,
+        demos,
+        seed=seed,
+        config=TRPOConfig.from_mapping(params.get("trpo")),
+        max_episode_steps=horizon,
+        init_policy=init,
+        num_envs=num_envs_setting(params.get("num_envs", "auto"), task.batch_size, horizon, "num_envs"),
         **sampler_settings(params, "imitation"),
     )
-    action_dim = env.action_space.n if isinstance(env.action_space, gym.spaces.Discrete) else env.action_space.shape[0]
+    action_dim = (
+        env.action_space.n if isinstance(env.action_space, gym.spaces.Discrete) else env.action_space.shape[0]
+    )
     gail = {k: v for k, v in params["gail"].items() if k not in ("causal_entropy", "bc_warm_start")}
     gail["hidden_sizes"] = tuple(gail["hidden_sizes"])
     if variant == "gradient_penalty":
         gail["gradient_penalty"] = gradient_penalty
-    model = GAILReward(demos, DiscriminatorConfig(**gail, reward_sign=task.reward_sign), seed, int(action_dim))
+    model = GAILReward(
+        demos, DiscriminatorConfig(**gail, reward_sign=task.reward_sign), seed, int(action_dim)
+    )
     start = time.perf_counter()
     curve: list[dict] = []
     reached = None
     score = float("nan")
-    while learner.iteration < task.iterations and (max_env_steps is None or learner.env_steps < max_env_steps):
+    while learner.iteration < task.iterations and (
+        max_env_steps is None or learner.env_steps < max_env_steps
+    ):
         curve = train_adversarial(learner, model, learner.iteration + 1, task.batch_size, curve=curve).curve
         score = (curve[-1]["return_mean"] - random) / (expert - random)
         if score >= target:
@@ -95,7 +122,10 @@ def run(task, size: int, seed: int, variant: str, target: float, params: dict, g
             break
     learner.sampler.close()
     return {
-        "task": task.name, "size": size, "seed": seed, "variant": variant,
+        "task": task.name,
+        "size": size,
+        "seed": seed,
+        "variant": variant,
         "iterations": reached["iteration"] if reached else None,
         "env_steps": reached["env_steps"] if reached else None,
         "wall_s": time.perf_counter() - start,
@@ -106,17 +136,30 @@ def run(task, size: int, seed: int, variant: str, target: float, params: dict, g
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", nargs="+", default=["cartpole", "acrobot"])
     parser.add_argument("--size", type=int, default=1)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--target", type=float, default=0.95)
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANT_NAMES), default=["plain", "bc_warm_start"])
+    parser.add_argument(
+        "--variants", nargs="+", choices=list(VARIANT_NAMES), default=["plain", "bc_warm_start"]
+    )
     parser.add_argument("--gradient-penalty", type=float, default=10.0)
-    parser.add_argument("--max-env-steps", type=int, default=None, help="stop a run after this many env steps")
-    parser.add_argument("--batch-size", type=int, default=None, help="env steps per iteration (default: the task's)")
-    parser.add_argument("--trpo", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="TRPO overrides, e.g. max_kl=0.02 value_fit=adam")
+    parser.add_argument(
+        "--max-env-steps", type=int, default=None, help="stop a run after this many env steps"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="env steps per iteration (default: the task's)"
+    )
+    parser.add_argument(
+        "--trpo",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="TRPO overrides, e.g. max_kl=0.02 value_fit=adam",
+    )
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)  # BC pre-training; the GAIL loop sets its own (imitation.update_threads)
@@ -132,21 +175,35 @@ def main() -> None:
     for name in args.tasks:
         for seed in args.seeds:
             for variant in args.variants:
-                row = run(tasks[name], args.size, seed, variant, args.target, params["imitation"], args.gradient_penalty,
-                          args.max_env_steps)
+                row = run(
+                    tasks[name],
+                    args.size,
+                    seed,
+                    variant,
+                    args.target,
+                    params["imitation"],
+                    args.gradient_penalty,
+                    args.max_env_steps,
+                )
                 print(row, flush=True)
                 rows.append(row)
 
     def fmt(values):
         done = [v for v in values if v is not None]
         if len(done) < len(values):
-            return f"{np.mean(done):,.0f} ({len(values) - len(done)} of {len(values)} never reached)" if done else "never reached"
+            return (
+                f"{np.mean(done):,.0f} ({len(values) - len(done)} of {len(values)} never reached)"
+                if done
+                else "never reached"
+            )
         return f"{np.mean(done):,.0f}"
 
     names = [VARIANT_NAMES[v] for v in args.variants]
     lines = [
-        *header(f"GAIL variants ({', '.join(names)}): env steps to a normalised score of {args.target}",
-                "gail_warm_start.py"),
+        *header(
+            f"GAIL variants ({', '.join(names)}): env steps to a normalised score of {args.target}",
+            "gail_warm_start.py",
+        ),
         f"- {args.size} expert trajectory(ies), seeds {args.seeds}; score of the mean true return of an",
         "  iteration's stochastic training rollouts; budget: the task's iterations × batch",
         (
@@ -157,7 +214,10 @@ def main() -> None:
     if "gradient_penalty" in args.variants:
         lines.append(f"- gradient penalty weight {args.gradient_penalty}")
     if args.batch_size or args.trpo:
-        lines.append(f"- beyond the paper's settings: batch {args.batch_size or 'task default'}, TRPO {args.trpo or 'paper'}")
+        lines.append(
+            "- beyond the paper's settings: batch "
+            f"{args.batch_size or 'task default'}, TRPO {args.trpo or 'paper'}"
+        )
     if args.max_env_steps:
         lines.append(f"- each run stops at the target or after {args.max_env_steps:,} env steps")
     lines += [
@@ -172,9 +232,14 @@ def main() -> None:
                 f"| {name} | {VARIANT_NAMES[variant]} | {fmt([r['env_steps'] for r in sel])} "
                 f"| {fmt([r['iterations'] for r in sel])} | {fmt([r['wall_to_target_s'] for r in sel])} |"
             )
-    lines += ["", "Per run:", "",
-              "| task | seed | variant | iterations to target | env steps to target | score at the end | run's env steps | run's wall time (s) |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Per run:",
+        "",
+        "| task | seed | variant | iterations to target | env steps to "
+        "target | score at the end | run's env steps | run's wall time (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         lines.append(
             f"| {r['task']} | {r['seed']} | {r['variant']} | {r['iterations']} | {r['env_steps']} "

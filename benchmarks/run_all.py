@@ -48,12 +48,16 @@ def ensure_demonstrations(task: str) -> bool:
     if any((PROJECT / f"data/05_model_input/{task}").glob("demonstrations_n*.parquet/*/*.parquet")):
         return True
     if not has_expert(task):
-        print(f"skipping {task}: no trained or shipped expert (run `kedro run --pipelines expert --params grid.tasks={task}`)")
+        print(
+            f"skipping {task}: no trained or shipped expert (run `kedro "
+            f"run --pipelines expert --params grid.tasks={task}`)"
+        )
         return False
     kedro = Path(sys.executable).with_name("kedro")
     subprocess.run(
         [str(kedro), "run", "--pipelines", "demonstrations", "--params", f"grid.tasks={task}"],
-        cwd=PROJECT, check=True,
+        cwd=PROJECT,
+        check=True,
     )
     return True
 
@@ -68,7 +72,9 @@ def run(script: str, *args: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--results", type=Path, default=HERE / "results")
     parser.add_argument("--only", nargs="+", choices=["sampler", "loop", "to_target", "dask"], default=None)
     parser.add_argument("--quick", action="store_true")
@@ -89,15 +95,43 @@ def main() -> None:
         budget = ["--max-env-steps", "100000"] if args.quick else ["--max-env-steps", "5000000"]
         if tasks:
             run(
-                "gail_warm_start.py", "--tasks", *tasks, "--size", "4", "--seeds", "0", "--target", "0.9",
-                "--variants", "plain", "bc_warm_start", *budget,
-                "--output", str(args.results / "gail_to_0.9_mujoco.md"),
+                "gail_warm_start.py",
+                "--tasks",
+                *tasks,
+                "--size",
+                "4",
+                "--seeds",
+                "0",
+                "--target",
+                "0.9",
+                "--variants",
+                "plain",
+                "bc_warm_start",
+                *budget,
+                "--output",
+                str(args.results / "gail_to_0.9_mujoco.md"),
             )
             # The workstation settings of conf/mujoco: 10,000-step batches, Adam value fit.
             run(
-                "gail_warm_start.py", "--tasks", *tasks, "--size", "4", "--seeds", "0", "--target", "0.9",
-                "--variants", "plain", "bc_warm_start", *budget, "--batch-size", "10000", "--trpo", "value_fit=adam",
-                "--output", str(args.results / "gail_to_0.9_mujoco_batch10k.md"),
+                "gail_warm_start.py",
+                "--tasks",
+                *tasks,
+                "--size",
+                "4",
+                "--seeds",
+                "0",
+                "--target",
+                "0.9",
+                "--variants",
+                "plain",
+                "bc_warm_start",
+                *budget,
+                "--batch-size",
+                "10000",
+                "--trpo",
+                "value_fit=adam",
+                "--output",
+                str(args.results / "gail_to_0.9_mujoco_batch10k.md"),
             )
     if "dask" in only:
         iterations = ["--iterations", "2"] if args.quick else []

@@ -44,7 +44,17 @@ from gail_pipeline.rl.policies import make_policy
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.tasks import make_env, parse_tasks
 
-ALL_TASKS = ["cartpole", "acrobot", "mountaincar", "reacher", "hopper", "halfcheetah", "walker", "ant", "humanoid"]
+ALL_TASKS = [
+    "cartpole",
+    "acrobot",
+    "mountaincar",
+    "reacher",
+    "hopper",
+    "halfcheetah",
+    "walker",
+    "ant",
+    "humanoid",
+]
 
 
 def bare_steps_per_second(task, steps: int) -> tuple[float, list, set[int]]:
@@ -111,7 +121,11 @@ def measure(task, args) -> dict:
     row["single_backend"] = "native" if native else "inprocess"
     configurations = {"single": {"backend": row["single_backend"], "num_workers": 1}}
     if batched:
-        configurations["single_own_step"] = {"backend": "inprocess", "num_workers": 1, "batched_physics": False}
+        configurations["single_own_step"] = {
+            "backend": "inprocess",
+            "num_workers": 1,
+            "batched_physics": False,
+        }
     if not native:
         for workers in (1, 2):
             configurations[f"workers{workers}"] = {"backend": "workers", "num_workers": workers}
@@ -120,7 +134,9 @@ def measure(task, args) -> dict:
         for name, settings in configurations.items():
             samplers[name] = RolloutSampler(partial(make_env, task), num_envs, seed=0, **settings)
         torch.manual_seed(0)
-        policy = make_policy(samplers["single"].observation_space, samplers["single"].action_space, (100, 100))
+        policy = make_policy(
+            samplers["single"].observation_space, samplers["single"].action_space, (100, 100)
+        )
         for sampler in samplers.values():
             sampler.sample(policy, min_steps=min(args.steps, 2000))  # warm-up
         rounds = {name: [] for name in ["bare", "simulator", *samplers]}
@@ -140,11 +156,17 @@ def measure(task, args) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", nargs="+", default=ALL_TASKS)
     parser.add_argument("--steps", type=int, default=20_000)
-    parser.add_argument("--num-envs", type=int, default=None,
-                        help="default: what imitation runs, ceil(batch / episode limit), at most 64")
+    parser.add_argument(
+        "--num-envs",
+        type=int,
+        default=None,
+        help="default: what imitation runs, ceil(batch / episode limit), at most 64",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
@@ -159,37 +181,49 @@ def main() -> None:
     lines = [
         *header("Sampler throughput (env steps per second)", "sampler_throughput.py"),
         (
-            f"- {args.steps} steps per timed batch, best of {args.repeats} rounds (the configurations take turns); envs side by side: "
+            f"- {args.steps} steps per timed batch, best of {args.repeats} "
+            "rounds (the configurations take turns); envs side by side: "
             f"{args.num_envs or 'as imitation runs them (ceil(batch / episode limit), at most 64)'}; "
             "policy: 2×100 tanh, stochastic actions, acting in numpy"
         ),
         "- per core: the sampler in one process against bare `env.step` with random actions on one core,",
         "  and against the simulator alone (MuJoCo's `mj_step` with the same actions and resets: the",
-        "  ceiling); \"own step\": the same sampler with each env's own `step` instead of the batched",
+        '  ceiling); "own step": the same sampler with each env\'s own `step` instead of the batched',
         "  MuJoCo results (`batched_physics=False`);",
         "  across processes: the `workers` backend with 1 and 2 stepping processes (each runs the whole",
         "  stepping loop on its share of the envs, the trainer's process one of them; 1 = the trainer alone,",
         "  through the same code path)",
         "",
-        "| task | env | envs | simulator alone, 1 core | bare env.step, 1 core | sampler, 1 core (backend) | sampler, 1 core, own step | per-core ratio (sampler / bare) | sampler / simulator | 1 worker | 2 workers | 2 workers / 1 worker | 2 workers / bare |",
+        "| task | env | envs | simulator alone, 1 core | bare env.step, "
+        "1 core | sampler, 1 core (backend) | sampler, 1 core, own step "
+        "| per-core ratio (sampler / bare) | sampler / simulator | 1 "
+        "worker | 2 workers | 2 workers / 1 worker | 2 workers / bare |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         one, two = r.get("workers1"), r.get("workers2")
         sim, own = r["simulator"], r["single_own_step"]
         cells = [
-            r["task"], r["env_id"], str(r["num_envs"]), f"{sim:,.0f}" if sim else "–", f"{r['bare']:,.0f}",
-            f"{r['single']:,.0f} ({r['single_backend']})", f"{own:,.0f}" if own else "–",
-            f"**{r['single'] / r['bare']:.0%}**", f"{r['single'] / sim:.0%}" if sim else "–",
-            f"{one:,.0f}" if one else "–", f"{two:,.0f}" if two else "–",
-            f"**{two / one:.2f}×**" if one else "–", f"{two / r['bare']:.2f}×" if two else "–",
+            r["task"],
+            r["env_id"],
+            str(r["num_envs"]),
+            f"{sim:,.0f}" if sim else "–",
+            f"{r['bare']:,.0f}",
+            f"{r['single']:,.0f} ({r['single_backend']})",
+            f"{own:,.0f}" if own else "–",
+            f"**{r['single'] / r['bare']:.0%}**",
+            f"{r['single'] / sim:.0%}" if sim else "–",
+            f"{one:,.0f}" if one else "–",
+            f"{two:,.0f}" if two else "–",
+            f"**{two / one:.2f}×**" if one else "–",
+            f"{two / r['bare']:.2f}×" if two else "–",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
         (
             "Native vectorised envs run every env in one numpy call, so they are not split over workers "
-            "(\"–\"); their per-core figure can exceed the bare single-env rate."
+            '("–"); their per-core figure can exceed the bare single-env rate.'
         ),
     ]
     write_report(lines, args.output)

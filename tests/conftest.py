@@ -12,7 +12,6 @@ os.environ.setdefault("GAIL_PIPELINE_TORCH_THREADS", "1")
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
 
-
 @pytest.fixture(scope="session")
 def cartpole_expert_data():
     """A CartPole (200-step) TRPO expert and 10 of its stochastic trajectories, built once."""

@@ -25,7 +25,8 @@ def _run(project, params, pipelines):
 def _snapshot(project):
     return {
         p.relative_to(project): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in (project / "data").rglob("*") if p.is_file()
+        for p in (project / "data").rglob("*")
+        if p.is_file()
     }
 
 
@@ -45,7 +46,9 @@ def _latest(project, pattern):
 
 
 def _corrupt_latest_demonstrations(project):
-    path = _latest(project, "data/05_model_input/cartpole/demonstrations_n1.parquet/*/demonstrations_n1.parquet")
+    path = _latest(
+        project, "data/05_model_input/cartpole/demonstrations_n1.parquet/*/demonstrations_n1.parquet"
+    )
     data = path.read_bytes()
     target = path.parents[1] / "2099-01-01T00.00.00.000Z" / path.name  # a newer version, torn
     target.parent.mkdir()
@@ -65,29 +68,76 @@ def _acrobot_policy_as_cartpole_expert(project):
 
 CASES = [
     # (what, params, pipelines, prepare the files, expected message)
-    ("unknown env id", _with(tasks__cartpole__env_id="CartPol-v1"), ["imitation"], None,
-     r"env_id 'CartPol-v1' is not a registered Gymnasium environment. Did you mean CartPole-v1"),
-    ("env id whose package is not installed", _with(tasks__cartpole__env_id="GailPipelineTestNotInstalled-v0"),
-     ["imitation"], None,
-     r"tasks.cartpole: gymnasium.make\('GailPipelineTestNotInstalled-v0'\) failed: .*no_such_simulator"),
-    ("trajectories of another env (task switched to Acrobot)",
-     _with(tasks__cartpole__env_id="Acrobot-v1"), ["imitation"], None,
-     r"cartpole.demonstrations_n1: trajectories of 'CartPole-v1', task 'cartpole' is 'Acrobot-v1'"),
-    ("truncated (corrupt) trajectory Parquet", TINY, ["imitation"], _corrupt_latest_demonstrations,
-     r"demonstrations_n1.parquet: not a readable Parquet file"),
-    ("dataset size above the trajectories sampled",
-     _with(tasks__cartpole__num_expert_trajectories=1), ["demonstrations"], None,
-     r"a dataset of 2 trajectories cannot be drawn from num_expert_trajectories=1"),
-    ("expert file of another env", TINY, ["demonstrations"], _acrobot_policy_as_cartpole_expert,
-     r"expert_policy.pt: trained on 'Acrobot-v1', but task 'cartpole' is 'CartPole-v1'"),
-    ("negative batch size", _with(tasks__cartpole__batch_size=-300), ["imitation"], None,
-     r"tasks.cartpole.batch_size: expected a positive integer, got -300"),
-    ("KL limit 0", _with(imitation__trpo={"max_kl": 0.0}), ["imitation"], None,
-     r"imitation.trpo.max_kl: impossible value 0.0"),
-    ("unknown algorithm", _with(grid__algorithms=["bc", "gale"]), ["imitation"], None,
-     r"grid.algorithms: unknown algorithm\(s\) \['gale'\]; known: \['bc', 'fem', 'gtal', 'gail'\]"),
-    ("unknown TRPO setting", _with(imitation__trpo={"max_kll": 0.01}), ["imitation"], None,
-     r"imitation.trpo.max_kll: unknown TRPO setting"),
+    (
+        "unknown env id",
+        _with(tasks__cartpole__env_id="CartPol-v1"),
+        ["imitation"],
+        None,
+        r"env_id 'CartPol-v1' is not a registered Gymnasium environment. Did you mean CartPole-v1",
+    ),
+    (
+        "env id whose package is not installed",
+        _with(tasks__cartpole__env_id="GailPipelineTestNotInstalled-v0"),
+        ["imitation"],
+        None,
+        r"tasks.cartpole: gymnasium.make\('GailPipelineTestNotInstalled-v0'\) failed: .*no_such_simulator",
+    ),
+    (
+        "trajectories of another env (task switched to Acrobot)",
+        _with(tasks__cartpole__env_id="Acrobot-v1"),
+        ["imitation"],
+        None,
+        r"cartpole.demonstrations_n1: trajectories of 'CartPole-v1', task 'cartpole' is 'Acrobot-v1'",
+    ),
+    (
+        "truncated (corrupt) trajectory Parquet",
+        TINY,
+        ["imitation"],
+        _corrupt_latest_demonstrations,
+        r"demonstrations_n1.parquet: not a readable Parquet file",
+    ),
+    (
+        "dataset size above the trajectories sampled",
+        _with(tasks__cartpole__num_expert_trajectories=1),
+        ["demonstrations"],
+        None,
+        r"a dataset of 2 trajectories cannot be drawn from num_expert_trajectories=1",
+    ),
+    (
+        "expert file of another env",
+        TINY,
+        ["demonstrations"],
+        _acrobot_policy_as_cartpole_expert,
+        r"expert_policy.pt: trained on 'Acrobot-v1', but task 'cartpole' is 'CartPole-v1'",
+    ),
+    (
+        "negative batch size",
+        _with(tasks__cartpole__batch_size=-300),
+        ["imitation"],
+        None,
+        r"tasks.cartpole.batch_size: expected a positive integer, got -300",
+    ),
+    (
+        "KL limit 0",
+        _with(imitation__trpo={"max_kl": 0.0}),
+        ["imitation"],
+        None,
+        r"imitation.trpo.max_kl: impossible value 0.0",
+    ),
+    (
+        "unknown algorithm",
+        _with(grid__algorithms=["bc", "gale"]),
+        ["imitation"],
+        None,
+        r"grid.algorithms: unknown algorithm\(s\) \['gale'\]; known: \['bc', 'fem', 'gtal', 'gail'\]",
+    ),
+    (
+        "unknown TRPO setting",
+        _with(imitation__trpo={"max_kll": 0.01}),
+        ["imitation"],
+        None,
+        r"imitation.trpo.max_kll: unknown TRPO setting",
+    ),
 ]
 
 
@@ -110,4 +160,3 @@ def test_each_bad_input_gets_one_clear_error_and_loses_nothing(project, capsys):
             shutil.rmtree(project / added)
     with capsys.disabled():
         print("\n" + "\n".join(messages))
-

@@ -20,7 +20,9 @@ PINNED = {**TINY, "imitation": {**TINY["imitation"], "update_threads": 1}}
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as c:
         yield c
 
 
@@ -40,11 +42,18 @@ def test_dask_cluster_gives_the_sequential_results_and_logs_every_unit(project, 
 
 @pytest.mark.slow
 def test_a_node_failing_on_a_worker_is_named_with_its_traceback(project, cluster):
-    params = {**PINNED, "grid": {**PINNED["grid"], "algorithms": ["gail"], "dataset_sizes": [1]},
-              "imitation": {**PINNED["imitation"], "gail": {"learning_rate": -1.0}}}
+    params = {
+        **PINNED,
+        "grid": {**PINNED["grid"], "algorithms": ["gail"], "dataset_sizes": [1]},
+        "imitation": {**PINNED["imitation"], "gail": {"learning_rate": -1.0}},
+    }
     with pytest.raises(NodeFailedError) as info:
-        _run(project, params, runner=DaskRunner(scheduler_address=cluster.scheduler_address),
-             pipelines=["demonstrations", "imitation"])
+        _run(
+            project,
+            params,
+            runner=DaskRunner(scheduler_address=cluster.scheduler_address),
+            pipelines=["demonstrations", "imitation"],
+        )
     message = str(info.value)
     assert "node 'cartpole.gail.n1.s0.train_gail' failed on Dask worker tcp://" in message
     assert "ConfigError: imitation.gail.learning_rate: impossible value -1.0" in message
@@ -52,10 +61,12 @@ def test_a_node_failing_on_a_worker_is_named_with_its_traceback(project, cluster
 
 
 def test_datasets_passed_in_memory_are_refused_by_name():
-    pipeline = Pipeline([
-        node(lambda x: x, "raw", "between", name="first"),
-        node(lambda x: x, "between", "result", name="second"),
-    ])
+    pipeline = Pipeline(
+        [
+            node(lambda x: x, "raw", "between", name="first"),
+            node(lambda x: x, "between", "result", name="second"),
+        ]
+    )
     catalog = DataCatalog({"raw": MemoryDataset(1)})
     with pytest.raises(ValueError, match="in memory, which Dask workers do not share: between"):
         DaskRunner().check_persisted(pipeline, catalog)

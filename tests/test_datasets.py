@@ -43,7 +43,9 @@ def test_fallback_stands_in_until_a_version_is_saved(tmp_path):
     assert loaded.metadata["version"] == "shipped" and loaded.metadata["trainer"] == "shipped one"
 
     policy.metadata = {"env_id": "CartPole-v1", "trainer": "trained here"}
-    PolicyDataset(str(tmp_path / "expert_policy.pt"), version=Version(None, "2026-01-01T00.00.00.000Z")).save(policy)
+    PolicyDataset(str(tmp_path / "expert_policy.pt"), version=Version(None, "2026-01-01T00.00.00.000Z")).save(
+        policy
+    )
     trained = PolicyDataset(
         str(tmp_path / "expert_policy.pt"), version=Version(None, None), fallback_filepath=str(shipped)
     ).load()
@@ -55,16 +57,29 @@ def test_fallback_stands_in_until_a_version_is_saved(tmp_path):
     returns = ReferenceReturnsDataset(
         str(tmp_path / "returns.json"), version=Version(None, None), fallback_filepath=str(manifest)
     )
-    assert returns.load() == {"expert_return_mean": 200.0, "random_return_mean": 20.0, "expert_version": "shipped"}
+    assert returns.load() == {
+        "expert_return_mean": 200.0,
+        "random_return_mean": 20.0,
+        "expert_version": "shipped",
+    }
     with pytest.raises(DatasetError, match=r"nothing saved yet and no fallback at .*missing.json"):
         ReferenceReturnsDataset(
-            str(tmp_path / "r.json"), version=Version(None, None), fallback_filepath=str(tmp_path / "missing.json")
+            str(tmp_path / "r.json"),
+            version=Version(None, None),
+            fallback_filepath=str(tmp_path / "missing.json"),
         ).load()
 
 
 SHIPPED_EXPERT_BARS = {
-    "cartpole": 200, "acrobot": -80, "mountaincar": -110, "reacher": -5, "hopper": 3000,
-    "halfcheetah": 3500, "walker": 3500, "ant": 3000, "humanoid": 5000,
+    "cartpole": 200,
+    "acrobot": -80,
+    "mountaincar": -110,
+    "reacher": -5,
+    "hopper": 3000,
+    "halfcheetah": 3500,
+    "walker": 3500,
+    "ant": 3000,
+    "humanoid": 5000,
 }
 """The mean deterministic return over 50 episodes each shipped expert must reach."""
 
@@ -95,10 +110,13 @@ def test_a_pinned_version_that_does_not_exist_is_not_replaced_by_the_fallback(tm
     shipped = tmp_path / "shipped.pt"
     PolicyDataset(str(shipped)).save(policy)
     pinned = PolicyDataset(
-        str(tmp_path / "expert_policy.pt"), version=Version("2026-01-01T00.00.00.000Z", None),
+        str(tmp_path / "expert_policy.pt"),
+        version=Version("2026-01-01T00.00.00.000Z", None),
         fallback_filepath=str(shipped),
     )
-    with pytest.raises(DatasetError, match="version 2026-01-01T00.00.00.000Z was asked for and does not exist"):
+    with pytest.raises(
+        DatasetError, match="version 2026-01-01T00.00.00.000Z was asked for and does not exist"
+    ):
         pinned.load()
 
 
@@ -127,23 +145,34 @@ def test_every_project_dataset_works_on_a_non_local_file_system(tmp_path):
     assert loaded.metadata["path"].startswith("memory://")
 
     trajectory = Trajectory(
-        observations=np.arange(6, dtype=np.float32).reshape(2, 3), actions=np.array([0, 1]),
-        rewards=np.ones(2), terminated=True, truncated=False,
+        observations=np.arange(6, dtype=np.float32).reshape(2, 3),
+        actions=np.array([0, 1]),
+        rewards=np.ones(2),
+        terminated=True,
+        truncated=False,
     )
-    TrajectoryDataset(f"{root}/demos.parquet", version=first).save(Demonstrations([trajectory], "CartPole-v1"))
+    TrajectoryDataset(f"{root}/demos.parquet", version=first).save(
+        Demonstrations([trajectory], "CartPole-v1")
+    )
     demos = TrajectoryDataset(f"{root}/demos.parquet", version=Version(None, None)).load()
     np.testing.assert_array_equal(demos.trajectories[0].observations, trajectory.observations)
     assert demos.metadata["version"] == first.save
 
     table = pd.DataFrame({"iteration": [1, 2], "return_mean": [10.5, 20.25]})
     TableDataset(f"{root}/curve.csv", version=first).save(table)
-    pd.testing.assert_frame_equal(TableDataset(f"{root}/curve.csv", version=Version(None, None)).load(), table)
+    pd.testing.assert_frame_equal(
+        TableDataset(f"{root}/curve.csv", version=Version(None, None)).load(), table
+    )
     JSONDataset(f"{root}/evaluation.json", version=first).save({"return_mean": 1.5})
     assert JSONDataset(f"{root}/evaluation.json", version=Version(None, None)).load() == {"return_mean": 1.5}
 
     manifest = tmp_path / "manifest.json"
     manifest.write_text('{"expert_return_mean": 200.0}')
-    returns = ReferenceReturnsDataset(f"{root}/returns.json", version=Version(None, None), fallback_filepath=str(manifest))
+    returns = ReferenceReturnsDataset(
+        f"{root}/returns.json", version=Version(None, None), fallback_filepath=str(manifest)
+    )
     assert returns.load()["expert_version"] == "shipped"
     ReferenceReturnsDataset(f"{root}/returns.json", version=first).save({"expert_return_mean": 150.0})
-    assert ReferenceReturnsDataset(f"{root}/returns.json", version=Version(None, None)).load() == {"expert_return_mean": 150.0}
+    assert ReferenceReturnsDataset(f"{root}/returns.json", version=Version(None, None)).load() == {
+        "expert_return_mean": 150.0
+    }

@@ -13,8 +13,13 @@ from gail_pipeline.trajectories import Demonstrations
 from tests.conftest import PROJECT
 
 TASK = {
-    "env_id": "CartPole-v1", "max_episode_steps": 100, "dataset_sizes": [2], "batch_size": 600,
-    "bc_steps": 101, "bc_validate_every": 20, "evaluation_episodes": 5,
+    "env_id": "CartPole-v1",
+    "max_episode_steps": 100,
+    "dataset_sizes": [2],
+    "batch_size": 600,
+    "bc_steps": 101,
+    "bc_validate_every": 20,
+    "evaluation_episodes": 5,
 }
 PARAMS = {"policy_hidden_sizes": [32], "num_envs": 4, "checkpoint_dir": None, "gail": {"hidden_sizes": [32]}}
 REFERENCE = {"expert_return_mean": 100.0, "random_return_mean": 20.0}

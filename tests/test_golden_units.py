@@ -71,13 +71,17 @@ def unit_record(project: Path, algorithm: str) -> dict:
     for name in sorted(state):
         digest.update(name.encode())
         digest.update(state[name].detach().cpu().contiguous().numpy().tobytes())
-    (curve_version,) = (project / f"data/08_reporting/quick/cartpole/{algorithm}/n2/s0/learning_curve.csv").iterdir()
+    (curve_version,) = (
+        project / f"data/08_reporting/quick/cartpole/{algorithm}/n2/s0/learning_curve.csv"
+    ).iterdir()
     curve = pd.read_csv(curve_version / "learning_curve.csv")
     column = "return_mean" if "return_mean" in curve else "validation_nll"
     steps = "env_steps" if "env_steps" in curve else "step"
     return {
         "weights_sha256": digest.hexdigest(),
-        "weight_sums": {k: float(v.double().sum()) for k, v in sorted(state.items()) if v.is_floating_point()},
+        "weight_sums": {
+            k: float(v.double().sum()) for k, v in sorted(state.items()) if v.is_floating_point()
+        },
         "curve_column": column,
         "curve": [float(x) for x in curve[column]],
         "curve_steps": [int(x) for x in curve[steps]],

@@ -18,7 +18,8 @@ from tests.conftest import PROJECT
 
 @pytest.fixture(scope="module")
 def episodes():
-    """Three CartPole episodes of the shipped expert: (observations incl. final, actions, rewards, terminated)."""
+    """Three CartPole episodes of the shipped expert: (observations incl. final, actions,
+    rewards, terminated)."""
     task = TaskSpec(name="cartpole", env_id="CartPole-v1", max_episode_steps=60)
     expert = load_policy(PROJECT / "data/01_raw/experts/cartpole.pt")
     trajectories = RolloutSampler(partial(make_env, task), 3, seed=0).sample(expert, num_episodes=3)
@@ -35,8 +36,10 @@ def _minari_dataset(tmp_path, monkeypatch, episodes, observations=None, store="m
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / store))
     buffers = [
         EpisodeBuffer(
-            observations=list(observations if observations is not None else obs), actions=list(acts),
-            rewards=list(rews), terminations=[False] * (len(acts) - 1) + [term],
+            observations=list(observations if observations is not None else obs),
+            actions=list(acts),
+            rewards=list(rews),
+            terminations=[False] * (len(acts) - 1) + [term],
             truncations=[False] * (len(acts) - 1) + [not term],
         )
         for obs, acts, rews, term in episodes
@@ -64,22 +67,31 @@ def test_minari_import_to_a_task_version_and_read_back(tmp_path, monkeypatch, ep
     monkeypatch.chdir(tmp_path)
     (tmp_path / "conf").symlink_to(PROJECT / "conf")
     main(["minari", "cartpole/test-v0", "--task", "cartpole"])
-    (written,) = tmp_path.glob("data/03_primary/cartpole/expert_trajectories.parquet/*/expert_trajectories.parquet")
+    (written,) = tmp_path.glob(
+        "data/03_primary/cartpole/expert_trajectories.parquet/*/expert_trajectories.parquet"
+    )
     demos = read_trajectories(written, "CartPole-v1", 4)
     assert len(demos.trajectories) == 3 and demos.metadata["source"] == "minari"
-    with pytest.raises(TrajectoryFileError, match="trajectories of 'CartPole-v1', task 'acrobot' is 'Acrobot-v1'"):
+    with pytest.raises(
+        TrajectoryFileError, match="trajectories of 'CartPole-v1', task 'acrobot' is 'Acrobot-v1'"
+    ):
         main(["minari", "cartpole/test-v0", "--task", "acrobot"])
 
 
 def test_minari_with_nan_or_for_another_env_is_refused(tmp_path, monkeypatch, episodes):
     _minari_dataset(tmp_path, monkeypatch, episodes)
-    with pytest.raises(TrajectoryFileError, match="column 'observation': width 4, the environment's observations have 6"):
+    with pytest.raises(
+        TrajectoryFileError, match="column 'observation': width 4, the environment's observations have 6"
+    ):
         from_minari("cartpole/test-v0", env_id="Acrobot-v1")
     obs, acts, rews, term = episodes[0]
     bad = obs.copy()
     bad[3, 1] = np.nan
     _minari_dataset(tmp_path, monkeypatch, [(bad, acts, rews, term)], store="minari_nan")
-    with pytest.raises(TrajectoryFileError, match=r"cartpole/test-v0: column 'observation': NaN or infinite value \(first at row 3\)"):
+    with pytest.raises(
+        TrajectoryFileError,
+        match=r"cartpole/test-v0: column 'observation': NaN or infinite value \(first at row 3\)",
+    ):
         from_minari("cartpole/test-v0")
 
 
@@ -108,8 +120,11 @@ def test_imitation_datasets_folder_and_npz(tmp_path, episodes):
     lengths = np.cumsum([len(acts) for _, acts, *_ in episodes])[:-1]
     npz = tmp_path / "rollouts.npz"
     np.savez(
-        npz, obs=np.concatenate([obs for obs, *_ in episodes]), acts=np.concatenate([a for _, a, *_ in episodes]),
-        rews=np.concatenate([r for _, _, r, _ in episodes]), terminal=np.array([t for *_, t in episodes]),
+        npz,
+        obs=np.concatenate([obs for obs, *_ in episodes]),
+        acts=np.concatenate([a for _, a, *_ in episodes]),
+        rews=np.concatenate([r for _, _, r, _ in episodes]),
+        terminal=np.array([t for *_, t in episodes]),
         indices=lengths,
     )
     from_npz = from_imitation(npz, "CartPole-v1")
@@ -123,11 +138,15 @@ def test_imitation_files_with_faults_are_refused_by_name(tmp_path, episodes):
     with pytest.raises(TrajectoryFileError, match=r"no_acts: column\(s\) \['acts'\] missing"):
         from_imitation(folder, "CartPole-v1")
     folder = _imitation_folder(tmp_path / "ok", episodes)
-    with pytest.raises(TrajectoryFileError, match=r"column 'action': discrete actions, the environment takes box\[1\]"):
+    with pytest.raises(
+        TrajectoryFileError, match=r"column 'action': discrete actions, the environment takes box\[1\]"
+    ):
         from_imitation(folder, "InvertedPendulum-v5")  # 4 observation values, like CartPole
     with pytest.raises(TrajectoryFileError, match="env id 'NoSuchEnv-v0'"):
         from_imitation(folder, "NoSuchEnv-v0")
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(TrajectoryFileError, match="corrupt.npz: neither a `datasets` folder nor a readable .npz"):
+    with pytest.raises(
+        TrajectoryFileError, match="corrupt.npz: neither a `datasets` folder nor a readable .npz"
+    ):
         from_imitation(corrupt, "CartPole-v1")

@@ -2,7 +2,6 @@
 evaluation) on a tiny config, through a real KedroSession: the settings, the grid hook, the
 catalog's dataset factories, versioning, and ParallelRunner."""
 
-
 import pandas as pd
 import pytest
 import torch
@@ -133,8 +132,11 @@ def test_mlflow_child_run_per_unit_sequential_and_parallel(project):
         _check_children(client, parent, children)
         reports = {a.path for a in client.list_artifacts(parent.info.run_id, "reporting")}
         assert reports == {
-            "reporting/figure_one.png", "reporting/figure_one.html", "reporting/learning_curves.png",
-            "reporting/learning_curves.html", "reporting/paper_comparison.md",
+            "reporting/figure_one.png",
+            "reporting/figure_one.html",
+            "reporting/learning_curves.png",
+            "reporting/learning_curves.html",
+            "reporting/paper_comparison.md",
         }
 
 
@@ -146,7 +148,10 @@ def test_results_notebook_runs_top_to_bottom(project):
     (project / "notebooks").mkdir()
     notebook = nbformat.read(PROJECT / "notebooks" / "results.ipynb", as_version=4)
     client = nbclient.NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(project / "notebooks")}}
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(project / "notebooks")}},
     )
     client.execute()  # raises CellExecutionError naming the failing cell
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
@@ -160,8 +165,14 @@ def test_paper_env_session_resolves_the_paper_label(project):
     config loader created while building the pipelines once replaced the session's globals)."""
     with KedroSession.create(project_path=project, env="paper") as session:
         context = session.load_context()
-        assert context.catalog.get("results_table")._filepath.as_posix().endswith(
-            "data/08_reporting/paper/results_table.csv"
+        assert (
+            context.catalog.get("results_table")
+            ._filepath.as_posix()
+            .endswith("data/08_reporting/paper/results_table.csv")
         )
-        assert "hopper.gail.n25.s0.train_gail" in {n.name for n in __import__(
-            "kedro.framework.project", fromlist=["pipelines"]).pipelines["imitation"].nodes}
+        assert "hopper.gail.n25.s0.train_gail" in {
+            n.name
+            for n in __import__("kedro.framework.project", fromlist=["pipelines"])
+            .pipelines["imitation"]
+            .nodes
+        }

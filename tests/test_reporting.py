@@ -14,9 +14,17 @@ RAW = Path(__file__).parents[1] / "data/01_raw/paper"
 
 def _evaluation(algorithm, n, seed, ret, score):
     return {
-        "task": "cartpole", "algorithm": algorithm, "n_trajectories": n, "seed": seed,
-        "return_mean": ret, "return_std": 0.0, "normalized_score": score,
-        "expert_return_mean": 200.0, "random_return_mean": 20.0, "episodes": 50, "returns": [ret],
+        "task": "cartpole",
+        "algorithm": algorithm,
+        "n_trajectories": n,
+        "seed": seed,
+        "return_mean": ret,
+        "return_std": 0.0,
+        "normalized_score": score,
+        "expert_return_mean": 200.0,
+        "random_return_mean": 20.0,
+        "episodes": 50,
+        "returns": [ret],
     }
 
 
@@ -28,7 +36,8 @@ def test_normalized_score():
 
 def test_results_table_is_tidy_and_ordered():
     table = build_results_table(
-        _evaluation("gail", 1, 1, 200.0, 1.0), _evaluation("bc", 1, 0, 100.0, 0.4),
+        _evaluation("gail", 1, 1, 200.0, 1.0),
+        _evaluation("bc", 1, 0, 100.0, 0.4),
         _evaluation("gail", 1, 0, 190.0, 0.9),
     )
     assert list(table["algorithm"]) == ["bc", "gail", "gail"]
@@ -38,7 +47,8 @@ def test_results_table_is_tidy_and_ordered():
 
 def test_comparison_with_the_shipped_paper_numbers():
     results = build_results_table(
-        _evaluation("bc", 1, 0, 100.0, 0.40), _evaluation("bc", 1, 1, 120.0, 0.60),
+        _evaluation("bc", 1, 0, 100.0, 0.40),
+        _evaluation("bc", 1, 1, 120.0, 0.60),
         _evaluation("gail", 1, 0, 200.0, 1.00),
     )
     paper = pd.read_csv(RAW / "paper_appendix_b.csv")
@@ -59,14 +69,20 @@ def test_reacher_gail_is_compared_at_the_same_causal_entropy():
     results = pd.DataFrame([{**_evaluation("gail", 4, 0, -10.0, 0.8), "task": "reacher"}])
     paper = pd.read_csv(RAW / "paper_appendix_b.csv")
     reference = pd.read_csv(RAW / "paper_expert_random.csv")
-    assert compare_with_paper(results, paper, reference, 0.0)["paper_return_mean"].item() == pytest.approx(-67.23)
-    assert compare_with_paper(results, paper, reference, 1e-3)["paper_return_mean"].item() == pytest.approx(-32.37)
+    assert compare_with_paper(results, paper, reference, 0.0)["paper_return_mean"].item() == pytest.approx(
+        -67.23
+    )
+    assert compare_with_paper(results, paper, reference, 1e-3)["paper_return_mean"].item() == pytest.approx(
+        -32.37
+    )
 
 
 def test_figures_have_a_panel_per_task_and_the_paper_beside_ours():
     rows = [
         _evaluation(algo, n, seed, 150.0, score)
-        for algo in ("bc", "gail") for n in (1, 10) for seed, score in ((0, 0.5), (1, 0.7))
+        for algo in ("bc", "gail")
+        for n in (1, 10)
+        for seed, score in ((0, 0.5), (1, 0.7))
     ]
     rows += [{**r, "task": "acrobot"} for r in rows]
     results = build_results_table(*rows)
@@ -87,9 +103,12 @@ def test_learning_curves_skip_bc_and_average_seeds():
 
     curve = pd.DataFrame({"iteration": [1, 2], "env_steps": [100, 200], "return_mean": [10.0, 20.0]})
     bc_curve = pd.DataFrame({"step": [0], "validation_nll": [1.0]})
-    png, html = learning_curves({
-        "cartpole.gail.n1.s0": curve, "cartpole.gail.n1.s1": curve.assign(return_mean=[30.0, 40.0]),
-        "cartpole.bc.n1.s0": bc_curve,
-    })
+    png, html = learning_curves(
+        {
+            "cartpole.gail.n1.s0": curve,
+            "cartpole.gail.n1.s1": curve.assign(return_mean=[30.0, 40.0]),
+            "cartpole.bc.n1.s0": bc_curve,
+        }
+    )
     assert [ax.get_title() for ax in png.axes] == ["cartpole — GAIL"]
     assert list(html.data[0].y) == [20.0, 30.0]

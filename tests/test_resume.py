@@ -79,7 +79,10 @@ def test_a_unit_killed_halfway_continues_from_its_checkpoint_and_ends_the_same(t
     pd.testing.assert_series_equal(curves[0]["return_mean"], curves[1]["return_mean"])
     assert not list(checkpoints.glob("*.pt"))  # a finished unit leaves no checkpoint
     with capsys.disabled():
-        print(f"\nkilled at checkpoint iteration {at_kill}/{ITERATIONS}; the rerun trained {rerun_share:.0%} of them")
+        print(
+            f"\nkilled at checkpoint iteration {at_kill}/{ITERATIONS}; "
+            f"the rerun trained {rerun_share:.0%} of them"
+        )
 
 
 @pytest.mark.slow

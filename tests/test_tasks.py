@@ -43,16 +43,26 @@ def test_unsupported_action_space_is_refused():
     ("config", "message"),
     [
         ({}, r"tasks.t.env_id: missing"),
-        ({"env_id": "CartPole-v1", "batch_size": -5}, r"tasks.t.batch_size: expected a positive integer, got -5"),
+        (
+            {"env_id": "CartPole-v1", "batch_size": -5},
+            r"tasks.t.batch_size: expected a positive integer, got -5",
+        ),
         ({"env_id": "CartPole-v1", "dataset_sizes": [1, 0]}, r"tasks.t.dataset_sizes"),
-        ({"env_id": "CartPole-v1", "dataset_sizes": [4, 11], "num_expert_trajectories": 5},
-         r"a dataset of 11 trajectories cannot be drawn from num_expert_trajectories=5"),
-        ({"env_id": "CartPole-v1", "batchsize": 10}, r"tasks.t.batchsize: unknown setting \(did you mean 'batch_size'\?\)"),
+        (
+            {"env_id": "CartPole-v1", "dataset_sizes": [4, 11], "num_expert_trajectories": 5},
+            r"a dataset of 11 trajectories cannot be drawn from num_expert_trajectories=5",
+        ),
+        (
+            {"env_id": "CartPole-v1", "batchsize": 10},
+            r"tasks.t.batchsize: unknown setting \(did you mean 'batch_size'\?\)",
+        ),
         ({"env_id": "CartPole-v1", "expert": {"iterations": 0}}, r"tasks.t.expert.iterations"),
         ({"env_id": "CartPole-v1", "expert": {"hidden": [3]}}, r"tasks.t.expert.hidden: unknown setting"),
         ({"env_id": "CartPole-v1", "expert": {"stop_window": 0}}, r"tasks.t.expert.stop_window"),
-        ({"env_id": "CartPole-v1", "expert": {"trainer": "sac"}},
-         r"tasks.t.expert.trainer: expected one of trpo, ppo, got 'sac'"),
+        (
+            {"env_id": "CartPole-v1", "expert": {"trainer": "sac"}},
+            r"tasks.t.expert.trainer: expected one of trpo, ppo, got 'sac'",
+        ),
     ],
 )
 def test_bad_task_config_names_the_field(config, message):
@@ -64,7 +74,15 @@ def test_project_config_defines_the_nine_paper_tasks():
     params = {"tasks": _project_tasks(), "grid": {"tasks": "cartpole+hopper"}}
     tasks = parse_tasks(params["tasks"])
     assert list(tasks) == [
-        "cartpole", "acrobot", "mountaincar", "reacher", "halfcheetah", "hopper", "walker", "ant", "humanoid",
+        "cartpole",
+        "acrobot",
+        "mountaincar",
+        "reacher",
+        "halfcheetah",
+        "hopper",
+        "walker",
+        "ant",
+        "humanoid",
     ]
     assert tasks["cartpole"].max_episode_steps == 200
     assert tasks["humanoid"].dataset_sizes == (80, 160, 240)
@@ -92,12 +110,20 @@ def test_grid_units_follow_the_overrides():
 
     params = {
         "tasks": _project_tasks(),
-        "grid": {"tasks": ["cartpole", "hopper"], "algorithms": "bc+gail", "dataset_sizes": "extremes",
-                 "seeds": 2, "iterations": None},
+        "grid": {
+            "tasks": ["cartpole", "hopper"],
+            "algorithms": "bc+gail",
+            "dataset_sizes": "extremes",
+            "seeds": 2,
+            "iterations": None,
+        },
     }
     grid = units(params)
     assert {(u.task.name, u.dataset_size) for u in grid} == {
-        ("cartpole", 1), ("cartpole", 10), ("hopper", 4), ("hopper", 25)
+        ("cartpole", 1),
+        ("cartpole", 10),
+        ("hopper", 4),
+        ("hopper", 25),
     }
     assert len(grid) == 2 * 2 * 2 * 2
     assert {u.iterations for u in grid if u.task.name == "hopper"} == {500}

@@ -46,7 +46,13 @@ def test_parquet_round_trip(tmp_path, discrete):
         assert (a.terminated, a.truncated) == (b.terminated, b.truncated)
     table = pq.read_table(path)
     assert table.column_names == [
-        "trajectory", "step", "observation", "action", "reward", "terminated", "truncated"
+        "trajectory",
+        "step",
+        "observation",
+        "action",
+        "reward",
+        "terminated",
+        "truncated",
     ]
     assert table.schema.field("observation").type == pa.list_(pa.float32(), 4)
     assert table.schema.field("action").type == (pa.int64() if discrete else pa.list_(pa.float32(), 2))

@@ -31,7 +31,15 @@ def viz_build(tmp_path_factory):
     (tmp_path / "src").mkdir()
     env = {"KEDRO_DISABLE_TELEMETRY": "true", "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
     kedro = str(Path(sys.executable).parent / "kedro")
-    result = subprocess.run([kedro, "viz", "build"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [kedro, "viz", "build"],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "build" / "index.html").exists()
     return tmp_path / "build"
@@ -42,7 +50,15 @@ def test_viz_build_shows_the_layers_in_data_flow_order(viz_build):
 
     graph = json.loads((viz_build / "api" / "main").read_text())
     # An empty list would mean the layers form a cycle, and Kedro-Viz drops them all.
-    assert graph["layers"] == ["expert", "raw", "primary", "model_input", "models", "model_output", "reporting"]
+    assert graph["layers"] == [
+        "expert",
+        "raw",
+        "primary",
+        "model_input",
+        "models",
+        "model_output",
+        "reporting",
+    ]
     modular = graph["modular_pipelines"]
     assert "cartpole" in modular  # the task's namespace is one collapsible group
 
@@ -50,15 +66,23 @@ def test_viz_build_shows_the_layers_in_data_flow_order(viz_build):
 @pytest.mark.slow
 def test_viz_build_loads_in_headless_chromium(viz_build, tmp_path):
     if CHROMIUM is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium); the Kedro-Viz page check needs it")
+        pytest.skip(
+            "chromium is not installed (Debian: apt-get install chromium); the Kedro-Viz page check needs it"
+        )
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     server = _serve(viz_build)
     try:
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--disable-quic"],
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-quic",
+                ],
             )
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.goto(f"http://127.0.0.1:{server.server_port}/")

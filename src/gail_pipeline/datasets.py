@@ -73,8 +73,12 @@ class _VersionedFileDataset(AbstractVersionedDataset):
         return self._protocol in ("file", "")
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "protocol": self._protocol, "version": self._version,
-                "fallback": self._fallback}
+        return {
+            "filepath": str(self._filepath),
+            "protocol": self._protocol,
+            "version": self._version,
+            "fallback": self._fallback,
+        }
 
     def _url(self, path: PurePosixPath | str) -> str:
         return get_filepath_str(PurePosixPath(path), self._protocol)
@@ -90,7 +94,9 @@ class _VersionedFileDataset(AbstractVersionedDataset):
         if self._fallback and not pinned and os.path.exists(self._fallback):
             return self._fallback, "shipped"
         if pinned:
-            raise DatasetError(f"{self._filepath}: version {self._version.load} was asked for and does not exist")
+            raise DatasetError(
+                f"{self._filepath}: version {self._version.load} was asked for and does not exist"
+            )
         hint = f" and no fallback at {self._fallback}" if self._fallback else ""
         raise DatasetError(f"{self._filepath}: nothing saved yet{hint}; run the stage that writes it")
 
@@ -162,9 +168,7 @@ class TrajectoryDataset(_VersionedFileDataset):
 
     def save(self, data: Demonstrations) -> None:
         if not isinstance(data, Demonstrations):
-            raise DatasetError(
-                f"TrajectoryDataset saves Demonstrations objects, got {type(data).__name__}"
-            )
+            raise DatasetError(f"TrajectoryDataset saves Demonstrations objects, got {type(data).__name__}")
         self._write(lambda handle: pq.write_table(to_table(data), handle))
 
 

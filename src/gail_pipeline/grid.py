@@ -36,6 +36,7 @@ class Unit:
     def namespace(self) -> str:
         return f"{self.task.name}.{self.algorithm}.n{self.dataset_size}.s{self.seed}"
 
+
 _active_parameters: dict[str, Any] | None = None
 
 

@@ -109,7 +109,7 @@ class UnitTrackingHook:
         run_id = tracking.find_or_create_run(
             client, os.environ[_EXPERIMENT], parent, unit, {"gail_pipeline.stage": _stage(short)}
         )
-        params = {k[len("params:"):]: v for k, v in inputs.items() if k.startswith("params:")}
+        params = {k[len("params:") :]: v for k, v in inputs.items() if k.startswith("params:")}
         if short in ("train_expert",) or short.startswith("train_"):
             policy_key = next(k for k in outputs if k.endswith("policy"))
             curve_key = next(k for k in outputs if k.endswith("curve"))
@@ -124,16 +124,27 @@ class UnitTrackingHook:
                 plot = tracking.plot_curve(curve, step, y, unit, Path(tmp))
                 final = {f"final_{y}": float(curve[y].iloc[-1])}
                 tracking.log_unit(
-                    client, run_id, params={**params, "unit": policy.metadata}, curve=curve,
-                    step_column=step, metrics=final, artifacts=[policy_file, plot],
+                    client,
+                    run_id,
+                    params={**params, "unit": policy.metadata},
+                    curve=curve,
+                    step_column=step,
+                    metrics=final,
+                    artifacts=[policy_file, plot],
                 )
             client.set_terminated(run_id)
         else:
             result = next(iter(outputs.values()))
-            keys = ("return_mean", "return_std", "normalized_score", "expert_return_mean",
-                    "expert_return_std", "random_return_mean", "random_return_std")
+            keys = (
+                "return_mean",
+                "return_std",
+                "normalized_score",
+                "expert_return_mean",
+                "expert_return_std",
+                "random_return_mean",
+                "random_return_std",
+            )
             tracking.log_unit(client, run_id, metrics={k: result[k] for k in keys if k in result})
-
 
     @staticmethod
     def _log_report(parent: str, node: Any, outputs: dict[str, Any]) -> None:

@@ -54,8 +54,13 @@ __all__ = ["from_imitation", "from_minari", "validate_for_env"]
 
 
 def _trajectory(
-    observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray | None, terminated: bool,
-    truncated: bool, source: str, index: int,
+    observations: np.ndarray,
+    actions: np.ndarray,
+    rewards: np.ndarray | None,
+    terminated: bool,
+    truncated: bool,
+    source: str,
+    index: int,
 ) -> Trajectory:
     observations = np.asarray(observations)
     if observations.ndim != 2:
@@ -76,7 +81,9 @@ def _trajectory(
     rewards = np.zeros(steps) if rewards is None else np.asarray(rewards, dtype=np.float64).reshape(-1)
     return Trajectory(
         observations=observations[:-1].astype(np.float32),
-        actions=actions.astype(np.int64).reshape(-1) if discrete else actions.astype(np.float32).reshape(steps, -1),
+        actions=actions.astype(np.int64).reshape(-1)
+        if discrete
+        else actions.astype(np.float32).reshape(steps, -1),
         rewards=rewards,
         terminated=bool(terminated),
         truncated=bool(truncated) and not bool(terminated),
@@ -84,7 +91,9 @@ def _trajectory(
     )
 
 
-def validate_for_env(demonstrations: Demonstrations, source: str, env: gym.Env | None = None) -> Demonstrations:
+def validate_for_env(
+    demonstrations: Demonstrations, source: str, env: gym.Env | None = None
+) -> Demonstrations:
     """The project's checks: the Parquet schema's (through a round trip of the table) and the
     environment's spaces (``env``, default: ``gym.make(demonstrations.env_id)``). Returns the
     demonstrations unchanged when they pass."""
@@ -96,11 +105,16 @@ def validate_for_env(demonstrations: Demonstrations, source: str, env: gym.Env |
             raise TrajectoryFileError(f"{source}: env id {demonstrations.env_id!r}: {exc}") from exc
     space = env.action_space
     if not isinstance(space, (gym.spaces.Box, gym.spaces.Discrete)):
-        raise TrajectoryFileError(f"{source}: {demonstrations.env_id} has {type(space).__name__} actions; Box or Discrete only")
+        raise TrajectoryFileError(
+            f"{source}: {demonstrations.env_id} has {type(space).__name__} actions; Box or Discrete only"
+        )
     discrete = isinstance(space, gym.spaces.Discrete)
     check_against_spaces(
-        checked, int(np.prod(env.observation_space.shape)), discrete,
-        1 if discrete else int(space.shape[0]), source,
+        checked,
+        int(np.prod(env.observation_space.shape)),
+        discrete,
+        1 if discrete else int(space.shape[0]),
+        source,
     )
     return demonstrations  # checked; it also keeps the final observations the Parquet form drops
 
@@ -120,13 +134,17 @@ def from_minari(dataset: str | Path, env_id: str | None = None) -> Demonstration
         else:
             ds = minari.load_dataset(str(dataset))
     except Exception as exc:
-        raise TrajectoryFileError(f"{source}: not a readable Minari dataset ({type(exc).__name__}: {exc})") from exc
+        raise TrajectoryFileError(
+            f"{source}: not a readable Minari dataset ({type(exc).__name__}: {exc})"
+        ) from exc
     spec_env = ds.spec.env_spec.id if ds.spec.env_spec is not None else None
     env_id = env_id or spec_env
     if env_id is None:
         raise TrajectoryFileError(f"{source}: the dataset records no env id; give one (--env-id)")
     trajectories = [
-        _trajectory(ep.observations, ep.actions, ep.rewards, ep.terminations[-1], ep.truncations[-1], source, i)
+        _trajectory(
+            ep.observations, ep.actions, ep.rewards, ep.terminations[-1], ep.truncations[-1], source, i
+        )
         for i, ep in enumerate(ds.iterate_episodes())
     ]
     if not trajectories:
@@ -139,7 +157,9 @@ def _imitation_rows(path: Path) -> list[dict[str, Any]]:
     if path.is_dir():
         shards = sorted(path.glob("data-*.arrow"))
         if not shards:
-            raise TrajectoryFileError(f"{path}: no data-*.arrow files (not a `datasets` folder saved by imitation)")
+            raise TrajectoryFileError(
+                f"{path}: no data-*.arrow files (not a `datasets` folder saved by imitation)"
+            )
         tables = []
         for shard in shards:
             try:
@@ -150,14 +170,18 @@ def _imitation_rows(path: Path) -> list[dict[str, Any]]:
         table = pa.concat_tables(tables)
         missing = {"obs", "acts", "terminal"} - set(table.column_names)
         if missing:
-            raise TrajectoryFileError(f"{path}: column(s) {sorted(missing)} missing; the folder has {table.column_names}")
+            raise TrajectoryFileError(
+                f"{path}: column(s) {sorted(missing)} missing; the folder has {table.column_names}"
+            )
         return table.to_pylist()
     import zipfile
 
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise TrajectoryFileError(f"{path}: neither a `datasets` folder nor a readable .npz file ({exc})") from exc
+        raise TrajectoryFileError(
+            f"{path}: neither a `datasets` folder nor a readable .npz file ({exc})"
+        ) from exc
     missing = {"obs", "acts", "indices", "terminal"} - set(data.files)
     if missing:
         raise TrajectoryFileError(f"{path}: array(s) {sorted(missing)} missing; the file has {data.files}")
@@ -181,8 +205,15 @@ def from_imitation(path: str | Path, env_id: str) -> Demonstrations:
         raise TrajectoryFileError(f"{path}: no trajectories")
     trajectories = [
         # `terminal`: the episode ended in a terminal state; otherwise it was cut short.
-        _trajectory(np.asarray(r["obs"]), np.asarray(r["acts"]), r.get("rews"), bool(r["terminal"]),
-                    not bool(r["terminal"]), str(path), i)
+        _trajectory(
+            np.asarray(r["obs"]),
+            np.asarray(r["acts"]),
+            r.get("rews"),
+            bool(r["terminal"]),
+            not bool(r["terminal"]),
+            str(path),
+            i,
+        )
         for i, r in enumerate(rows)
     ]
     metadata = {"source": "imitation", "dataset": str(path)}
@@ -199,17 +230,27 @@ def _save_as_task_source(demonstrations: Demonstrations, task: str, root: Path) 
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("format", choices=["minari", "imitation"])
     parser.add_argument("source", help="Minari dataset id or folder; imitation folder or .npz file")
-    parser.add_argument("--env-id", help="the Gymnasium env id (imitation: required; Minari: from the dataset)")
+    parser.add_argument(
+        "--env-id", help="the Gymnasium env id (imitation: required; Minari: from the dataset)"
+    )
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--task", help="save as a new version of data/03_primary/<task>/expert_trajectories.parquet")
+    target.add_argument(
+        "--task", help="save as a new version of data/03_primary/<task>/expert_trajectories.parquet"
+    )
     target.add_argument("--output", type=Path, help="write this Parquet file")
     args = parser.parse_args(argv)
     if args.format == "imitation" and not args.env_id:
         parser.error("imitation files record no env id: give --env-id")
-    demos = from_minari(args.source, args.env_id) if args.format == "minari" else from_imitation(args.source, args.env_id)
+    demos = (
+        from_minari(args.source, args.env_id)
+        if args.format == "minari"
+        else from_imitation(args.source, args.env_id)
+    )
     if args.task:
         from gail_pipeline.grid import active_parameters
 
@@ -218,13 +259,24 @@ def main(argv: Sequence[str] | None = None) -> None:
             parser.error(f"--task {args.task}: not in conf's tasks ({', '.join(sorted(tasks))})")
         want = tasks[args.task]["env_id"]
         if want != demos.env_id:
-            raise TrajectoryFileError(f"{args.source}: trajectories of {demos.env_id!r}, task {args.task!r} is {want!r}")
+            raise TrajectoryFileError(
+                f"{args.source}: trajectories of {demos.env_id!r}, task {args.task!r} is {want!r}"
+            )
         written = _save_as_task_source(demos, args.task, Path.cwd())
     else:
         written = args.output
         write_trajectories(demos, written)
     steps = sum(len(t) for t in demos.trajectories)
-    print(json.dumps({"written": str(written), "env_id": demos.env_id, "trajectories": len(demos.trajectories), "steps": steps}))
+    print(
+        json.dumps(
+            {
+                "written": str(written),
+                "env_id": demos.env_id,
+                "trajectories": len(demos.trajectories),
+                "steps": steps,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

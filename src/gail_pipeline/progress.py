@@ -52,7 +52,9 @@ def training_progress(
 
         def update(row: dict[str, float]) -> None:
             progress.update(
-                task, completed=row["iteration"], steps=int(row["env_steps"]),
+                task,
+                completed=row["iteration"],
+                steps=int(row["env_steps"]),
                 ret=f"{row['return_mean']:.1f}",
             )
 

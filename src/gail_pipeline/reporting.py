@@ -53,10 +53,21 @@ def compare_with_paper(
         paper["expert_return_mean"] - paper["random_return_mean"]
     )
     paper = paper.rename(
-        columns={"algorithm": "paper_algorithm", "return_mean": "paper_return_mean",
-                 "return_std": "paper_return_std"}
-    )[["task", "n_trajectories", "paper_algorithm", "paper_return_mean", "paper_return_std",
-       "paper_normalized_score"]]
+        columns={
+            "algorithm": "paper_algorithm",
+            "return_mean": "paper_return_mean",
+            "return_std": "paper_return_std",
+        }
+    )[
+        [
+            "task",
+            "n_trajectories",
+            "paper_algorithm",
+            "paper_return_mean",
+            "paper_return_std",
+            "paper_normalized_score",
+        ]
+    ]
     table = ours.merge(paper, on=["task", "n_trajectories", "paper_algorithm"], how="left")
     table["score_difference"] = table["normalized_score"] - table["paper_normalized_score"]
     table = table.drop(columns="paper_algorithm")
@@ -71,7 +82,8 @@ def to_markdown(comparison: pd.DataFrame) -> str:
     """The comparison as a Markdown table: per task and size, each algorithm's normalised score,
     ours (mean ± std over seeds) and the paper's."""
     lines = [
-        "| task | trajectories | algorithm | seeds | our return | our normalised score | paper return | paper normalised score | difference |",
+        "| task | trajectories | algorithm | seeds | our return | our normalised "
+        "score | paper return | paper normalised score | difference |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in comparison.itertuples():
@@ -80,7 +92,8 @@ def to_markdown(comparison: pd.DataFrame) -> str:
         diff = "" if pd.isna(row.score_difference) else f"{row.score_difference:+.3f}"
         lines.append(
             f"| {row.task} | {row.n_trajectories} | {ALGORITHM_NAMES.get(row.algorithm, row.algorithm)} "
-            f"| {row.seeds} | {row.return_mean:.2f} | {row.normalized_score:.3f} ± {row.normalized_score_std:.3f} "
+            f"| {row.seeds} | {row.return_mean:.2f} | "
+            f"{row.normalized_score:.3f} ± {row.normalized_score_std:.3f} "
             f"| {paper_return} | {paper_score} | {diff} |"
         )
     return "\n".join(lines) + "\n"
@@ -115,26 +128,54 @@ def figure_one(comparison: pd.DataFrame, results: pd.DataFrame):
             color = _COLORS[algorithm]
             spread = (
                 results[(results["task"] == task) & (results["algorithm"] == algorithm)]
-                .groupby("n_trajectories")["normalized_score"].agg(["min", "max"]).reindex(ours["n_trajectories"])
+                .groupby("n_trajectories")["normalized_score"]
+                .agg(["min", "max"])
+                .reindex(ours["n_trajectories"])
             )
             ax.plot(ours["n_trajectories"], ours["normalized_score"], "o-", color=color, label=name)
             ax.fill_between(ours["n_trajectories"], spread["min"], spread["max"], color=color, alpha=0.15)
             paper = ours.dropna(subset=["paper_normalized_score"])
-            ax.plot(paper["n_trajectories"], paper["paper_normalized_score"], "o--", color=color,
-                    markerfacecolor="none", alpha=0.6, label=f"{name} (paper)")
+            ax.plot(
+                paper["n_trajectories"],
+                paper["paper_normalized_score"],
+                "o--",
+                color=color,
+                markerfacecolor="none",
+                alpha=0.6,
+                label=f"{name} (paper)",
+            )
             position = {"row": i // cols + 1, "col": i % cols + 1}
-            interactive.add_trace(go.Scatter(
-                x=ours["n_trajectories"], y=ours["normalized_score"], mode="lines+markers", name=name,
-                legendgroup=name, showlegend=i == 0, line={"color": color},
-                error_y={"type": "data", "symmetric": False,
-                         "array": spread["max"] - ours["normalized_score"].to_numpy(),
-                         "arrayminus": ours["normalized_score"].to_numpy() - spread["min"]},
-            ), **position)
-            interactive.add_trace(go.Scatter(
-                x=paper["n_trajectories"], y=paper["paper_normalized_score"], mode="lines+markers",
-                name=f"{name} (paper)", legendgroup=f"{name} (paper)", showlegend=i == 0,
-                line={"color": color, "dash": "dash"}, marker={"symbol": "circle-open"},
-            ), **position)
+            interactive.add_trace(
+                go.Scatter(
+                    x=ours["n_trajectories"],
+                    y=ours["normalized_score"],
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=i == 0,
+                    line={"color": color},
+                    error_y={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": spread["max"] - ours["normalized_score"].to_numpy(),
+                        "arrayminus": ours["normalized_score"].to_numpy() - spread["min"],
+                    },
+                ),
+                **position,
+            )
+            interactive.add_trace(
+                go.Scatter(
+                    x=paper["n_trajectories"],
+                    y=paper["paper_normalized_score"],
+                    mode="lines+markers",
+                    name=f"{name} (paper)",
+                    legendgroup=f"{name} (paper)",
+                    showlegend=i == 0,
+                    line={"color": color, "dash": "dash"},
+                    marker={"symbol": "circle-open"},
+                ),
+                **position,
+            )
         ax.set_title(task)
         ax.set_xlabel("expert trajectories")
         ax.set_ylabel("normalised score")
@@ -143,10 +184,15 @@ def figure_one(comparison: pd.DataFrame, results: pd.DataFrame):
     for j in range(len(tasks), rows * cols):
         axes[j // cols][j % cols].axis("off")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, 2 * cols), fontsize=8, bbox_to_anchor=(0.5, 0.0))
+    fig.legend(
+        handles, labels, loc="lower center", ncol=min(4, 2 * cols), fontsize=8, bbox_to_anchor=(0.5, 0.0)
+    )
     fig.tight_layout(rect=(0, 0.08 if cols > 1 else 0.16, 1, 1))
-    interactive.update_layout(title="Normalised score against expert trajectories (dashed: the paper)",
-                              height=350 * rows, width=420 * cols)
+    interactive.update_layout(
+        title="Normalised score against expert trajectories (dashed: the paper)",
+        height=350 * rows,
+        width=420 * cols,
+    )
     return fig, interactive
 
 
@@ -178,10 +224,17 @@ def learning_curves(curves: dict[str, pd.DataFrame]):
             ax = axes[i][j]
             sel = data[(data["task"] == task) & (data["algorithm"] == algorithm)]
             for size, group in sel.groupby("size"):
-                mean = group.groupby("iteration").agg(env_steps=("env_steps", "mean"), ret=("return_mean", "mean"))
+                mean = group.groupby("iteration").agg(
+                    env_steps=("env_steps", "mean"), ret=("return_mean", "mean")
+                )
                 ax.plot(mean["env_steps"], mean["ret"], label=f"{size} traj.")
-                interactive.add_trace(go.Scatter(x=mean["env_steps"], y=mean["ret"], mode="lines",
-                                                 name=f"{task} {algorithm} n={size}"), row=i + 1, col=j + 1)
+                interactive.add_trace(
+                    go.Scatter(
+                        x=mean["env_steps"], y=mean["ret"], mode="lines", name=f"{task} {algorithm} n={size}"
+                    ),
+                    row=i + 1,
+                    col=j + 1,
+                )
             ax.set_title(f"{task} — {ALGORITHM_NAMES[algorithm]}")
             ax.set_xlabel("env steps")
             ax.set_ylabel("true return")

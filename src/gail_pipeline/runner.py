@@ -108,7 +108,9 @@ class DaskRunner(AbstractRunner):
         params = dict(grid.active_parameters().get("dask") or {})
         unknown = set(params) - {"scheduler_address", "local_workers"}
         if unknown:
-            raise ValueError(f"dask: unknown setting(s) {sorted(unknown)}; known: local_workers, scheduler_address")
+            raise ValueError(
+                f"dask: unknown setting(s) {sorted(unknown)}; known: local_workers, scheduler_address"
+            )
         address = self._scheduler_address or params.get("scheduler_address")
         if address is None:
             import dask
@@ -146,7 +148,8 @@ class DaskRunner(AbstractRunner):
         produced = set(chain.from_iterable(n.outputs for n in pipeline.nodes))
         consumed = set(chain.from_iterable(n.inputs for n in pipeline.nodes))
         in_memory = sorted(
-            name for name in produced & consumed
+            name
+            for name in produced & consumed
             if isinstance(catalog.get(name, fallback_to_runtime_pattern=True), MemoryDataset)
         )
         if in_memory:
@@ -180,8 +183,14 @@ class DaskRunner(AbstractRunner):
                 todo.difference_update(ready)
                 for node in sorted(ready, key=lambda n: n.name):
                     future = client.submit(
-                        _run_node_on_worker, node, catalog, run_id, env, os.getcwd(),
-                        key=f"{node.name}-{run_id or ''}-{len(done)}-{len(by_future)}", pure=False,
+                        _run_node_on_worker,
+                        node,
+                        catalog,
+                        run_id,
+                        env,
+                        os.getcwd(),
+                        key=f"{node.name}-{run_id or ''}-{len(done)}-{len(by_future)}",
+                        pure=False,
                     )
                     by_future[future] = node
                     running.add(future)
@@ -194,7 +203,9 @@ class DaskRunner(AbstractRunner):
                     self._suggest_resume_scenario(pipeline, done, catalog)
                     if isinstance(error, NodeFailedError):
                         raise NodeFailedError(str(error)) from None
-                    raise NodeFailedError(f"node {node.name!r} failed on the Dask cluster: {error!r}") from error
+                    raise NodeFailedError(
+                        f"node {node.name!r} failed on the Dask cluster: {error!r}"
+                    ) from error
                 done.add(node)
                 self._logger.info("Completed node: %s", node.name)
                 self._logger.info("Completed %d out of %d tasks", len(done), len(dependencies))

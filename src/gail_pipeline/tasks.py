@@ -158,10 +158,17 @@ class TaskSpec:
                     f"cannot be drawn from num_expert_trajectories={self.num_expert_trajectories}"
                 )
         if self.reward_sign not in ("positive", "negative"):
-            raise ConfigError(f"{where}.reward_sign: expected 'positive' or 'negative', got {self.reward_sign!r}")
+            raise ConfigError(
+                f"{where}.reward_sign: expected 'positive' or 'negative', got {self.reward_sign!r}"
+            )
         for name in (
-            "subsample_interval", "seeds", "batch_size", "iterations", "evaluation_episodes",
-            "bc_steps", "bc_validate_every",
+            "subsample_interval",
+            "seeds",
+            "batch_size",
+            "iterations",
+            "evaluation_episodes",
+            "bc_steps",
+            "bc_validate_every",
         ):
             _positive_int(f"{where}.{name}", getattr(self, name))
         for name in ("batch_size", "iterations", "num_envs", "stop_window"):

@@ -39,8 +39,18 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 _PACKAGES = (
-    "torch", "numpy", "gymnasium", "mujoco", "kedro", "kedro-datasets", "kedro-mlflow", "mlflow",
-    "pandas", "pyarrow", "dask", "distributed",
+    "torch",
+    "numpy",
+    "gymnasium",
+    "mujoco",
+    "kedro",
+    "kedro-datasets",
+    "kedro-mlflow",
+    "mlflow",
+    "pandas",
+    "pyarrow",
+    "dask",
+    "distributed",
 )
 
 
@@ -58,11 +68,18 @@ def version_tags() -> dict[str, str]:
     root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=True, timeout=10,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
         tags["gail_pipeline.git_commit"] = commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
@@ -147,4 +164,3 @@ def plot_curve(curve: pd.DataFrame, x: str, y: str, title: str, directory: Path)
 
 def temporary_directory() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="gail_pipeline_mlflow_")
-

@@ -202,9 +202,7 @@ def to_table(demonstrations: Demonstrations) -> pa.Table:
         act_col = pa.array(np.concatenate([t.actions for t in trajs]).astype(np.int64))
     else:
         actions = np.concatenate([t.actions for t in trajs]).astype(np.float32, copy=False)
-        act_col = pa.FixedSizeListArray.from_arrays(
-            pa.array(actions.reshape(-1)), demonstrations.action_dim
-        )
+        act_col = pa.FixedSizeListArray.from_arrays(pa.array(actions.reshape(-1)), demonstrations.action_dim)
     terminated = np.zeros(lengths.sum(), dtype=bool)
     truncated = np.zeros(lengths.sum(), dtype=bool)
     ends = np.cumsum(lengths) - 1
@@ -384,4 +382,3 @@ def check_against_spaces(
         kind = "discrete" if demonstrations.discrete else f"box[{demonstrations.action_dim}]"
         want = "discrete" if discrete else f"box[{action_dim}]"
         raise TrajectoryFileError(f"{source}: column 'action': {kind} actions, the environment takes {want}")
-

@@ -47,7 +47,9 @@ def test_linear_cost_reward_sign_and_update(algorithm, sign):
     demos = _demos()
     model = LinearCostReward(demos, algorithm, sign, num_actions=2)
     rng = np.random.default_rng(1)
-    policy_traj = Trajectory((rng.normal(size=(20, 3)) + 2).astype(np.float32), rng.integers(0, 2, 20), np.ones(20))
+    policy_traj = Trajectory(
+        (rng.normal(size=(20, 3)) + 2).astype(np.float32), rng.integers(0, 2, 20), np.ones(20)
+    )
     batch = Batch.from_trajectories([policy_traj])
     stats = model.update(batch)
     assert stats["feature_expectation_gap"] > 0

@@ -14,7 +14,9 @@ def test_bc_keeps_the_best_validation_iterate(cartpole_expert_data):
     task, _, demos = cartpole_expert_data
     env = make_env(task)
     policy = make_policy(env.observation_space, env.action_space, (32,))
-    result = train_bc(policy, subsample(demos, 10, 10, seed=0), BCConfig(steps=301, validate_every=20), seed=0)
+    result = train_bc(
+        policy, subsample(demos, 10, 10, seed=0), BCConfig(steps=301, validate_every=20), seed=0
+    )
     nll = [row["validation_nll"] for row in result.curve]
     assert result.best_step == result.curve[int(np.argmin(nll))]["step"]
     assert result.curve[-1]["step"] == 300

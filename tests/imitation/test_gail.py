@@ -131,7 +131,9 @@ def _per_draw_loss(model, policy_obs, policy_actions, draw):
     p = torch.sigmoid(z)
     entropy = -(p * f.logsigmoid(z) + (1 - p) * f.logsigmoid(-z)).mean()
     return (
-        logistic - model.config.entropy_weight * entropy, logistic.detach(), entropy.detach(),
+        logistic - model.config.entropy_weight * entropy,
+        logistic.detach(),
+        entropy.detach(),
         (logits_expert > 0).double().mean(),
     )
 
@@ -148,7 +150,9 @@ def test_expert_pairs_drawn_twice_are_evaluated_once_with_the_same_loss_and_grad
         model.expert_actions = model.expert_actions.double()
     policy_obs = batch.observations.double()
     policy_actions = batch.executed_actions.double() if continuous else batch.executed_actions
-    draw = torch.randint(len(model.expert_obs), (3 * len(model.expert_obs),), generator=torch.Generator().manual_seed(1))
+    draw = torch.randint(
+        len(model.expert_obs), (3 * len(model.expert_obs),), generator=torch.Generator().manual_seed(1)
+    )
     assert len(torch.unique(draw)) < len(draw)  # duplicates: the weighting is exercised
     params = list(model.discriminator.parameters())
 

@@ -102,4 +102,6 @@ def test_expert_of_another_env_is_refused(tiny_params, catalog_config):
             sample_expert_trajectories,
         )
 
-        sample_expert_trajectories(policy, tiny_params["tasks"]["cartpole"], {"seed": 0}, task_name="cartpole")
+        sample_expert_trajectories(
+            policy, tiny_params["tasks"]["cartpole"], {"seed": 0}, task_name="cartpole"
+        )

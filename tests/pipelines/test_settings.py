@@ -24,7 +24,8 @@ def test_num_envs_auto_is_one_full_length_episode_per_env():
 def test_sampler_settings_are_checked():
     assert sampler_settings({}, "imitation") == {"sampler_backend": "auto", "num_workers": None}
     assert sampler_settings({"sampler": {"backend": "workers", "num_workers": 2}}, "expert") == {
-        "sampler_backend": "workers", "num_workers": 2,
+        "sampler_backend": "workers",
+        "num_workers": 2,
     }
     with pytest.raises(ConfigError, match="imitation.sampler.backend: expected one of auto, inprocess"):
         sampler_settings({"sampler": {"backend": "threads"}}, "imitation")
@@ -39,5 +40,7 @@ def test_update_threads_setting():
     assert update_threads_setting({"update_threads": "auto"}, "expert") is None
     assert update_threads_setting({"update_threads": 3}, "expert") == 3
     for bad in (0, -1, 1.5, True, "all"):
-        with pytest.raises(ConfigError, match="imitation.update_threads: expected a positive integer or 'auto'"):
+        with pytest.raises(
+            ConfigError, match="imitation.update_threads: expected a positive integer or 'auto'"
+        ):
             update_threads_setting({"update_threads": bad}, "imitation")

@@ -25,7 +25,9 @@ def test_auto_and_cpu():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_without_a_gpu_is_refused_by_name():
-    with pytest.raises(ConfigError, match="imitation.device: 'cuda' asked for, but torch sees no CUDA device"):
+    with pytest.raises(
+        ConfigError, match="imitation.device: 'cuda' asked for, but torch sees no CUDA device"
+    ):
         device_setting({"device": "cuda"}, "imitation")
 
 

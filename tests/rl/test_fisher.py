@@ -161,7 +161,9 @@ def test_networks_in_row_chunks_compute_what_they_compute_whole(monkeypatch):
     for module in (policy, value_fn, discriminator):
         for buffer_name in ("mean", "var"):  # standardisers that clip some inputs
             for normalizer in [m for m in module.modules() if isinstance(m, RunningNormalizer)]:
-                getattr(normalizer, buffer_name).copy_(torch.rand_like(getattr(normalizer, buffer_name)) * 0.3)
+                getattr(normalizer, buffer_name).copy_(
+                    torch.rand_like(getattr(normalizer, buffer_name)) * 0.3
+                )
     outputs = {}
     for rows in (10**9, 16):
         monkeypatch.setattr(policies, "CHUNK_ROWS", rows)

@@ -18,7 +18,12 @@ def test_trpo_solves_cartpole_200():
     result = train_trpo(
         # Seed 1: of seeds 0-5, five hold 200 from iteration ~10 on; seed 0 reaches 199, then
         # oscillates down to ~180 by iteration 20 (TRPO's late instability on CartPole).
-        make, iterations=20, batch_size=5000, seed=1, config=TRPOConfig(), hidden_sizes=(64, 64),
+        make,
+        iterations=20,
+        batch_size=5000,
+        seed=1,
+        config=TRPOConfig(),
+        hidden_sizes=(64, 64),
         max_episode_steps=200,
     )
     assert result.curve[-1]["env_steps"] <= 20 * (5000 + 8 * 200)
@@ -31,10 +36,14 @@ def test_ppo_solves_cartpole_200():
     task = TaskSpec(name="cartpole", env_id="CartPole-v1", max_episode_steps=200)
     make = partial(make_env, task)
     result = train_trpo(
-        make, iterations=15, batch_size=5000, seed=0, config=TRPOConfig(),
-        hidden_sizes=(64, 64), max_episode_steps=200, ppo=PPOConfig(minibatch_size=500),
+        make,
+        iterations=15,
+        batch_size=5000,
+        seed=0,
+        config=TRPOConfig(),
+        hidden_sizes=(64, 64),
+        max_episode_steps=200,
+        ppo=PPOConfig(minibatch_size=500),
     )
     returns = evaluate(make, result.policy, episodes=50, seed=123, deterministic=True)
-    assert returns.mean() >= 195, (
-        f"deterministic return {returns.mean():.1f} after 15 PPO iterations"
-    )
+    assert returns.mean() >= 195, f"deterministic return {returns.mean():.1f} after 15 PPO iterations"

@@ -14,34 +14,64 @@ from gail_pipeline.rl.vector import InProcessEnvs
 
 CASES = [  # env id, kwargs, whether episodes terminate in the run
     ("Hopper-v5", {}, True),
-    ("Hopper-v5", {"exclude_current_positions_from_observation": False,
-                   "terminate_when_unhealthy": False, "healthy_reward": 0.5,
-                   "healthy_z_range": (1.2, float("inf")), "max_episode_steps": 40}, False),
+    (
+        "Hopper-v5",
+        {
+            "exclude_current_positions_from_observation": False,
+            "terminate_when_unhealthy": False,
+            "healthy_reward": 0.5,
+            "healthy_z_range": (1.2, float("inf")),
+            "max_episode_steps": 40,
+        },
+        False,
+    ),
     ("Walker2d-v5", {}, True),
-    ("Walker2d-v5", {"ctrl_cost_weight": 0.1, "healthy_z_range": (1.2, 1.8),
-                     "max_episode_steps": 12}, True),
+    ("Walker2d-v5", {"ctrl_cost_weight": 0.1, "healthy_z_range": (1.2, 1.8), "max_episode_steps": 12}, True),
     ("HalfCheetah-v5", {"max_episode_steps": 50}, False),
-    ("HalfCheetah-v5", {"exclude_current_positions_from_observation": False,
-                        "forward_reward_weight": 2.0, "max_episode_steps": 30}, False),
+    (
+        "HalfCheetah-v5",
+        {
+            "exclude_current_positions_from_observation": False,
+            "forward_reward_weight": 2.0,
+            "max_episode_steps": 30,
+        },
+        False,
+    ),
     ("Reacher-v5", {}, False),
-    ("Reacher-v5", {"reward_dist_weight": 0.5, "reward_control_weight": 3.0,
-                    "max_episode_steps": 20}, False),
+    ("Reacher-v5", {"reward_dist_weight": 0.5, "reward_control_weight": 3.0, "max_episode_steps": 20}, False),
     ("Ant-v5", {"healthy_z_range": (0.5, 0.9), "max_episode_steps": 60}, True),
-    ("Ant-v5", {"exclude_current_positions_from_observation": False,
-                "include_cfrc_ext_in_observation": False, "contact_force_range": (-0.5, 0.5),
-                "terminate_when_unhealthy": False, "healthy_z_range": (0.5, 0.9),
-                "max_episode_steps": 40}, False),
+    (
+        "Ant-v5",
+        {
+            "exclude_current_positions_from_observation": False,
+            "include_cfrc_ext_in_observation": False,
+            "contact_force_range": (-0.5, 0.5),
+            "terminate_when_unhealthy": False,
+            "healthy_z_range": (0.5, 0.9),
+            "max_episode_steps": 40,
+        },
+        False,
+    ),
     ("Humanoid-v5", {"max_episode_steps": 25}, True),
-    ("Humanoid-v5", {"exclude_current_positions_from_observation": False,
-                     "include_cinert_in_observation": False, "include_cvel_in_observation": False,
-                     "contact_cost_range": (0.0, 1e-3), "terminate_when_unhealthy": False,
-                     "max_episode_steps": 30}, False),
+    (
+        "Humanoid-v5",
+        {
+            "exclude_current_positions_from_observation": False,
+            "include_cinert_in_observation": False,
+            "include_cvel_in_observation": False,
+            "contact_cost_range": (0.0, 1e-3),
+            "terminate_when_unhealthy": False,
+            "max_episode_steps": 30,
+        },
+        False,
+    ),
 ]
 
 
 def _run(env_id: str, kwargs: dict, batched: bool, steps: int = 150, num_envs: int = 6):
-    envs = InProcessEnvs(functools.partial(gym.make, env_id, **kwargs), list(range(num_envs)),
-                         batched_physics=batched)
+    envs = InProcessEnvs(
+        functools.partial(gym.make, env_id, **kwargs), list(range(num_envs)), batched_physics=batched
+    )
     assert envs.batched_physics is batched
     rng = np.random.default_rng(0)
     low, high = envs.action_space.low, envs.action_space.high
@@ -103,8 +133,7 @@ def test_sampler_trajectories_are_the_same_with_and_without_batched_physics():
     make = functools.partial(gym.make, "Hopper-v5", max_episode_steps=30)
     batches = []
     for batched in (True, False):
-        sampler = RolloutSampler(make, 5, seed=3, backend="workers", num_workers=2,
-                                 batched_physics=batched)
+        sampler = RolloutSampler(make, 5, seed=3, backend="workers", num_workers=2, batched_physics=batched)
         assert sampler.envs._local.batched_physics is batched
         torch.manual_seed(0)
         policy = make_policy(sampler.observation_space, sampler.action_space, (16, 16))

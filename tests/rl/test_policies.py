@@ -63,8 +63,10 @@ def test_deterministic_actions_are_mean_and_argmax():
     _perturb(policy)
     obs = np.random.default_rng(0).normal(size=(3, 2)).astype(np.float32)
     np.testing.assert_allclose(
-        policy.act(obs, deterministic=True), policy.dist_params(torch.as_tensor(obs))[:, :1].detach(),
-        rtol=1e-5, atol=1e-6,  # numpy and torch round float32 products differently
+        policy.act(obs, deterministic=True),
+        policy.dist_params(torch.as_tensor(obs))[:, :1].detach(),
+        rtol=1e-5,
+        atol=1e-6,  # numpy and torch round float32 products differently
     )
     discrete = make_policy(gym.spaces.Box(-1, 1, (2,)), gym.spaces.Discrete(4), (8,))
     _perturb(discrete)

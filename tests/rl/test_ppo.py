@@ -62,7 +62,9 @@ def test_schedule_sets_the_step_from_its_iterations_on():
 
 
 def test_schedule_sets_the_discount_and_may_give_it_back():
-    config = PPOConfig.from_mapping({"schedule": {100: {"gamma": 0.995, "gae_lambda": 0.97}, 200: {"gamma": None}}})
+    config = PPOConfig.from_mapping(
+        {"schedule": {100: {"gamma": 0.995, "gae_lambda": 0.97}, 200: {"gamma": None}}}
+    )
     assert (config.at(99).gamma, config.at(99).gae_lambda) == (None, None)
     assert (config.at(100).gamma, config.at(100).gae_lambda) == (0.995, 0.97)
     assert (config.at(200).gamma, config.at(200).gae_lambda) == (None, 0.97)
@@ -73,7 +75,10 @@ def test_schedule_sets_the_discount_and_may_give_it_back():
     [
         ({0: {"learning_rate": 1e-4}}, r"ppo.schedule.0: an iteration must be an integer >= 1"),
         ({"late": {"learning_rate": 1e-4}}, r"ppo.schedule.late: an iteration must be"),
-        ({10: {"epochs": 3}}, r"ppo.schedule.10.epochs: a schedule may set only learning_rate, target_kl, gamma, gae_lambda"),
+        (
+            {10: {"epochs": 3}},
+            r"ppo.schedule.10.epochs: a schedule may set only learning_rate, target_kl, gamma, gae_lambda",
+        ),
         ({10: {"gamma": 1.5}}, r"ppo.schedule.10.gamma: impossible value 1.5"),
         ({10: {"gae_lambda": "high"}}, r"ppo.schedule.10.gae_lambda: expected a number, got 'high'"),
         ({10: {"learning_rate": None}}, r"ppo.schedule.10.learning_rate: expected a number, got None"),

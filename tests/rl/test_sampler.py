@@ -106,9 +106,7 @@ def test_every_backend_records_transitions_that_follow_the_dynamics(backend, exp
             for t in trajs:
                 obs = t.observations
                 np.testing.assert_allclose(obs[1:, 0], obs[:-1, 0] + 0.02 * obs[:-1, 1], atol=1e-5)
-                np.testing.assert_allclose(
-                    t.final_observation[0], obs[-1, 0] + 0.02 * obs[-1, 1], atol=1e-5
-                )
+                np.testing.assert_allclose(t.final_observation[0], obs[-1, 0] + 0.02 * obs[-1, 1], atol=1e-5)
                 assert np.abs(obs[0]).max() <= 0.05  # a fresh episode's first observation
                 np.testing.assert_array_equal(t.rewards, np.ones(len(t)))
                 assert t.terminated or len(t) == 20
@@ -131,7 +129,8 @@ def test_the_trajectories_do_not_depend_on_the_number_of_stepping_processes(task
         random = RandomPolicy(sampler.action_space, 0)
         try:
             return (
-                sampler.sample(policy, min_steps=60) + sampler.sample(policy, num_episodes=3)
+                sampler.sample(policy, min_steps=60)
+                + sampler.sample(policy, num_episodes=3)
                 + sampler.sample(random, num_episodes=4)
             )
         finally:

@@ -16,7 +16,11 @@ def _trajectory(terminated: bool) -> Trajectory:
     rng = np.random.default_rng(0)
     obs = np.column_stack([rng.uniform(-1.2, 0.6, 6), rng.uniform(-0.07, 0.07, 6)]).astype(np.float32)
     return Trajectory(
-        obs, np.zeros(6, np.int64), -np.ones(6), terminated=terminated, truncated=not terminated,
+        obs,
+        np.zeros(6, np.int64),
+        -np.ones(6),
+        terminated=terminated,
+        truncated=not terminated,
         final_observation=np.array([0.5, 0.01], np.float32),
     )
 
@@ -42,9 +46,16 @@ CARTPOLE = TaskSpec(name="cartpole", env_id="CartPole-v1", max_episode_steps=50)
 
 def _train(iterations, checkpoint, **kwargs):
     return train_trpo(
-        partial(make_env, CARTPOLE), iterations=iterations, batch_size=300, seed=0,
-        hidden_sizes=(8,), num_envs=2, max_episode_steps=50, checkpoint_path=checkpoint,
-        checkpoint_every=2, **kwargs,
+        partial(make_env, CARTPOLE),
+        iterations=iterations,
+        batch_size=300,
+        seed=0,
+        hidden_sizes=(8,),
+        num_envs=2,
+        max_episode_steps=50,
+        checkpoint_path=checkpoint,
+        checkpoint_every=2,
+        **kwargs,
     )
 
 
@@ -134,8 +145,15 @@ def test_ppo_discount_replaces_the_shared_one():
 def test_stop_window_stops_at_the_first_window_whose_mean_return_reaches_the_bar():
     bar, window = 35.0, 3
     result = train_trpo(
-        partial(make_env, CARTPOLE), iterations=30, batch_size=300, seed=0, hidden_sizes=(8,),
-        num_envs=2, max_episode_steps=50, stop_at_return=bar, stop_window=window,
+        partial(make_env, CARTPOLE),
+        iterations=30,
+        batch_size=300,
+        seed=0,
+        hidden_sizes=(8,),
+        num_envs=2,
+        max_episode_steps=50,
+        stop_at_return=bar,
+        stop_window=window,
     )
     returns = [row["return_mean"] for row in result.curve]
     means = [np.mean(returns[max(0, k - window + 1) : k + 1]) for k in range(len(returns))]

@@ -1,6 +1,6 @@
 """Train one CartPole GAIL unit through the imitation node (a subprocess of tests/test_resume.py).
 
-    python tests/scripts/train_unit.py DEMOS.parquet CHECKPOINT_DIR OUTPUT.pt ITERATIONS
+python tests/scripts/train_unit.py DEMOS.parquet CHECKPOINT_DIR OUTPUT.pt ITERATIONS
 """
 
 import sys
@@ -13,8 +13,12 @@ from gail_pipeline.trajectories import read_trajectories
 
 TASK = {"env_id": "CartPole-v1", "max_episode_steps": 100, "dataset_sizes": [2], "batch_size": 1000}
 PARAMS = {
-    "policy_hidden_sizes": [32], "num_envs": 4, "log_every": 10**6, "update_threads": 1,
-    "checkpoint_every": 2, "gail": {"hidden_sizes": [32]},
+    "policy_hidden_sizes": [32],
+    "num_envs": 4,
+    "log_every": 10**6,
+    "update_threads": 1,
+    "checkpoint_every": 2,
+    "gail": {"hidden_sizes": [32]},
 }
 
 

@@ -64,14 +64,10 @@ def make_learner(
         policy.load_state_dict(init_policy.state_dict())
     else:
         policy.obs_normalizer.update(demonstrations.observations())
-    value_fn = ValueFunction(
-        policy.obs_dim, config.value_hidden_sizes, max_episode_steps=max_episode_steps
-    )
+    value_fn = ValueFunction(policy.obs_dim, config.value_hidden_sizes, max_episode_steps=max_episode_steps)
     value_fn.obs_normalizer.load_state_dict(policy.obs_normalizer.state_dict())
     device = torch.device(device)
-    return TRPOLearner(
-        policy.to(device), value_fn.to(device), sampler, config, seed, update_threads
-    )
+    return TRPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed, update_threads)
 
 
 def train_adversarial(
@@ -86,7 +82,11 @@ def train_adversarial(
     (the loop of :func:`gail_pipeline.rl.training.run_iterations`). Rows are appended to
     ``curve`` when given (a resumed run's earlier rows), else to a new list."""
     rows = run_iterations(
-        learner, reward_model, iterations=iterations, batch_size=batch_size,
-        curve=curve if curve is not None else [], on_iteration=on_iteration,
+        learner,
+        reward_model,
+        iterations=iterations,
+        batch_size=batch_size,
+        curve=curve if curve is not None else [],
+        on_iteration=on_iteration,
     )
     return AdversarialResult(rows)

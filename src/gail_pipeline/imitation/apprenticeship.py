@@ -38,9 +38,7 @@ __all__ = ["LinearCostReward", "features", "fem_weights", "gtal_weights"]
 ALGORITHMS = ("fem", "gtal")
 
 
-def features(
-    observations: np.ndarray, actions: np.ndarray, discrete: bool, num_actions: int
-) -> np.ndarray:
+def features(observations: np.ndarray, actions: np.ndarray, discrete: bool, num_actions: int) -> np.ndarray:
     """φ(s, a) of already standardised observations (and, for Box, actions): ``(n, dim)``."""
     s = np.asarray(observations, dtype=np.float64)
     n = len(s)

@@ -56,9 +56,7 @@ class BCResult:
     best_step: int
 
 
-def train_bc(
-    policy: Policy, demonstrations: Demonstrations, config: BCConfig, seed: int
-) -> BCResult:
+def train_bc(policy: Policy, demonstrations: Demonstrations, config: BCConfig, seed: int) -> BCResult:
     """Fit ``policy`` (modified in place, then set to its best iterate) to the expert pairs, on
     the device the policy's parameters are on."""
     config.validate()
@@ -91,9 +89,7 @@ def train_bc(
             with torch.no_grad():
                 valid_params = policy.dist_params(observations[valid_idx])
                 valid_nll = float(-policy.log_prob(valid_params, actions[valid_idx]).mean())
-            curve.append(
-                {"step": step, "train_nll": float(np.mean(running)), "validation_nll": valid_nll}
-            )
+            curve.append({"step": step, "train_nll": float(np.mean(running)), "validation_nll": valid_nll})
             running = []
             if valid_nll < best_nll:
                 best_nll, best_step = valid_nll, step

@@ -88,9 +88,7 @@ def reward_from_logits(logits_expert_is_high: torch.Tensor, sign: str) -> torch.
 class Discriminator(nn.Module):
     """logit(s, a), high for expert pairs."""
 
-    def __init__(
-        self, obs_dim: int, action_dim: int, discrete: bool, hidden_sizes: Sequence[int]
-    ) -> None:
+    def __init__(self, obs_dim: int, action_dim: int, discrete: bool, hidden_sizes: Sequence[int]) -> None:
         super().__init__()
         self.discrete = discrete
         self.num_actions = action_dim if discrete else 0
@@ -211,7 +209,9 @@ class GAILReward:
         all_logits = torch.cat([logits_expert, logits_policy])
         all_weights = torch.cat([weights, torch.ones_like(logits_policy)])
         p = torch.sigmoid(all_logits)
-        pair_entropy = -(p * nn.functional.logsigmoid(all_logits) + (1 - p) * nn.functional.logsigmoid(-all_logits))
+        pair_entropy = -(
+            p * nn.functional.logsigmoid(all_logits) + (1 - p) * nn.functional.logsigmoid(-all_logits)
+        )
         entropy = (pair_entropy * all_weights).sum() / (n_expert + len(logits_policy))
         loss = logistic - self.config.entropy_weight * entropy
         penalty = torch.zeros((), device=logits_expert.device)

@@ -74,13 +74,17 @@ def sampler_settings(params: dict[str, Any], where: str) -> dict[str, Any]:
     settings = dict(params.get("sampler") or {})
     unknown = set(settings) - {"backend", "num_workers"}
     if unknown:
-        raise ConfigError(f"{where}.sampler: unknown setting(s) {sorted(unknown)}; known: backend, num_workers")
+        raise ConfigError(
+            f"{where}.sampler: unknown setting(s) {sorted(unknown)}; known: backend, num_workers"
+        )
     backend = settings.get("backend", "auto")
     if backend not in BACKENDS:
         raise ConfigError(f"{where}.sampler.backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
     workers = settings.get("num_workers")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ConfigError(f"{where}.sampler.num_workers: expected a positive integer or null, got {workers!r}")
+        raise ConfigError(
+            f"{where}.sampler.num_workers: expected a positive integer or null, got {workers!r}"
+        )
     return {"sampler_backend": backend, "num_workers": workers}
 
 

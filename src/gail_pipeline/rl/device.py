@@ -18,7 +18,11 @@ from contextlib import contextmanager
 import torch
 
 __all__ = [
-    "auto_update_threads", "available_cpus", "keep_freed_memory", "resolve_device", "torch_threads",
+    "auto_update_threads",
+    "available_cpus",
+    "keep_freed_memory",
+    "resolve_device",
+    "torch_threads",
 ]
 
 

@@ -12,10 +12,11 @@ episode ends and resets, against the envs' own ``step``). Resets still go throug
 ``reset``, so its random stream is untouched.
 
 Covered: the -v5 classes of Hopper, Walker2d, HalfCheetah, Reacher, Ant and Humanoid, whatever
-their kwargs (each stepper reads the env's own settings). A batched stepper is only used when every env of the batch is one of these classes
-exactly (not a subclass, which may change ``step``), wrapped only by the wrappers
-``gymnasium.make`` adds (time limit, order enforcing, passive checker, none of which changes what
-``step`` returns), and not rendering. Any other env steps through its own ``step``.
+their kwargs (each stepper reads the env's own settings). A batched stepper is only used when
+every env of the batch is one of these classes exactly (not a subclass, which may change
+``step``), wrapped only by the wrappers ``gymnasium.make`` adds (time limit, order enforcing,
+passive checker, none of which changes what ``step`` returns), and not rendering. Any other env
+steps through its own ``step``.
 
 ``mj_rnePostConstraint``, which Gymnasium runs after each step to fill ``cfrc_ext`` and friends,
 runs only for Ant and Humanoid, whose observations and contact costs read them; for the others
@@ -41,8 +42,14 @@ from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
 __all__ = [
-    "AntStepper", "BatchedStepper", "HumanoidStepper", "LocomotionStepper", "PlanarLocomotionStepper",
-    "ReacherStepper", "batched_stepper", "episode_limit",
+    "AntStepper",
+    "BatchedStepper",
+    "HumanoidStepper",
+    "LocomotionStepper",
+    "PlanarLocomotionStepper",
+    "ReacherStepper",
+    "batched_stepper",
+    "episode_limit",
 ]
 
 PASS_THROUGH_WRAPPERS = (TimeLimit, OrderEnforcing, PassiveEnvChecker)
@@ -84,8 +91,16 @@ class BatchedStepper:
         """What this stepper assumes of an env: equal for every env it steps."""
         env = env.unwrapped
         model = env.model
-        return (type(env), model.nq, model.nv, model.nu, model.nbody, env.frame_skip, env.dt,
-                *(repr(getattr(env, name, None)) for name in self.setting_names))
+        return (
+            type(env),
+            model.nq,
+            model.nv,
+            model.nu,
+            model.nbody,
+            env.frame_skip,
+            env.dt,
+            *(repr(getattr(env, name, None)) for name in self.setting_names),
+        )
 
     def step(self, rows: np.ndarray, actions: np.ndarray):
         """Step envs ``rows`` with ``actions`` (one row each, already within the action space)
@@ -99,8 +114,12 @@ class LocomotionStepper(BatchedStepper):
     HalfCheetah) the healthy bonus, termination when unhealthy and the healthy height range."""
 
     setting_names = (
-        "_forward_reward_weight", "_ctrl_cost_weight", "_exclude_current_positions_from_observation",
-        "_healthy_reward", "_terminate_when_unhealthy", "_healthy_z_range",
+        "_forward_reward_weight",
+        "_ctrl_cost_weight",
+        "_exclude_current_positions_from_observation",
+        "_healthy_reward",
+        "_terminate_when_unhealthy",
+        "_healthy_z_range",
     )
 
     def __init__(self, envs: Sequence[gym.Env]) -> None:
@@ -203,9 +222,7 @@ class ReacherStepper(BatchedStepper):
             target[j] = xpos[target_id]
         vec = fingertip - target
         theta = qpos[:, :2]
-        obs = np.concatenate(
-            (np.cos(theta), np.sin(theta), qpos[:, 2:], qvel[:, :2], vec[:, :2]), axis=1
-        )
+        obs = np.concatenate((np.cos(theta), np.sin(theta), qpos[:, 2:], qvel[:, :2], vec[:, :2]), axis=1)
         reward_dist = -_row_norms(vec) * self.dist_weight
         reward_ctrl = -np.square(actions).sum(axis=1) * self.control_weight
         return obs, reward_dist + reward_ctrl, np.zeros(k, dtype=bool)
@@ -217,8 +234,11 @@ class AntStepper(LocomotionStepper):
 
     classes = (AntEnv,)
     setting_names = (
-        *LocomotionStepper.setting_names, "_contact_cost_weight", "_contact_force_range",
-        "_main_body", "_include_cfrc_ext_in_observation",
+        *LocomotionStepper.setting_names,
+        "_contact_cost_weight",
+        "_contact_force_range",
+        "_main_body",
+        "_include_cfrc_ext_in_observation",
     )
 
     def __init__(self, envs: Sequence[gym.Env]) -> None:
@@ -262,9 +282,7 @@ class AntStepper(LocomotionStepper):
         forward_reward = x_velocity * self.forward_weight
         rewards = forward_reward + healthy * self.healthy_reward
         ctrl_cost = self.ctrl_cost_weight * np.sum(np.square(actions), axis=1)
-        contact_cost = self.contact_cost_weight * np.sum(
-            np.square(contact_forces).reshape(k, -1), axis=1
-        )
+        contact_cost = self.contact_cost_weight * np.sum(np.square(contact_forces).reshape(k, -1), axis=1)
         terminated = ~healthy if self.terminate_when_unhealthy else np.zeros(k, dtype=bool)
         return obs, rewards - (ctrl_cost + contact_cost), terminated
 
@@ -275,9 +293,13 @@ class HumanoidStepper(LocomotionStepper):
 
     classes = (HumanoidEnv,)
     setting_names = (
-        *LocomotionStepper.setting_names, "_contact_cost_weight", "_contact_cost_range",
-        "_include_cinert_in_observation", "_include_cvel_in_observation",
-        "_include_qfrc_actuator_in_observation", "_include_cfrc_ext_in_observation",
+        *LocomotionStepper.setting_names,
+        "_contact_cost_weight",
+        "_contact_cost_range",
+        "_include_cinert_in_observation",
+        "_include_cvel_in_observation",
+        "_include_qfrc_actuator_in_observation",
+        "_include_cfrc_ext_in_observation",
     )
 
     def __init__(self, envs: Sequence[gym.Env]) -> None:
@@ -287,7 +309,8 @@ class HumanoidStepper(LocomotionStepper):
         self.contact_cost_weight = first._contact_cost_weight
         self.contact_cost_range = first._contact_cost_range
         self.include = (
-            bool(first._include_cinert_in_observation), bool(first._include_cvel_in_observation),
+            bool(first._include_cinert_in_observation),
+            bool(first._include_cvel_in_observation),
             bool(first._include_qfrc_actuator_in_observation),
             bool(first._include_cfrc_ext_in_observation),
         )
@@ -321,9 +344,11 @@ class HumanoidStepper(LocomotionStepper):
             contact_forces[j] = data.cfrc_ext
         x_velocity = ((xy_after - xy_before) / self.dt)[:, 0]
         parts = [qpos[:, 2:] if self.exclude_positions else qpos, qvel]
-        for include, part in zip(self.include, (
-            cinert[:, 1:], cvel[:, 1:], actuator_forces[:, 6:], contact_forces[:, 1:]
-        ), strict=True):
+        for include, part in zip(
+            self.include,
+            (cinert[:, 1:], cvel[:, 1:], actuator_forces[:, 6:], contact_forces[:, 1:]),
+            strict=True,
+        ):
             if include:
                 parts.append(part.reshape(k, -1))
         obs = np.concatenate(parts, axis=1)

@@ -43,6 +43,7 @@ __all__ = [
     "save_policy",
 ]
 
+
 def tanh(x: torch.Tensor) -> torch.Tensor:
     """tanh(x) = 2σ(2x) − 1, without autograd: on the CPU through torch's sigmoid kernel, several
     times faster than its tanh kernel (within 2·10⁻⁷ of it in float32); on a GPU, tanh itself."""
@@ -85,7 +86,9 @@ CHUNK_ROWS = 4096
 """Rows per chunk of :func:`in_row_chunks` (and of :class:`MLP`)."""
 
 
-def in_row_chunks(fn: Callable[..., torch.Tensor], *tensors: torch.Tensor, rows: int | None = None) -> torch.Tensor:
+def in_row_chunks(
+    fn: Callable[..., torch.Tensor], *tensors: torch.Tensor, rows: int | None = None
+) -> torch.Tensor:
     """``fn(*tensors)`` computed ``rows`` rows at a time (default :data:`CHUNK_ROWS`) and
     concatenated, for CPU batches of at least twice that many rows; otherwise in one call.
 
@@ -136,9 +139,7 @@ class Policy(nn.Module):
 
     discrete: bool
 
-    def __init__(
-        self, obs_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation: str
-    ) -> None:
+    def __init__(self, obs_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation: str) -> None:
         super().__init__()
         self.obs_dim = obs_dim
         self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
@@ -286,12 +287,13 @@ class PolicySnapshot:
         self.discrete = policy.discrete
         normalizer = policy.obs_normalizer
         self._mean = normalizer.mean.detach().cpu().numpy().astype(np.float32)
-        self._inv_std = (1.0 / np.sqrt(normalizer.var.detach().cpu().numpy() + normalizer.eps)).astype(np.float32)
+        self._inv_std = (1.0 / np.sqrt(normalizer.var.detach().cpu().numpy() + normalizer.eps)).astype(
+            np.float32
+        )
         self._clip = float(normalizer.clip)
         linears = [m for m in policy.net if isinstance(m, nn.Linear)]
         self._layers = [
-            (m.weight.detach().cpu().numpy().T.copy(), m.bias.detach().cpu().numpy().copy())
-            for m in linears
+            (m.weight.detach().cpu().numpy().T.copy(), m.bias.detach().cpu().numpy().copy()) for m in linears
         ]
         self._activation = _NUMPY_ACTIVATIONS[policy.activation]  # (picklable: sent to workers)
         if not self.discrete:
@@ -405,7 +407,9 @@ class ValueFunction(nn.Module):
         self.target_std.fill_(std)
 
 
-def save_policy(policy: Policy, path: str | Path | BinaryIO, metadata: Mapping[str, Any] | None = None) -> None:
+def save_policy(
+    policy: Policy, path: str | Path | BinaryIO, metadata: Mapping[str, Any] | None = None
+) -> None:
     """Write a policy (weights, normaliser, constructor arguments, metadata) to one file."""
     payload = {
         "format": POLICY_FILE_FORMAT,

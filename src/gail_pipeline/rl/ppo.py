@@ -81,17 +81,21 @@ class PPOConfig:
         return dataclasses.replace(self, schedule=None, **changes)
 
     def validate(self, where: str = "ppo") -> None:
-        refuse_impossible(self, {
-            "clip": self.clip > 0,
-            "epochs": isinstance(self.epochs, int) and self.epochs >= 1,
-            "minibatch_size": isinstance(self.minibatch_size, int) and self.minibatch_size >= 1,
-            "learning_rate": self.learning_rate > 0,
-            "max_grad_norm": self.max_grad_norm > 0,
-            "target_kl": self.target_kl is None or self.target_kl > 0,
-            "entropy_coef": self.entropy_coef >= 0,
-            "gamma": self.gamma is None or 0 <= self.gamma <= 1,
-            "gae_lambda": self.gae_lambda is None or 0 <= self.gae_lambda <= 1,
-        }, where)
+        refuse_impossible(
+            self,
+            {
+                "clip": self.clip > 0,
+                "epochs": isinstance(self.epochs, int) and self.epochs >= 1,
+                "minibatch_size": isinstance(self.minibatch_size, int) and self.minibatch_size >= 1,
+                "learning_rate": self.learning_rate > 0,
+                "max_grad_norm": self.max_grad_norm > 0,
+                "target_kl": self.target_kl is None or self.target_kl > 0,
+                "entropy_coef": self.entropy_coef >= 0,
+                "gamma": self.gamma is None or 0 <= self.gamma <= 1,
+                "gae_lambda": self.gae_lambda is None or 0 <= self.gae_lambda <= 1,
+            },
+            where,
+        )
 
 
 def _checked_schedule(schedule: Any, where: str) -> dict[int, dict[str, Any]]:

@@ -148,8 +148,7 @@ class RolloutSampler:
         quotas[: total % self.num_envs] += 1
         noise_seed = int(self.rng.integers(2**63))
         args = [
-            (actor, quotas[share], min_steps is None, deterministic, noise_seed, share.start,
-             self.num_envs)
+            (actor, quotas[share], min_steps is None, deterministic, noise_seed, share.start, self.num_envs)
             for share in self.envs.shares
         ]
         ended = [e for share_ended in self.envs.run_shares(_run_share, args) for e in share_ended]
@@ -172,9 +171,7 @@ def _run_share(
     trajectory)`` for every episode run. Env ``i`` of the share may start an episode while its
     steps taken (``by_episodes``: episodes started) are below ``quotas[i]``."""
     with threadpool_limits(limits=1, user_api="blas"):
-        return _stepping_loop(
-            envs, actor, quotas, by_episodes, deterministic, noise_seed, offset, total_envs
-        )
+        return _stepping_loop(envs, actor, quotas, by_episodes, deterministic, noise_seed, offset, total_envs)
 
 
 def _stepping_loop(
@@ -224,10 +221,16 @@ def _stepping_loop(
             used += stepped
         done = stepped & (result.terminated | result.truncated)
         for i in np.flatnonzero(done).tolist():
-            ended.append((
-                i, int(episode_start[i]), k, bool(result.terminated[i]),
-                bool(result.truncated[i]), result.final_obs[i].copy(),
-            ))
+            ended.append(
+                (
+                    i,
+                    int(episode_start[i]),
+                    k,
+                    bool(result.terminated[i]),
+                    bool(result.truncated[i]),
+                    result.final_obs[i].copy(),
+                )
+            )
             episode_start[i] = -1
         # Envs that now sit at the start of a fresh episode may begin a counted one.
         fresh = done if envs.same_step_reset else ~result.valid
@@ -246,14 +249,18 @@ def _stepping_loop(
     all_rewards = np.stack(reward_steps)
     action_dtype = np.int64 if discrete else np.float32
     return [
-        (end, offset + i, Trajectory(
-            observations=np.ascontiguousarray(all_obs[start : end + 1, i], dtype=np.float32),
-            actions=np.ascontiguousarray(all_actions[start : end + 1, i], dtype=action_dtype),
-            rewards=np.ascontiguousarray(all_rewards[start : end + 1, i], dtype=np.float64),
-            terminated=terminated,
-            truncated=truncated,
-            final_observation=final_obs,
-        ))
+        (
+            end,
+            offset + i,
+            Trajectory(
+                observations=np.ascontiguousarray(all_obs[start : end + 1, i], dtype=np.float32),
+                actions=np.ascontiguousarray(all_actions[start : end + 1, i], dtype=action_dtype),
+                rewards=np.ascontiguousarray(all_rewards[start : end + 1, i], dtype=np.float64),
+                terminated=terminated,
+                truncated=truncated,
+                final_observation=final_obs,
+            ),
+        )
         for i, start, end, terminated, truncated, final_obs in ended
     ]
 

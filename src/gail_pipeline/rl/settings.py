@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def checked_settings(
-    cls: type, values: Mapping[str, Any] | None, where: str, what: str
-) -> dict[str, Any]:
+def checked_settings(cls: type, values: Mapping[str, Any] | None, where: str, what: str) -> dict[str, Any]:
     """``values`` as a dict, after refusing any key that is not a field of ``cls`` with a message
     naming it (``{where}.{key}: unknown {what} setting; known: …``)."""
     values = dict(values or {})

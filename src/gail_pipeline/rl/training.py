@@ -42,8 +42,15 @@ from gail_pipeline.rl.trpo import TRPOConfig, fit_value_function, trpo_step
 from gail_pipeline.trajectories import Trajectory
 
 __all__ = [
-    "Batch", "Checkpoint", "EnvironmentReward", "PPOLearner", "RewardModel", "TRPOLearner", "TrainingResult",
-    "run_iterations", "train_trpo",
+    "Batch",
+    "Checkpoint",
+    "EnvironmentReward",
+    "PPOLearner",
+    "RewardModel",
+    "TRPOLearner",
+    "TrainingResult",
+    "run_iterations",
+    "train_trpo",
 ]
 
 logger = logging.getLogger(__name__)
@@ -145,9 +152,7 @@ class TRPOLearner:
         return Batch.from_trajectories(trajectories, self.sampler.action_bounds).to(self.device)
 
     @torch.no_grad()
-    def advantages(
-        self, batch: Batch, rewards: Sequence[np.ndarray]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def advantages(self, batch: Batch, rewards: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         """GAE advantages and value targets of the batch under the given per-step rewards.
 
         The value predictions are computed once per batch and reused (GAIL asks twice: before
@@ -157,8 +162,7 @@ class TRPOLearner:
             values = self.value_fn(batch.observations, batch.timesteps).cpu().numpy()
             bootstrap = np.zeros(len(batch.trajectories))
             truncated = [
-                k for k, t in enumerate(batch.trajectories)
-                if t.truncated and t.final_observation is not None
+                k for k, t in enumerate(batch.trajectories) if t.truncated and t.final_observation is not None
             ]
             if truncated:
                 finals = [batch.trajectories[k] for k in truncated]
@@ -168,8 +172,11 @@ class TRPOLearner:
                 bootstrap[truncated] = final_v.cpu().numpy()
             batch.values, batch.bootstrap_values = values, bootstrap
         advantages, returns = compute_gae_batch(
-            np.concatenate(rewards), batch.values, [len(t) for t in batch.trajectories],
-            batch.bootstrap_values, *self.discount(),
+            np.concatenate(rewards),
+            batch.values,
+            [len(t) for t in batch.trajectories],
+            batch.bootstrap_values,
+            *self.discount(),
         )
         return (
             torch.as_tensor(advantages, dtype=torch.float32, device=self.device),
@@ -191,7 +198,11 @@ class TRPOLearner:
 
     def fit_value(self, batch: Batch, value_targets: torch.Tensor) -> dict[str, float]:
         return fit_value_function(
-            self.value_fn, batch.observations, batch.timesteps, value_targets, self.config,
+            self.value_fn,
+            batch.observations,
+            batch.timesteps,
+            value_targets,
+            self.config,
             self.generator,
         )
 
@@ -252,7 +263,12 @@ class PPOLearner(TRPOLearner):
         for group in self.optimizer.param_groups:
             group["lr"] = config.learning_rate
         stats = ppo_step(
-            self.policy, self.optimizer, batch.observations, batch.actions, advantages, config,
+            self.policy,
+            self.optimizer,
+            batch.observations,
+            batch.actions,
+            advantages,
+            config,
             self.generator,
         )
         return {**stats, "learning_rate": config.learning_rate, "gamma": self.discount()[0]}
@@ -471,7 +487,8 @@ def train_trpo(
     sampler = RolloutSampler(make_env, num_envs, seed, sampler_backend, num_workers)
     policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
     value_fn = ValueFunction(
-        int(sampler.observation_space.shape[0]), config.value_hidden_sizes,
+        int(sampler.observation_space.shape[0]),
+        config.value_hidden_sizes,
         max_episode_steps=max_episode_steps,
     )
     device = torch.device(device)
@@ -487,9 +504,13 @@ def train_trpo(
         checkpoint = Checkpoint(
             checkpoint_path,
             {
-                "config": dataclasses.asdict(config), "batch_size": batch_size, "seed": seed,
-                "hidden_sizes": list(hidden_sizes), "num_envs": num_envs,
-                "max_episode_steps": max_episode_steps, "shaping": reward_shaping is not None,
+                "config": dataclasses.asdict(config),
+                "batch_size": batch_size,
+                "seed": seed,
+                "hidden_sizes": list(hidden_sizes),
+                "num_envs": num_envs,
+                "max_episode_steps": max_episode_steps,
+                "shaping": reward_shaping is not None,
                 "key": checkpoint_key,
                 **({"ppo": dataclasses.asdict(ppo)} if ppo is not None else {}),
             },
@@ -520,8 +541,13 @@ def train_trpo(
 
     reward = EnvironmentReward(shaped if reward_shaping else None)
     run_iterations(
-        learner, reward, iterations=iterations, batch_size=batch_size, curve=curve,
-        on_iteration=after_iteration, stop=reached,
+        learner,
+        reward,
+        iterations=iterations,
+        batch_size=batch_size,
+        curve=curve,
+        on_iteration=after_iteration,
+        stop=reached,
     )
     if checkpoint is not None and curve:
         checkpoint.save({"learner": learner.state_dict(), "curve": curve})

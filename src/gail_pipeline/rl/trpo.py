@@ -279,6 +279,7 @@ def natural_gradient_step(
     if torch.count_nonzero(g) == 0:
         return LineSearchResult(old, False, 0.0, 0.0, 0.0)
     if fisher_product is not None:
+
         def fvp(vector: torch.Tensor) -> torch.Tensor:
             return fisher_product(vector) + damping * vector
     else:
@@ -360,9 +361,19 @@ def trpo_step(
 
     fisher = policy_fisher_product(policy, fvp_obs) if config.fvp_method == "analytic" else None
     result = natural_gradient_step(
-        params, surrogate, mean_kl, fvp_kl, config.max_kl, config.damping, config.cg_iters,
-        config.accept_ratio, config.backtrack_coef, config.max_backtracks, surrogate_and_kl,
-        objective_old=surrogate_of(start_dist), fisher_product=fisher,
+        params,
+        surrogate,
+        mean_kl,
+        fvp_kl,
+        config.max_kl,
+        config.damping,
+        config.cg_iters,
+        config.accept_ratio,
+        config.backtrack_coef,
+        config.max_backtracks,
+        surrogate_and_kl,
+        objective_old=surrogate_of(start_dist),
+        fisher_product=fisher,
     )
     with torch.no_grad():
         # The line search stops at the accepted step (or restores the old parameters).
@@ -408,7 +419,9 @@ def fit_value_function(
             return 0.5 * (value_fn.normalized(observations, timesteps) - old_pred).pow(2).mean()
 
         def fvp_kl() -> torch.Tensor:
-            return 0.5 * (value_fn.normalized(observations[idx], timesteps[idx]) - old_pred[idx]).pow(2).mean()
+            return (
+                0.5 * (value_fn.normalized(observations[idx], timesteps[idx]) - old_pred[idx]).pow(2).mean()
+            )
 
         def neg_loss_and_kl() -> tuple[torch.Tensor, torch.Tensor]:
             pred = last["pred"] = value_fn.normalized(observations, timesteps)
@@ -418,9 +431,19 @@ def fit_value_function(
         if config.fvp_method == "analytic":
             fisher = value_fisher_product(value_fn, observations[idx], timesteps[idx])
         result = natural_gradient_step(
-            params, neg_loss, kl, fvp_kl, config.value_max_kl, config.damping, config.cg_iters,
-            config.accept_ratio, config.backtrack_coef, config.max_backtracks, neg_loss_and_kl,
-            objective_old=-(start_pred - normalized_targets).pow(2).mean(), fisher_product=fisher,
+            params,
+            neg_loss,
+            kl,
+            fvp_kl,
+            config.value_max_kl,
+            config.damping,
+            config.cg_iters,
+            config.accept_ratio,
+            config.backtrack_coef,
+            config.max_backtracks,
+            neg_loss_and_kl,
+            objective_old=-(start_pred - normalized_targets).pow(2).mean(),
+            fisher_product=fisher,
         )
         pred = last["pred"] if result.accepted else old_pred
         after = pred * value_fn.target_std + value_fn.target_mean
@@ -431,7 +454,11 @@ def fit_value_function(
             order = torch.randperm(n, generator=generator).to(observations.device)
             for start in range(0, n, config.value_adam_minibatch):
                 idx = order[start : start + config.value_adam_minibatch]
-                loss = (value_fn.normalized(observations[idx], timesteps[idx]) - normalized_targets[idx]).pow(2).mean()
+                loss = (
+                    (value_fn.normalized(observations[idx], timesteps[idx]) - normalized_targets[idx])
+                    .pow(2)
+                    .mean()
+                )
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -450,4 +477,3 @@ def explained_variance(prediction: torch.Tensor, target: torch.Tensor) -> float:
     if var == 0:
         return float("nan")
     return 1.0 - float((target - prediction).var()) / var
-

@@ -44,7 +44,11 @@ import gymnasium as gym
 import numpy as np
 
 __all__ = [
-    "EnvBatch", "InProcessEnvs", "NativeVectorEnvs", "StepResult", "WorkerProcessEnvs",
+    "EnvBatch",
+    "InProcessEnvs",
+    "NativeVectorEnvs",
+    "StepResult",
+    "WorkerProcessEnvs",
     "make_env_batch",
 ]
 
@@ -180,9 +184,7 @@ class InProcessEnvs(EnvBatch):
         if self._stepper is not None:
             return self._batched_step(actions, mask, rewards, terminated, truncated, final_obs)
         for i in np.flatnonzero(mask).tolist():
-            next_obs, reward, term, trunc, _ = self.envs[i].step(
-                int(actions[i]) if discrete else actions[i]
-            )
+            next_obs, reward, term, trunc, _ = self.envs[i].step(int(actions[i]) if discrete else actions[i])
             rewards[i] = reward
             if term or trunc:
                 terminated[i] = term
@@ -200,7 +202,8 @@ class InProcessEnvs(EnvBatch):
         next_obs, step_rewards, step_terminated = self._stepper.step(rows, actions[rows])
         self._elapsed[rows] += 1
         step_truncated = (
-            np.zeros(len(rows), dtype=bool) if self._limit is None
+            np.zeros(len(rows), dtype=bool)
+            if self._limit is None
             else (self._elapsed[rows] >= self._limit) & ~step_terminated
         )
         rewards[rows] = step_rewards
@@ -267,9 +270,7 @@ class NativeVectorEnvs(EnvBatch):
         terminated = np.asarray(terminated, dtype=bool) & valid
         truncated = np.asarray(truncated, dtype=bool) & valid & ~terminated
         self._pending_reset = terminated | truncated
-        return StepResult(
-            obs, np.asarray(rewards, dtype=np.float64), terminated, truncated, obs, valid
-        )
+        return StepResult(obs, np.asarray(rewards, dtype=np.float64), terminated, truncated, obs, valid)
 
     def close(self) -> None:
         self.vector_env.close()
@@ -336,7 +337,8 @@ class WorkerProcessEnvs(EnvBatch):
         for part in self._slices:
             parent, child = context.Pipe()
             proc = context.Process(
-                target=_worker_main, args=(child, make_env, seeds[part], batched_physics),
+                target=_worker_main,
+                args=(child, make_env, seeds[part], batched_physics),
                 daemon=True,
             )
             proc.start()
@@ -447,7 +449,5 @@ def make_env_batch(
                 "worker processes (on Dask, start workers with distributed.worker.daemon: false, "
                 "or use backend auto or inprocess)"
             )
-        return WorkerProcessEnvs(
-            make_env, seeds, num_workers or (os.cpu_count() or 1), batched_physics
-        )
+        return WorkerProcessEnvs(make_env, seeds, num_workers or (os.cpu_count() or 1), batched_physics)
     return InProcessEnvs(make_env, seeds, batched_physics)

@@ -49,7 +49,11 @@ def sample_expert_trajectories(
     returns = np.array([t.episode_return for t in trajectories])
     logger.info(
         "%s: %d expert trajectories, %d steps, return %.2f ± %.2f",
-        task.name, len(trajectories), sum(len(t) for t in trajectories), returns.mean(), returns.std(),
+        task.name,
+        len(trajectories),
+        sum(len(t) for t in trajectories),
+        returns.mean(),
+        returns.std(),
     )
     return Demonstrations(
         trajectories,
@@ -67,7 +71,11 @@ def sample_expert_trajectories(
 
 
 def subsample_datasets(
-    expert_trajectories: Demonstrations, task_config: dict[str, Any], params: dict[str, Any], *, task_name: str
+    expert_trajectories: Demonstrations,
+    task_config: dict[str, Any],
+    params: dict[str, Any],
+    *,
+    task_name: str,
 ) -> dict[str, Demonstrations]:
     """One dataset per size: the first n trajectories, every k-th pair from a random offset."""
     task = TaskSpec.from_config(task_name, task_config)
@@ -97,9 +105,7 @@ def subsample_datasets(
                 f"tasks.{task.name}.dataset_sizes: a dataset of {size} trajectories cannot be drawn "
                 f"from the {available} expert trajectories in {task.name}.expert_trajectories"
             )
-        datasets[f"n{size}"] = subsample(
-            expert_trajectories, size, task.subsample_interval, seed=seed + size
-        )
+        datasets[f"n{size}"] = subsample(expert_trajectories, size, task.subsample_interval, seed=seed + size)
     return datasets
 
 

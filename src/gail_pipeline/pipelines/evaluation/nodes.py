@@ -18,8 +18,16 @@ from gail_pipeline.tasks import TaskSpec, make_env
 logger = logging.getLogger(__name__)
 
 RESULT_COLUMNS = [
-    "task", "algorithm", "n_trajectories", "seed", "return_mean", "return_std", "normalized_score",
-    "expert_return_mean", "random_return_mean", "episodes",
+    "task",
+    "algorithm",
+    "n_trajectories",
+    "seed",
+    "return_mean",
+    "return_std",
+    "normalized_score",
+    "expert_return_mean",
+    "random_return_mean",
+    "episodes",
 ]
 
 
@@ -47,13 +55,25 @@ def evaluate_unit(
     score = normalized_score(float(returns.mean()), expert, random)
     logger.info(
         "%s.%s.n%d.s%d: return %.2f ± %.2f, normalised %.3f",
-        unit.task_name, unit.algorithm, unit.dataset_size, unit.seed, returns.mean(), returns.std(), score,
+        unit.task_name,
+        unit.algorithm,
+        unit.dataset_size,
+        unit.seed,
+        returns.mean(),
+        returns.std(),
+        score,
     )
     return {
-        "task": unit.task_name, "algorithm": unit.algorithm, "n_trajectories": unit.dataset_size,
-        "seed": unit.seed, "return_mean": float(returns.mean()), "return_std": float(returns.std()),
-        "normalized_score": float(score), "expert_return_mean": float(expert),
-        "random_return_mean": float(random), "episodes": len(returns),
+        "task": unit.task_name,
+        "algorithm": unit.algorithm,
+        "n_trajectories": unit.dataset_size,
+        "seed": unit.seed,
+        "return_mean": float(returns.mean()),
+        "return_std": float(returns.std()),
+        "normalized_score": float(score),
+        "expert_return_mean": float(expert),
+        "random_return_mean": float(random),
+        "episodes": len(returns),
         "returns": [float(r) for r in returns],
     }
 
@@ -72,9 +92,14 @@ def build_results_table(*evaluations: dict[str, Any]) -> pd.DataFrame:
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
     """Mean over seeds of each (task, algorithm, n_trajectories) cell."""
     grouped = table.groupby(["task", "algorithm", "n_trajectories"], sort=False)
-    return grouped.agg(
-        return_mean=("return_mean", "mean"),
-        return_std_over_seeds=("return_mean", "std"),
-        normalized_score=("normalized_score", "mean"),
-        seeds=("seed", "count"),
-    ).reset_index().fillna({"return_std_over_seeds": 0.0}).astype({"seeds": np.int64})
+    return (
+        grouped.agg(
+            return_mean=("return_mean", "mean"),
+            return_std_over_seeds=("return_mean", "std"),
+            normalized_score=("normalized_score", "mean"),
+            seeds=("seed", "count"),
+        )
+        .reset_index()
+        .fillna({"return_std_over_seeds": 0.0})
+        .astype({"seeds": np.int64})
+    )

@@ -71,8 +71,14 @@ def train_expert(
         if row["iteration"] % log_every == 0 or row["iteration"] == task.expert.iterations:
             logger.info(
                 "%s expert: iter %d/%d  steps %d  return %.1f ± %.1f  kl %.4f  %.0fs",
-                task.name, row["iteration"], task.expert.iterations, row["env_steps"],
-                row["return_mean"], row["return_std"], row["policy_kl"], row["wall_time"],
+                task.name,
+                row["iteration"],
+                task.expert.iterations,
+                row["env_steps"],
+                row["return_mean"],
+                row["return_std"],
+                row["policy_kl"],
+                row["wall_time"],
             )
 
     started = time.time()
@@ -94,7 +100,11 @@ def train_expert(
             reward_shaping=shaping,
             checkpoint_path=checkpoint,
             checkpoint_key=json.dumps(
-                {"env_id": task.env_id, "env_kwargs": dict(task.env_kwargs), "shaping": task.expert.reward_shaping},
+                {
+                    "env_id": task.env_id,
+                    "env_kwargs": dict(task.env_kwargs),
+                    "shaping": task.expert.reward_shaping,
+                },
                 sort_keys=True,
             ),
             on_iteration=lambda row: (report(row), show(row)),
@@ -136,7 +146,12 @@ def measure_reference_returns(
     random = evaluate(make, random_actor, task.evaluation_episodes, seed + 1)
     logger.info(
         "%s: expert %.2f ± %.2f, random %.2f ± %.2f over %d episodes",
-        task.name, expert.mean(), expert.std(), random.mean(), random.std(), task.evaluation_episodes,
+        task.name,
+        expert.mean(),
+        expert.std(),
+        random.mean(),
+        random.std(),
+        task.evaluation_episodes,
     )
     return {
         "task": task.name,

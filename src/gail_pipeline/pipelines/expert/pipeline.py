@@ -30,4 +30,3 @@ def create_pipeline(task_name: str) -> Pipeline:
         namespace=task_name,
         parameters={"params:task": f"params:tasks.{task_name}", "params:expert": "params:expert"},
     )
-

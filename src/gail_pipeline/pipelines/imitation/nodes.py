@@ -65,8 +65,11 @@ def train_learner(
     hidden = tuple(params.get("policy_hidden_sizes", (100, 100)))
     where = f"{unit.task_name}.{unit.algorithm}.n{unit.dataset_size}.s{unit.seed}"
     metadata = {
-        "task": task.name, "env_id": task.env_id, "algorithm": unit.algorithm,
-        "dataset_size": unit.dataset_size, "seed": unit.seed,
+        "task": task.name,
+        "env_id": task.env_id,
+        "algorithm": unit.algorithm,
+        "dataset_size": unit.dataset_size,
+        "seed": unit.seed,
         "dataset_version": demonstrations.metadata.get("version"),
     }
 
@@ -90,13 +93,23 @@ def train_learner(
         init_policy = make_policy(env.observation_space, env.action_space, hidden).to(device)
         train_bc(init_policy, demonstrations, bc_config, seed)
     learner = make_learner(
-        make, demonstrations, seed=seed, config=trpo_config, hidden_sizes=hidden,
-        num_envs=num_envs_setting(params.get("num_envs", "auto"), task.batch_size, horizon, "imitation.num_envs"),
-        max_episode_steps=horizon, init_policy=init_policy, device=device,
+        make,
+        demonstrations,
+        seed=seed,
+        config=trpo_config,
+        hidden_sizes=hidden,
+        num_envs=num_envs_setting(
+            params.get("num_envs", "auto"), task.batch_size, horizon, "imitation.num_envs"
+        ),
+        max_episode_steps=horizon,
+        init_policy=init_policy,
+        device=device,
         update_threads=update_threads_setting(params, "imitation"),
         **sampler_settings(params, "imitation"),
     )
-    action_dim = env.action_space.n if isinstance(env.action_space, gym.spaces.Discrete) else env.action_space.shape[0]
+    action_dim = (
+        env.action_space.n if isinstance(env.action_space, gym.spaces.Discrete) else env.action_space.shape[0]
+    )
     if unit.algorithm == "gail":
         gail_params.pop("causal_entropy", None)
         try:
@@ -130,18 +143,31 @@ def train_learner(
         if row["iteration"] % log_every == 0 or row["iteration"] == unit.iterations:
             logger.info(
                 "%s: iter %d/%d  steps %d  return %.1f ± %.1f",
-                where, row["iteration"], unit.iterations, row["env_steps"], row["return_mean"], row["return_std"],
+                where,
+                row["iteration"],
+                unit.iterations,
+                row["env_steps"],
+                row["return_mean"],
+                row["return_std"],
             )
         if checkpoint is not None and checkpoint.due(learner.iteration, unit.iterations):
-            checkpoint.save({
-                "learner": learner.state_dict(), "reward_model": reward_model.state_dict(),
-                "curve": curve, "bc_warm_start": warm_started,
-            })
+            checkpoint.save(
+                {
+                    "learner": learner.state_dict(),
+                    "reward_model": reward_model.state_dict(),
+                    "curve": curve,
+                    "bc_warm_start": warm_started,
+                }
+            )
 
     with training_progress(where, unit.iterations, start=resumed_from) as show:
         result = train_adversarial(
-            learner, reward_model, unit.iterations, task.batch_size,
-            on_iteration=lambda row: (after_iteration(row), show(row)), curve=curve,
+            learner,
+            reward_model,
+            unit.iterations,
+            task.batch_size,
+            on_iteration=lambda row: (after_iteration(row), show(row)),
+            curve=curve,
         )
     learner.sampler.close()
     if checkpoint is not None:
@@ -149,9 +175,13 @@ def train_learner(
         # (with `--only-missing-outputs`, Kedro skips it instead).
         checkpoint.remove()
     learner.policy = learner.policy.cpu()
-    learner.policy.metadata = {**metadata, "iterations": unit.iterations, "env_steps": learner.env_steps,
-                               "bc_warm_start": warm_started,
-                               "resumed_from_iteration": resumed_from}
+    learner.policy.metadata = {
+        **metadata,
+        "iterations": unit.iterations,
+        "env_steps": learner.env_steps,
+        "bc_warm_start": warm_started,
+        "resumed_from_iteration": resumed_from,
+    }
     return learner.policy, pd.DataFrame(result.curve)
 
 
@@ -182,12 +212,17 @@ def _unit_checkpoint(
 def _check_data(demonstrations: Demonstrations, env: gym.Env, task: TaskSpec, unit: UnitSpec) -> None:
     source = f"{task.name}.demonstrations_n{unit.dataset_size}"
     if demonstrations.env_id != task.env_id:
-        raise ConfigError(f"{source}: trajectories of {demonstrations.env_id!r}, task {task.name!r} is {task.env_id!r}")
+        raise ConfigError(
+            f"{source}: trajectories of {demonstrations.env_id!r}, task {task.name!r} is {task.env_id!r}"
+        )
     space = env.action_space
     discrete = isinstance(space, gym.spaces.Discrete)
     check_against_spaces(
-        demonstrations, int(env.observation_space.shape[0]), discrete,
-        1 if discrete else int(space.shape[0]), source,
+        demonstrations,
+        int(env.observation_space.shape[0]),
+        discrete,
+        1 if discrete else int(space.shape[0]),
+        source,
     )
     if len(demonstrations.trajectories) != unit.dataset_size:
         raise ConfigError(
