@@ -186,3 +186,33 @@ def test_a_daemonic_process_steps_in_process_and_refuses_worker_processes():
     proc.join()
     assert chosen == "InProcessEnvs"
     assert "daemonic process, which may not start worker processes" in refused
+
+
+UNGUARDED_SCRIPT = """
+from functools import partial
+
+from gail_pipeline.rl.sampler import RolloutSampler
+from gail_pipeline.tasks import TaskSpec, make_env
+
+task = TaskSpec(name="cartpole", env_id="CartPole-v1", max_episode_steps=20)
+RolloutSampler(partial(make_env, task), num_envs=2, seed=0, backend="workers", num_workers=2)
+print("unreachable")
+"""
+
+
+def test_a_script_without_main_guard_is_told_to_add_it(tmp_path):
+    # Worker processes start with 'spawn' and re-import the main module: a script that starts
+    # workers at its top level has each worker start them again, and must be told why it failed.
+    import subprocess
+    import sys
+
+    script = tmp_path / "noguard.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0 and "unreachable" not in done.stdout
+    last = done.stderr.strip().splitlines()
+    error = "\n".join(last[last.index("RuntimeError: environment workers failed during start:") :])
+    assert "re-ran the main module" in error and str(script) in error
+    assert 'put the script\'s training code under `if __name__ == "__main__":`' in error

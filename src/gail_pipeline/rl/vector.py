@@ -34,6 +34,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing as mp
 import os
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -276,6 +277,40 @@ class NativeVectorEnvs(EnvBatch):
         self.vector_env.close()
 
 
+MAIN_RERUN_EXIT_CODE = 86
+"""Exit code of a worker process that stopped because re-running the main module started training."""
+
+
+def _main_module_rerun_by_workers() -> str | None:
+    """The script (or module) that a ``spawn`` or ``forkserver`` child re-runs before it starts,
+    as :mod:`multiprocessing` decides it; None where the child re-runs nothing (an interactive
+    session, a notebook, ``python -c``, a package's ``__main__``)."""
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name is not None:
+        return None if name == "__main__" or name.endswith(".__main__") else name
+    return getattr(main, "__file__", None)
+
+
+def _refuse_start_while_bootstrapping() -> None:
+    """Stop a worker process that is still re-running its parent's main module and got here.
+
+    A ``spawn`` or ``forkserver`` child first re-imports the parent's main module; if that module
+    trains at its top level (no ``if __name__ == "__main__":`` guard), the child starts training
+    and worker processes of its own, which :mod:`multiprocessing` forbids. The child then exits
+    with :data:`MAIN_RERUN_EXIT_CODE`, so the parent can name the cause.
+    """
+    if not getattr(mp.current_process(), "_inheriting", False):  # set while the child bootstraps
+        return
+    print(
+        "gail_pipeline: this environment worker process re-ran the main module, whose top-level "
+        "code started training (and worker processes) again; put the training code under "
+        '`if __name__ == "__main__":`',
+        file=sys.stderr,
+    )
+    raise SystemExit(MAIN_RERUN_EXIT_CODE)
+
+
 def _worker_main(
     conn: Connection, make_env: Callable[[], gym.Env], seeds: list[int], batched_physics: bool
 ) -> None:
@@ -312,7 +347,9 @@ class WorkerProcessEnvs(EnvBatch):
 
     ``make_env`` must be picklable (e.g. ``functools.partial(make_env, task)``): the worker
     processes are started with the ``spawn`` method, which is safe beside torch and inside Kedro's
-    runners.
+    runners. Each of them first re-imports the main module, so a script that trains must do so
+    under ``if __name__ == "__main__":``; a worker that started training again from there is
+    reported as such.
     """
 
     same_step_reset = True
@@ -324,6 +361,7 @@ class WorkerProcessEnvs(EnvBatch):
         num_workers: int,
         batched_physics: bool = True,
     ) -> None:
+        _refuse_start_while_bootstrapping()
         seeds = [int(s) for s in seeds]
         self.num_envs = len(seeds)
         num_workers = max(1, min(int(num_workers), self.num_envs))
@@ -332,6 +370,7 @@ class WorkerProcessEnvs(EnvBatch):
         slices = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
         self._local_slice, self._slices = slices[0], slices[1:]
         context = mp.get_context("spawn")
+        self._start_method = context.get_start_method()
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
         for part in self._slices:
@@ -359,7 +398,9 @@ class WorkerProcessEnvs(EnvBatch):
             try:
                 status, payload = conn.recv()
             except EOFError:
-                status, payload = "error", f"worker {k} exited (code {self._procs[k].exitcode})"
+                errors.append(self._exit_message(k, what))
+                results.append(None)
+                continue
             if status == "error":
                 errors.append(f"worker {k}:\n{payload}")
             results.append(payload)
@@ -367,6 +408,28 @@ class WorkerProcessEnvs(EnvBatch):
             self.close()
             raise RuntimeError(f"environment workers failed during {what}:\n" + "\n".join(errors))
         return results
+
+    def _exit_message(self, k: int, what: str) -> str:
+        """Why worker ``k`` closed its pipe without answering: its exit code, and the likely cause
+        where one can be told."""
+        proc = self._procs[k]
+        proc.join(timeout=5)  # it closed its end: it is exiting
+        message = f"worker {k} exited (code {proc.exitcode})"
+        main = _main_module_rerun_by_workers() if self._start_method != "fork" else None
+        guard = '`if __name__ == "__main__":`'
+        if proc.exitcode == MAIN_RERUN_EXIT_CODE:
+            return (
+                f"{message}: it re-ran the main module ({main or '__main__'}), whose top-level code "
+                f"started training again (worker processes start with '{self._start_method}' and "
+                f"re-import the main module); put the script's training code under {guard}"
+            )
+        if what == "start" and main is not None:
+            return (
+                f"{message} before it was ready (its error is on stderr); if this ran from a "
+                f"script, put the training code under {guard} (worker processes start with "
+                f"'{self._start_method}' and re-import the main module, {main})"
+            )
+        return f"{message} (its error, if any, is on stderr)"
 
     @property
     def shares(self) -> list[slice]:
