@@ -160,3 +160,86 @@ def test_each_bad_input_gets_one_clear_error_and_loses_nothing(project, capsys):
             shutil.rmtree(project / added)
     with capsys.disabled():
         print("\n" + "\n".join(messages))
+
+
+def _expert_trajectories(spoil=None):
+    """Two CartPole episodes of 12 and 9 steps (file rows 0-11 and 12-20), made up."""
+    import numpy as np
+
+    from gail_pipeline.trajectories import Demonstrations, Trajectory
+
+    rng = np.random.default_rng(0)
+    trajectories = [
+        Trajectory(
+            observations=rng.normal(size=(n, 4)).astype(np.float32),
+            actions=rng.integers(0, 2, n).astype(np.int64),
+            rewards=np.ones(n),
+            terminated=n == 9,
+            truncated=n == 12,
+        )
+        for n in (12, 9)
+    ]
+    if spoil:
+        spoil(trajectories)
+    return Demonstrations(trajectories, "CartPole-v1", {"task": "cartpole"})
+
+
+def _set_action(value):
+    def spoil(trajectories):
+        trajectories[1].actions[3] = value  # file row 15
+
+    return spoil
+
+
+def _no_episode_ends(trajectories):
+    for trajectory in trajectories:
+        trajectory.terminated = trajectory.truncated = False
+
+
+BAD_EXPERT_TRAJECTORIES = [
+    (
+        _set_action(7),
+        r"cartpole.expert_trajectories \(\S*2099-01-01T00.00.00.000Z/expert_trajectories.parquet\): "
+        r"column 'action': row 15 \(trajectory 1, step 3\): discrete action 7 outside the "
+        r"environment's 2 actions \(0..1\)",
+    ),
+    (
+        _set_action(-1),
+        r"2099-01-01T00.00.00.000Z/expert_trajectories.parquet: column 'action': negative discrete "
+        r"action -1 at row 15 \(trajectory 1, step 3\)",
+    ),
+    (
+        _no_episode_ends,
+        r"2099-01-01T00.00.00.000Z/expert_trajectories.parquet: columns 'terminated'/'truncated': "
+        r"row 11, the last of trajectory 0 \(step 11\), has neither flag set",
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("spoil", "expected"), BAD_EXPERT_TRAJECTORIES, ids=["action 7", "action -1", "no episode ends"]
+)
+def test_bad_expert_trajectories_stop_the_demonstrations_stage_before_it_saves(project, spoil, expected):
+    from gail_pipeline.trajectories import write_trajectories
+
+    def save(demonstrations, version):
+        name = "expert_trajectories.parquet"
+        write_trajectories(demonstrations, project / "data/03_primary/cartpole" / name / version / name)
+
+    def subsample():
+        with KedroSession.create(project_path=project, runtime_params=TINY) as session:
+            session.run(pipeline_names=["demonstrations"], from_nodes=["cartpole.subsample_datasets"])
+
+    save(_expert_trajectories(), "2026-01-01T00.00.00.000Z")  # good ones pass
+    subsample()
+    datasets = "data/05_model_input/cartpole/demonstrations_n*.parquet/*/demonstrations_n*.parquet"
+    assert len(list(project.glob(datasets))) == 2
+    before = _snapshot(project)
+    save(_expert_trajectories(spoil), "2099-01-01T00.00.00.000Z")  # then a newer, bad version
+    with pytest.raises(Exception) as info:
+        subsample()
+    assert re.search(expected, str(info.value)), str(info.value)
+    after = _snapshot(project)
+    after.pop(next(p for p in after if "2099-01-01" in str(p)))
+    assert after == before  # no dataset written, nothing changed or lost

@@ -153,3 +153,65 @@ def test_subsample_refuses_impossible_sizes():
 def test_trajectory_shape_checks():
     with pytest.raises(ValueError, match="rewards has 2 rows"):
         Trajectory(np.zeros((3, 2), np.float32), np.zeros(3, np.int64), np.zeros(2))
+
+
+def _set_column(table, name, values):
+    return table.set_column(table.column_names.index(name), name, pa.array(values))
+
+
+def test_discrete_action_outside_the_action_space_is_named_with_file_and_row(tmp_path):
+    from gail_pipeline.trajectories import check_against_spaces
+
+    good = tmp_path / "good.parquet"
+    write_trajectories(_demos(True), good)
+    check_against_spaces(read_trajectories(good), 4, True, 1, str(good), num_actions=2)
+
+    demos = _demos(True)
+    demos.trajectories[1].actions[2] = 7  # row 5 + 2 of the file
+    path = tmp_path / "seven.parquet"
+    write_trajectories(demos, path)
+    back = read_trajectories(path)  # the schema holds any int64: the env decides the range
+    check_against_spaces(back, 4, True, 1, str(path))  # without num_actions, as before
+    with pytest.raises(
+        TrajectoryFileError,
+        match=r"seven\.parquet: column 'action': row 7 \(trajectory 1, step 2\): discrete action 7 "
+        r"outside the environment's 2 actions \(0\.\.1\)",
+    ):
+        check_against_spaces(back, 4, True, 1, str(path), num_actions=2)
+
+    table = to_table(_demos(True))
+    actions = table.column("action").to_pylist()
+    actions[3] = -1
+    negative = _write(_set_column(table, "action", actions), tmp_path / "negative.parquet")
+    with pytest.raises(
+        TrajectoryFileError,
+        match=r"negative\.parquet: column 'action': negative discrete action -1 at row 3 "
+        r"\(trajectory 0, step 3\)",
+    ):
+        read_trajectories(negative)
+
+
+def test_a_trajectory_without_an_episode_end_is_refused_with_file_and_row(tmp_path):
+    table = to_table(_demos(True))  # rows 0-4: trajectory 0 (terminated), 5-7: trajectory 1 (truncated)
+    cut = _write(_set_column(table, "truncated", [False] * 8), tmp_path / "cut.parquet")
+    with pytest.raises(
+        TrajectoryFileError,
+        match=r"cut\.parquet: columns 'terminated'/'truncated': row 7, the last of trajectory 1 "
+        r"\(step 2\), has neither flag set",
+    ):
+        read_trajectories(cut)
+    no_ends = _set_column(_set_column(table, "truncated", [False] * 8), "terminated", [False] * 8)
+    with pytest.raises(TrajectoryFileError, match=r"no_ends\.parquet: .*row 4, the last of trajectory 0"):
+        read_trajectories(_write(no_ends, tmp_path / "no_ends.parquet"))
+
+
+def test_subsampled_trajectories_may_end_before_the_episode_end(tmp_path):
+    demos = _demos(True, lengths=(50, 50))
+    sub = subsample(demos, num_trajectories=2, interval=10, seed=0)
+    # (offsets 8 and 6: the last rows, 49, are dropped and their end flags with them)
+    assert not any(t.terminated or t.truncated for t in sub.trajectories)
+    path = tmp_path / "sub.parquet"
+    write_trajectories(sub, path)
+    assert len(read_trajectories(path).trajectories) == 2
+    every_row = subsample(demos, num_trajectories=2, interval=1, seed=0)
+    assert [t.terminated or t.truncated for t in every_row.trajectories] == [True, True]

@@ -12,8 +12,9 @@ imitation stage trains on them. ``--output`` writes one Parquet file anywhere.
 
 Validation (one :class:`~gail_pipeline.trajectories.TrajectoryFileError` naming the source and the
 field): the episodes go through the project's Parquet schema checks (dtypes, NaN/inf, episode
-ends), then against the environment's spaces (observation width, Box or Discrete actions and their
-width) — the same checks every stage makes when it reads a file.
+ends: each episode must end terminated or truncated), then against the environment's spaces
+(observation width, Box or Discrete actions and their width, discrete actions within the action
+space) — the same checks every stage makes when it reads a file.
 
 Formats read:
 
@@ -115,6 +116,7 @@ def validate_for_env(
         discrete,
         1 if discrete else int(space.shape[0]),
         source,
+        num_actions=int(space.n) if discrete else None,
     )
     return demonstrations  # checked; it also keeps the final observations the Parquet form drops
 

@@ -20,6 +20,12 @@ Workers need the project installed (``pip install -e .``) and the same working d
 (``conf/``); their MLflow runs go to the tracking URI of the ``kedro run`` (point it at a shared
 server with ``MLFLOW_TRACKING_URI``, see README). A node that fails on a worker stops the run with
 :class:`NodeFailedError`, which names the node and the worker and carries the worker's traceback.
+
+A node runs once. The runner releases each node's task as soon as it sees it finish, so no result
+stays in a worker's memory on the runner's behalf: were a worker lost later (killed, out of
+memory), the scheduler would otherwise run the finished node again to rebuild that result, and
+the second run would collide with the versioned outputs the first one saved. A node whose worker
+is lost *while it runs* is started again on another worker by Dask (it has saved nothing yet).
 """
 
 from __future__ import annotations
@@ -197,15 +203,20 @@ class DaskRunner(AbstractRunner):
 
             submit_ready()
             for future in running:
-                node = by_future[future]
-                if future.status == "error":
-                    error = future.exception()
+                node = by_future.pop(future)
+                status = future.status
+                error = future.exception() if status == "error" else None
+                # Release the task at once (the runner needs only its status): a result held for
+                # the runner in a worker's memory is recomputed - the node run again - when that
+                # worker is lost.
+                future.release()
+                del future
+                if status != "finished":
                     self._suggest_resume_scenario(pipeline, done, catalog)
                     if isinstance(error, NodeFailedError):
                         raise NodeFailedError(str(error)) from None
-                    raise NodeFailedError(
-                        f"node {node.name!r} failed on the Dask cluster: {error!r}"
-                    ) from error
+                    what = repr(error) if error is not None else f"its task ended {status}"
+                    raise NodeFailedError(f"node {node.name!r} failed on the Dask cluster: {what}") from error
                 done.add(node)
                 self._logger.info("Completed node: %s", node.name)
                 self._logger.info("Completed %d out of %d tasks", len(done), len(dependencies))

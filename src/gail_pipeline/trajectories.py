@@ -19,7 +19,11 @@ column         Arrow type                         meaning
 The schema metadata holds ``env_id``, ``observation_dim``, ``action_kind`` (``box`` or
 ``discrete``), ``action_dim`` and free-form provenance (expert version, seed, subsampling ...).
 :func:`read_trajectories` checks all of it and raises one :class:`TrajectoryFileError` naming the
-file and the field at fault.
+file and the field at fault (and the row, for a bad value). Each trajectory is a whole episode: its
+last row, and no other, has ``terminated`` or ``truncated`` set — except in a dataset subsampled
+with an interval above 1 (provenance ``subsample_interval``), whose last kept row may precede the
+episode's end. :func:`check_against_spaces` checks the data against an environment's spaces,
+discrete actions included (``0 <= action < num_actions``).
 """
 
 from __future__ import annotations
@@ -305,9 +309,21 @@ def from_table(
             bad = int(np.argwhere(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))[0, 0])
             raise fail(f"column '{name}'", f"NaN or infinite value (first at row {bad})")
     if kind == "discrete" and (actions < 0).any():
-        raise fail("column 'action'", "negative discrete action")
+        bad = int(np.flatnonzero(actions < 0)[0])
+        raise fail(
+            "column 'action'",
+            f"negative discrete action {int(actions[bad])} at row {bad} "
+            f"(trajectory {traj_ids[bad]}, step {steps[bad]})",
+        )
     if (np.diff(traj_ids) < 0).any():
         raise fail("column 'trajectory'", "rows are not grouped by trajectory in ascending order")
+
+    try:
+        provenance = json.loads(meta.get("provenance", "{}"))
+    except json.JSONDecodeError as exc:
+        raise fail("schema metadata 'provenance'", f"not JSON ({exc})") from exc
+    # Subsampling keeps an episode's end flag only if it keeps the episode's last row.
+    whole_episodes = not _subsampled(provenance)
 
     boundaries = np.flatnonzero(np.diff(traj_ids)) + 1
     starts = np.concatenate([[0], boundaries])
@@ -322,6 +338,13 @@ def from_table(
                 "columns 'terminated'/'truncated'",
                 f"trajectory {traj_ids[start]} is flagged done before its last row",
             )
+        if whole_episodes and not (terminated[end - 1] or truncated[end - 1]):
+            raise fail(
+                "columns 'terminated'/'truncated'",
+                f"row {end - 1}, the last of trajectory {traj_ids[start]} (step {steps[end - 1]}), "
+                "has neither flag set: the episode has no end (every trajectory must end in a "
+                "terminal state or at the time limit)",
+            )
         trajectories.append(
             Trajectory(
                 observations=observations[start:end],
@@ -332,8 +355,13 @@ def from_table(
                 steps=steps[start:end],
             )
         )
-    provenance = json.loads(meta.get("provenance", "{}"))
     return Demonstrations(trajectories, env_id, provenance)
+
+
+def _subsampled(provenance: Any) -> bool:
+    """Whether the provenance records a subsampling that may drop an episode's last row."""
+    interval = provenance.get("subsample_interval", 1) if isinstance(provenance, dict) else 1
+    return isinstance(interval, int) and not isinstance(interval, bool) and interval > 1
 
 
 def _flat_values(table: pa.Table, name: str) -> np.ndarray:
@@ -370,9 +398,19 @@ def read_trajectories(
 
 
 def check_against_spaces(
-    demonstrations: Demonstrations, observation_dim: int, discrete: bool, action_dim: int, source: str
+    demonstrations: Demonstrations,
+    observation_dim: int,
+    discrete: bool,
+    action_dim: int,
+    source: str,
+    *,
+    num_actions: int | None = None,
 ) -> None:
-    """Raise :class:`TrajectoryFileError` if the data does not fit an environment's spaces."""
+    """Raise :class:`TrajectoryFileError` if the data does not fit an environment's spaces.
+
+    ``num_actions``: for a Discrete action space, its number of actions ``n``; every action must
+    then lie in ``0..n-1`` (the error names the first row outside, counted as in the file).
+    """
     if demonstrations.observation_dim != observation_dim:
         raise TrajectoryFileError(
             f"{source}: column 'observation': width {demonstrations.observation_dim}, "
@@ -382,3 +420,15 @@ def check_against_spaces(
         kind = "discrete" if demonstrations.discrete else f"box[{demonstrations.action_dim}]"
         want = "discrete" if discrete else f"box[{action_dim}]"
         raise TrajectoryFileError(f"{source}: column 'action': {kind} actions, the environment takes {want}")
+    if discrete and num_actions is not None:
+        row = 0
+        for index, trajectory in enumerate(demonstrations.trajectories):
+            outside = (trajectory.actions < 0) | (trajectory.actions >= num_actions)
+            if outside.any():
+                i = int(np.flatnonzero(outside)[0])
+                raise TrajectoryFileError(
+                    f"{source}: column 'action': row {row + i} (trajectory {index}, step "
+                    f"{int(trajectory.steps[i])}): discrete action {int(trajectory.actions[i])} "
+                    f"outside the environment's {num_actions} actions (0..{num_actions - 1})"
+                )
+            row += len(trajectory)

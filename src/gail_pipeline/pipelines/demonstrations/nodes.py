@@ -77,18 +77,27 @@ def subsample_datasets(
     *,
     task_name: str,
 ) -> dict[str, Demonstrations]:
-    """One dataset per size: the first n trajectories, every k-th pair from a random offset."""
+    """One dataset per size: the first n trajectories, every k-th pair from a random offset.
+
+    The trajectories are checked against the task's environment (observation width, action kind
+    and width, discrete actions within the action space) before any dataset is returned, so bad
+    data stops the run before Kedro saves anything."""
     task = TaskSpec.from_config(task_name, task_config)
     seed = seed_parameter(params, "demonstrations.seed")
+    source = f"{task.name}.expert_trajectories"
+    if expert_trajectories.metadata.get("path"):
+        source += f" ({expert_trajectories.metadata['path']})"
     env = make_env(task)
     try:
         space = env.action_space
+        discrete = isinstance(space, gym.spaces.Discrete)
         check_against_spaces(
             expert_trajectories,
             observation_dim=int(env.observation_space.shape[0]),
-            discrete=isinstance(space, gym.spaces.Discrete),
-            action_dim=1 if isinstance(space, gym.spaces.Discrete) else int(space.shape[0]),
-            source=f"{task.name}.expert_trajectories",
+            discrete=discrete,
+            action_dim=1 if discrete else int(space.shape[0]),
+            source=source,
+            num_actions=int(space.n) if discrete else None,
         )
     finally:
         env.close()
