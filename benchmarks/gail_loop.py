@@ -93,12 +93,12 @@ def run_unit(task_name: str, args: dict, queue) -> None:
     import torch
 
     torch.set_num_threads(1)  # as the nodes' hook sets it; the training loop sets its own count
+    from gail_pipeline.config_loader import parameters_from_conf
     from gail_pipeline.experts import latest_version
-    from gail_pipeline.grid import _parameters_from_conf
     from gail_pipeline.pipelines.imitation.nodes import UnitSpec, train_learner
     from gail_pipeline.trajectories import read_trajectories
 
-    params = _parameters_from_conf()
+    params = parameters_from_conf()
     imitation = dict(params["imitation"])
     sampler = dict(imitation.get("sampler") or {})
     if args["backend"]:

@@ -18,27 +18,20 @@ normalised score, or after the task's iteration budget. BC's own updates use no 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
-from functools import partial
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import torch
 from common import header, write_report
 
+from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.experts import latest_version
-from gail_pipeline.grid import _parameters_from_conf
-from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
-from gail_pipeline.imitation.bc import BCConfig, train_bc
-from gail_pipeline.imitation.gail import DiscriminatorConfig, GAILReward
-from gail_pipeline.pipelines.common import num_envs_setting, sampler_settings
+from gail_pipeline.imitation import ImitationSettings, train_imitation
 from gail_pipeline.rl.device import auto_update_threads
-from gail_pipeline.rl.policies import make_policy
-from gail_pipeline.rl.seeding import seed_everything
-from gail_pipeline.rl.trpo import TRPOConfig
-from gail_pipeline.tasks import make_env, parse_tasks
+from gail_pipeline.tasks import parse_tasks
 from gail_pipeline.trajectories import read_trajectories
 
 DATA = Path("data")
@@ -79,48 +72,27 @@ def run(
     demos = read_trajectories(
         latest_version(DATA / f"05_model_input/{task.name}/demonstrations_n{size}.parquet")
     )
-    make = partial(make_env, task)
-    env = make()
-    seed_everything(seed)
-    init = None
-    if variant == "bc_warm_start":
-        init = make_policy(env.observation_space, env.action_space, (100, 100))
-        bc = params["bc"]
-        train_bc(init, demos, BCConfig(task.bc_steps, task.bc_validate_every, **bc), seed)
-    horizon = env.spec.max_episode_steps
-    learner = make_learner(
-        make,
-        demos,
-        seed=seed,
-        config=TRPOConfig.from_mapping(params.get("trpo")),
-        max_episode_steps=horizon,
-        init_policy=init,
-        num_envs=num_envs_setting(params.get("num_envs", "auto"), task.batch_size, horizon, "num_envs"),
-        **sampler_settings(params, "imitation"),
+    settings = ImitationSettings.parse(params)
+    gail = dataclasses.replace(
+        settings.gail,
+        bc_warm_start=variant == "bc_warm_start",
+        gradient_penalty=gradient_penalty
+        if variant == "gradient_penalty"
+        else settings.gail.gradient_penalty,
     )
-    action_dim = (
-        env.action_space.n if isinstance(env.action_space, gym.spaces.Discrete) else env.action_space.shape[0]
-    )
-    gail = {k: v for k, v in params["gail"].items() if k not in ("causal_entropy", "bc_warm_start")}
-    gail["hidden_sizes"] = tuple(gail["hidden_sizes"])
-    if variant == "gradient_penalty":
-        gail["gradient_penalty"] = gradient_penalty
-    model = GAILReward(
-        demos, DiscriminatorConfig(**gail, reward_sign=task.reward_sign), seed, int(action_dim)
-    )
+    settings = dataclasses.replace(settings, gail=gail, checkpoint_dir=None)
+
+    def score(row: dict) -> float:
+        return (row["return_mean"] - random) / (expert - random)
+
+    def stop(curve: list[dict]) -> bool:
+        over_budget = max_env_steps is not None and curve[-1]["env_steps"] >= max_env_steps
+        return score(curve[-1]) >= target or over_budget
+
     start = time.perf_counter()
-    curve: list[dict] = []
-    reached = None
-    score = float("nan")
-    while learner.iteration < task.iterations and (
-        max_env_steps is None or learner.env_steps < max_env_steps
-    ):
-        curve = train_adversarial(learner, model, learner.iteration + 1, task.batch_size, curve=curve).curve
-        score = (curve[-1]["return_mean"] - random) / (expert - random)
-        if score >= target:
-            reached = curve[-1]
-            break
-    learner.sampler.close()
+    curve = train_imitation(task, "gail", demos, seed=seed, settings=settings, stop=stop).curve
+    reached = next((row for row in curve if score(row) >= target), None)
+    score_last = score(curve[-1])
     return {
         "task": task.name,
         "size": size,
@@ -130,7 +102,7 @@ def run(
         "env_steps": reached["env_steps"] if reached else None,
         "wall_s": time.perf_counter() - start,
         "wall_to_target_s": reached["wall_time"] if reached else None,
-        "score_last": score,
+        "score_last": score_last,
         "budget_env_steps": curve[-1]["env_steps"],
     }
 
@@ -163,7 +135,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)  # BC pre-training; the GAIL loop sets its own (imitation.update_threads)
-    params = _parameters_from_conf()
+    params = parameters_from_conf()
     for override in args.trpo:
         key, value = override.split("=", 1)
         params["imitation"].setdefault("trpo", {})[key] = value if key == "value_fit" else float(value)

@@ -38,8 +38,8 @@ from gymnasium.envs.mujoco.ant_v5 import AntEnv
 from gymnasium.envs.mujoco.humanoid_v5 import HumanoidEnv
 from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 
-from gail_pipeline.grid import _parameters_from_conf
-from gail_pipeline.pipelines.common import num_envs_setting
+from gail_pipeline.config_loader import parameters_from_conf
+from gail_pipeline.imitation import ImitationSettings
 from gail_pipeline.rl.policies import make_policy
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.tasks import make_env, parse_tasks
@@ -112,7 +112,7 @@ def measure(task, args) -> dict:
     probe_env = make_env(task)
     horizon = probe_env.spec.max_episode_steps or 1000
     probe_env.close()
-    num_envs = args.num_envs or num_envs_setting("auto", task.batch_size, horizon, "num_envs")
+    num_envs = args.num_envs or ImitationSettings().envs_for(task.batch_size, horizon)
     row["num_envs"] = num_envs
     probe = RolloutSampler(partial(make_env, task), 1, seed=0, backend="auto", num_workers=1)
     native = probe.backend == "NativeVectorEnvs"
@@ -172,7 +172,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    tasks = parse_tasks(_parameters_from_conf()["tasks"])
+    tasks = parse_tasks(parameters_from_conf()["tasks"])
     rows = []
     for name in args.tasks:
         rows.append(measure(tasks[name], args))

@@ -1,4 +1,10 @@
-"""The experts shipped with the project: ``data/01_raw/experts/<task>.pt`` and its manifest.
+"""The experts: how one is trained (:func:`train_expert`), and the ones shipped with the project.
+
+:func:`train_expert` trains a task's expert by TRPO (or PPO, ``tasks.<name>.expert.trainer``) on
+the true reward, resumably, from :class:`ExpertSettings` (the ``expert`` section of the
+parameters) and the task's ``expert`` budget.
+
+The shipped experts are ``data/01_raw/experts/<task>.pt`` and their manifests.
 
 A new user can run the demonstrations and imitation stages at once: the catalog loads a shipped
 expert (and its measured returns) wherever the expert stage has not saved one yet. The manifest
@@ -18,14 +24,139 @@ import json
 import os
 import platform
 import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from gail_pipeline.rl.policies import load_policy
+import gymnasium as gym
 
-__all__ = ["SHIPPED_DIR", "latest_version", "machine_description", "ship_expert"]
+from gail_pipeline import __version__
+from gail_pipeline.config import parse_settings, settings_dict
+from gail_pipeline.rl.policies import load_policy
+from gail_pipeline.rl.ppo import PPOConfig
+from gail_pipeline.rl.shaping import shaped_rewards
+from gail_pipeline.rl.training import TrainingResult, train_trpo
+from gail_pipeline.rl.trpo import TRPOConfig
+from gail_pipeline.runtime import RuntimeSettings
+from gail_pipeline.tasks import TaskSpec, make_env
+
+__all__ = [
+    "SHIPPED_DIR",
+    "ExpertSettings",
+    "latest_version",
+    "machine_description",
+    "ship_expert",
+    "train_expert",
+]
 
 SHIPPED_DIR = Path("data/01_raw/experts")
+
+
+@dataclass(frozen=True)
+class ExpertSettings(RuntimeSettings):
+    """The ``expert`` section of the parameters: the settings every task's expert shares (a task's
+    ``expert.trpo`` / ``expert.ppo`` in tasks.yml override them), and where it trains."""
+
+    seed: int = 0
+    """Seeds the expert's networks, sampler and environments."""
+    trpo: TRPOConfig = field(default_factory=TRPOConfig)
+    """TRPO's settings (the paper's by default); their discount, GAE and value-function settings
+    serve PPO too."""
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    """PPO's policy step, for tasks whose ``expert.trainer`` is ``ppo``."""
+    log_every: int = 10
+    """A log line every this many iterations (and at the last)."""
+
+    def checks(self) -> dict[str, Any]:
+        return {**super().checks(), "seed": (self.seed >= 0, "a non-negative integer")}
+
+    @classmethod
+    def parse(cls, values: Any, where: str = "expert") -> ExpertSettings:
+        """The parameters' ``expert`` section, checked (:func:`gail_pipeline.config.parse_settings`)."""
+        return parse_settings(cls, values, where)
+
+    def for_task(self, task: TaskSpec) -> tuple[TRPOConfig, PPOConfig | None]:
+        """The TRPO settings with the task's ``expert.trpo`` applied, and PPO's (with its
+        ``expert.ppo``) when the task's trainer is PPO."""
+        where = f"tasks.{task.name}.expert"
+        trpo = parse_settings(TRPOConfig, {**settings_dict(self.trpo), **task.expert.trpo}, f"{where}.trpo")
+        if task.expert.trainer != "ppo":
+            return trpo, None
+        return trpo, parse_settings(PPOConfig, {**settings_dict(self.ppo), **task.expert.ppo}, f"{where}.ppo")
+
+
+def train_expert(
+    task: TaskSpec,
+    settings: ExpertSettings | None = None,
+    *,
+    make_env_fn: Callable[[], gym.Env] | None = None,
+    on_iteration: Callable[[dict[str, float]], None] | None = None,
+) -> TrainingResult:
+    """Train ``task``'s expert on the true reward with the task's ``expert`` budget; resumes from
+    ``settings.checkpoint_dir`` (``<dir>/<task>/expert_seed<seed>.pt``) when a run of the same
+    settings left one. The policy's ``metadata`` records env, trainer, seed, budget, final
+    training return and the machine."""
+    settings = ExpertSettings.parse(settings if settings is not None else ExpertSettings())
+    trpo, ppo = settings.for_task(task)
+    make = make_env_fn or partial(make_env, task)
+    probe = make()
+    horizon = probe.spec.max_episode_steps if probe.spec and probe.spec.max_episode_steps else 1000
+    probe.close()
+    checkpoint = None
+    if settings.checkpoint_dir:
+        checkpoint = Path(settings.checkpoint_dir) / task.name / f"expert_seed{settings.seed}.pt"
+    shaping = None
+    if task.expert.reward_shaping:
+        shaping = partial(shaped_rewards, potential=task.expert.reward_shaping)
+    started = time.time()
+    result = train_trpo(
+        make,
+        iterations=task.expert.iterations,
+        batch_size=task.expert.batch_size,
+        seed=settings.seed,
+        config=trpo,
+        hidden_sizes=task.expert.hidden_sizes,
+        num_envs=task.expert.num_envs,
+        **settings.sampler_kwargs(),
+        device=settings.torch_device("expert"),
+        update_threads=settings.threads(),
+        max_episode_steps=horizon,
+        stop_at_return=task.expert.stop_at_return,
+        stop_window=task.expert.stop_window,
+        reward_shaping=shaping,
+        checkpoint_path=checkpoint,
+        checkpoint_every=settings.checkpoint_every,
+        checkpoint_key=json.dumps(
+            {
+                "env_id": task.env_id,
+                "env_kwargs": dict(task.env_kwargs),
+                "shaping": task.expert.reward_shaping,
+            },
+            sort_keys=True,
+        ),
+        on_iteration=on_iteration,
+        ppo=ppo,
+    )
+    last = result.curve[-1]
+    result.policy.metadata = {
+        "task": task.name,
+        "env_id": task.env_id,
+        "max_episode_steps": horizon,
+        "trainer": task.expert.trainer,
+        "seed": settings.seed,
+        "iterations": int(last["iteration"]),
+        "env_steps": int(last["env_steps"]),
+        "wall_time_s": float(last["wall_time"]),
+        "final_training_return": float(last["return_mean"]),
+        "resumed_from_iteration": result.resumed_from_iteration,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started)),
+        "gail_pipeline_version": __version__,
+        "machine": machine_description(),
+    }
+    return result
 
 
 def machine_description() -> str:

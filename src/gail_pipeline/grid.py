@@ -8,13 +8,12 @@ parameters are read from ``conf/`` with the env of ``KEDRO_ENV`` (default ``loca
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.tasks import ConfigError, TaskSpec, parse_tasks
 
 __all__ = ["ALGORITHMS", "Unit", "active_parameters", "selected_tasks", "set_active_parameters", "units"]
@@ -55,23 +54,7 @@ def set_active_parameters(params: Mapping[str, Any]) -> None:
 def active_parameters() -> dict[str, Any]:
     """The run's parameters (``--env`` and ``--params`` applied) during a ``kedro run``, else
     those of ``conf/`` for ``KEDRO_ENV``."""
-    return dict(_active_parameters) if _active_parameters is not None else _parameters_from_conf()
-
-
-def _parameters_from_conf() -> dict[str, Any]:
-    from kedro.config import OmegaConfigLoader
-
-    from gail_pipeline import settings
-
-    conf_source = Path.cwd() / "conf"
-    if not conf_source.is_dir():
-        conf_source = Path(__file__).resolve().parents[2] / "conf"
-    loader = OmegaConfigLoader(
-        conf_source=str(conf_source),
-        env=os.environ.get("KEDRO_ENV"),
-        **settings.CONFIG_LOADER_ARGS,
-    )
-    return dict(loader["parameters"])
+    return dict(_active_parameters) if _active_parameters is not None else parameters_from_conf()
 
 
 def selected_tasks(params: Mapping[str, Any] | None = None) -> list[TaskSpec]:

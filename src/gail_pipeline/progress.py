@@ -8,6 +8,7 @@ every ``log_every`` iterations instead).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import sys
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-__all__ = ["progress_enabled", "training_progress"]
+__all__ = ["progress_enabled", "training_progress", "training_report"]
 
 
 def progress_enabled() -> bool:
@@ -59,3 +60,31 @@ def training_progress(
             )
 
         yield update
+
+
+@contextmanager
+def training_report(
+    where: str, total: int, log_every: int, logger: logging.Logger
+) -> Iterator[Callable[[dict[str, float]], None]]:
+    """Yields ``report(row)`` for a training loop's ``on_iteration``: a log line every ``log_every``
+    iterations and at the last (``<where>: iter i/N  steps …  return mean ± std  kl …  time``),
+    and the progress bar of :func:`training_progress`."""
+    with training_progress(where, total) as show:
+
+        def report(row: dict[str, float]) -> None:
+            if row["iteration"] % log_every == 0 or row["iteration"] == total:
+                kl = f"  kl {row['policy_kl']:.4f}" if "policy_kl" in row else ""
+                logger.info(
+                    "%s: iter %d/%d  steps %d  return %.1f ± %.1f%s  %.0fs",
+                    where,
+                    row["iteration"],
+                    total,
+                    row["env_steps"],
+                    row["return_mean"],
+                    row["return_std"],
+                    kl,
+                    row["wall_time"],
+                )
+            show(row)
+
+        yield report

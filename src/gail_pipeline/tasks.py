@@ -24,6 +24,8 @@ from typing import Any
 
 import gymnasium as gym
 
+from gail_pipeline.config import ConfigError
+
 __all__ = [
     "ConfigError",
     "ExpertSpec",
@@ -34,10 +36,6 @@ __all__ = [
 ]
 
 _TASK_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, malformed or impossible. The message names it."""
 
 
 EXPERT_TRAINERS = ("trpo", "ppo")

@@ -7,7 +7,7 @@ from gail_pipeline.imitation.apprenticeship import (
     fem_weights,
     gtal_weights,
 )
-from gail_pipeline.rl.training import Batch
+from gail_pipeline.rl.batch import Batch
 from gail_pipeline.trajectories import Demonstrations, Trajectory
 
 

@@ -5,15 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from gail_pipeline.imitation import gail
-from gail_pipeline.imitation.adversarial import make_learner, train_adversarial
-from gail_pipeline.imitation.gail import (
-    DiscriminatorConfig,
-    GAILReward,
-    reward_from_logits,
-)
+from gail_pipeline.imitation import gail, make_learner
+from gail_pipeline.imitation.gail import GAILConfig, GAILReward, reward_from_logits
+from gail_pipeline.rl import loop
+from gail_pipeline.rl.batch import Batch
 from gail_pipeline.rl.evaluation import evaluate
-from gail_pipeline.rl.training import Batch
 from gail_pipeline.rl.trpo import TRPOConfig
 from gail_pipeline.tasks import make_env
 from gail_pipeline.trajectories import Demonstrations, Trajectory, subsample
@@ -37,7 +33,7 @@ def test_module_docstring_states_the_conventions_the_code_uses():
     doc = inspect.getdoc(gail)
     assert "logits_expert_is_high" in doc and "labels_expert_is_one" in doc
     assert "softplus(logit) ≥ 0" in doc and "−softplus(−logit) ≤ 0" in doc
-    assert DiscriminatorConfig().learning_rate == 0.01 and DiscriminatorConfig().entropy_weight == 0.001
+    assert GAILConfig().learning_rate == 0.01 and GAILConfig().entropy_weight == 0.001
 
 
 def _separable(continuous: bool):
@@ -57,7 +53,7 @@ def _separable(continuous: bool):
 @pytest.mark.parametrize("gradient_penalty", [0.0, 10.0])
 def test_discriminator_loss_drops_and_rewards_follow(continuous, gradient_penalty):
     expert, batch = _separable(continuous)
-    model = GAILReward(expert, DiscriminatorConfig(gradient_penalty=gradient_penalty), seed=0, action_dim=2)
+    model = GAILReward(expert, GAILConfig(gradient_penalty=gradient_penalty), seed=0, action_dim=2)
     before = model.rewards(batch)[0].mean()
     losses = [model.update(batch)["discriminator_loss"] for _ in range(40)]
     assert losses[-1] < 0.6 * losses[0]
@@ -87,8 +83,8 @@ def test_update_reuses_the_reward_forward_pass_and_changes_nothing(continuous):
     new batch — runs the network over the policy pairs twice per iteration, not three times, and
     trains exactly as updates run alone."""
     expert, first = _separable(continuous)
-    reusing = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
-    alone = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
+    reusing = GAILReward(expert, GAILConfig(), seed=0, action_dim=2)
+    alone = GAILReward(expert, GAILConfig(), seed=0, action_dim=2)
     alone.load_state_dict(reusing.state_dict())  # the same initial weights
     passes = _count_policy_forwards(reusing, len(first))
     for i in range(3):
@@ -108,9 +104,9 @@ def test_update_reuses_the_reward_forward_pass_and_changes_nothing(continuous):
 
 def test_update_recomputes_when_the_weights_changed_after_the_rewards():
     expert, batch = _separable(True)
-    model = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
-    other = GAILReward(expert, DiscriminatorConfig(), seed=1, action_dim=2)
-    reference = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
+    model = GAILReward(expert, GAILConfig(), seed=0, action_dim=2)
+    other = GAILReward(expert, GAILConfig(), seed=1, action_dim=2)
+    reference = GAILReward(expert, GAILConfig(), seed=0, action_dim=2)
     reference.load_state_dict(model.state_dict())  # Adam's and the draw's states alike
     passes = _count_policy_forwards(model, len(batch))
     model.rewards(batch)
@@ -143,7 +139,7 @@ def test_expert_pairs_drawn_twice_are_evaluated_once_with_the_same_loss_and_grad
     """The update runs the network once per distinct drawn expert pair, weighted by its count:
     loss, gradient and diagnostics equal those of the network run on every draw."""
     expert, batch = _separable(continuous)
-    model = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
+    model = GAILReward(expert, GAILConfig(), seed=0, action_dim=2)
     model.discriminator.double()
     model.expert_obs = model.expert_obs.double()
     if continuous:
@@ -176,8 +172,8 @@ def test_gail_learns_cartpole_from_one_trajectory(cartpole_expert_data):
     data = subsample(demos, 1, 10, seed=0)
     make = partial(make_env, task)
     learner = make_learner(make, data, seed=0, config=TRPOConfig(), max_episode_steps=200)
-    model = GAILReward(data, DiscriminatorConfig(reward_sign="positive"), seed=0, action_dim=2)
-    train_adversarial(learner, model, iterations=200, batch_size=5000)
+    model = GAILReward(data, GAILConfig(), seed=0, action_dim=2, reward_sign="positive")
+    loop.train(learner, model, iterations=200, batch_size=5000)
     returns = evaluate(make, learner.policy, episodes=50, seed=7)
     assert returns.mean() >= 195, f"GAIL return {returns.mean():.1f}"
 
@@ -186,7 +182,7 @@ def test_discriminator_sees_the_actions_the_environment_executed():
     """Raw Gaussian samples beyond a Box's bounds are clipped before the discriminator compares
     them with the expert's recorded (executed) actions."""
     expert, _ = _separable(continuous=True)
-    model = GAILReward(expert, DiscriminatorConfig(), seed=0, action_dim=2)
+    model = GAILReward(expert, GAILConfig(), seed=0, action_dim=2)
     obs = np.zeros((2, 3), np.float32)
     raw = np.array([[5.0, -7.0], [1.0, -1.0]], np.float32)
     traj = Trajectory(obs, raw, np.zeros(2))

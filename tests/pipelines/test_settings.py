@@ -1,46 +1,70 @@
-"""The sampler settings every training node reads: checked, with errors that name the key."""
+"""The runtime settings every training stage reads: checked, with errors that name the key."""
 
 import pytest
 
-from gail_pipeline.pipelines.common import (
-    num_envs_setting,
-    sampler_settings,
-    update_threads_setting,
-)
-from gail_pipeline.tasks import ConfigError
+from gail_pipeline.config import ConfigError, parse_settings
+from gail_pipeline.experts import ExpertSettings
+from gail_pipeline.imitation import ImitationSettings
 
 
 def test_num_envs_auto_is_one_full_length_episode_per_env():
-    assert num_envs_setting("auto", 5000, 200, "imitation.num_envs") == 25
-    assert num_envs_setting("auto", 50_000, 1000, "imitation.num_envs") == 50
-    assert num_envs_setting("auto", 50_000, 50, "imitation.num_envs") == 64  # capped
-    assert num_envs_setting("auto", 100, 1000, "imitation.num_envs") == 1
-    assert num_envs_setting(3, 5000, 200, "imitation.num_envs") == 3
+    auto = ImitationSettings.parse({"num_envs": "auto"})
+    assert auto.envs_for(5000, 200) == 25
+    assert auto.envs_for(50_000, 1000) == 50
+    assert auto.envs_for(50_000, 50) == 64  # capped
+    assert auto.envs_for(100, 1000) == 1
+    assert ImitationSettings.parse({"num_envs": 3}).envs_for(5000, 200) == 3
     for bad in (0, -2, 2.5, True, "many"):
         with pytest.raises(ConfigError, match="imitation.num_envs: expected a positive integer or 'auto'"):
-            num_envs_setting(bad, 5000, 200, "imitation.num_envs")
+            ImitationSettings.parse({"num_envs": bad})
 
 
 def test_sampler_settings_are_checked():
-    assert sampler_settings({}, "imitation") == {"sampler_backend": "auto", "num_workers": None}
-    assert sampler_settings({"sampler": {"backend": "workers", "num_workers": 2}}, "expert") == {
-        "sampler_backend": "workers",
-        "num_workers": 2,
-    }
+    assert ImitationSettings.parse({}).sampler_kwargs() == {"sampler_backend": "auto", "num_workers": None}
+    expert = ExpertSettings.parse({"sampler": {"backend": "workers", "num_workers": 2}})
+    assert expert.sampler_kwargs() == {"sampler_backend": "workers", "num_workers": 2}
     with pytest.raises(ConfigError, match="imitation.sampler.backend: expected one of auto, inprocess"):
-        sampler_settings({"sampler": {"backend": "threads"}}, "imitation")
+        ImitationSettings.parse({"sampler": {"backend": "threads"}})
     with pytest.raises(ConfigError, match="expert.sampler.num_workers: expected a positive integer"):
-        sampler_settings({"sampler": {"num_workers": 0}}, "expert")
-    with pytest.raises(ConfigError, match=r"imitation.sampler: unknown setting\(s\) \['workers'\]"):
-        sampler_settings({"sampler": {"workers": 2}}, "imitation")
+        ExpertSettings.parse({"sampler": {"num_workers": 0}})
+    with pytest.raises(
+        ConfigError, match=r"imitation.sampler.workers: unknown setting \(did you mean 'num_workers'"
+    ):
+        ImitationSettings.parse({"sampler": {"workers": 2}})
 
 
 def test_update_threads_setting():
-    assert update_threads_setting({}, "imitation") is None  # auto
-    assert update_threads_setting({"update_threads": "auto"}, "expert") is None
-    assert update_threads_setting({"update_threads": 3}, "expert") == 3
+    assert ImitationSettings.parse({}).threads() is None  # auto
+    assert ExpertSettings.parse({"update_threads": "auto"}).threads() is None
+    assert ExpertSettings.parse({"update_threads": 3}).threads() == 3
     for bad in (0, -1, 1.5, True, "all"):
         with pytest.raises(
             ConfigError, match="imitation.update_threads: expected a positive integer or 'auto'"
         ):
-            update_threads_setting({"update_threads": bad}, "imitation")
+            ImitationSettings.parse({"update_threads": bad})
+
+
+def test_unknown_keys_wrong_types_and_impossible_values_are_named_in_one_style():
+    with pytest.raises(
+        ConfigError, match=r"imitation.gail.learnin_rate: unknown setting \(did you mean 'learning_rate'"
+    ):
+        ImitationSettings.parse({"gail": {"learnin_rate": 0.1}})
+    with pytest.raises(ConfigError, match="imitation.gail.learning_rate: impossible value -1.0"):
+        ImitationSettings.parse({"gail": {"learning_rate": -1.0}})
+    with pytest.raises(ConfigError, match="imitation.bc.minibatch_size: expected an integer, got 'many'"):
+        ImitationSettings.parse({"bc": {"minibatch_size": "many"}})
+    with pytest.raises(ConfigError, match="imitation.trpo: expected a mapping of settings"):
+        ImitationSettings.parse({"trpo": [1, 2]})
+    with pytest.raises(ConfigError, match="expert.ppo.schedule.10.learning_rate: impossible value -1.0"):
+        ExpertSettings.parse({"ppo": {"schedule": {10: {"learning_rate": -1.0}}}})
+    with pytest.raises(ConfigError, match="expert.seed: expected a non-negative integer, got -1"):
+        ExpertSettings.parse({"seed": -1})
+
+
+def test_parsed_settings_are_the_dataclass_defaults_where_the_yaml_is_silent():
+    settings = ImitationSettings.parse(
+        {"gail": {"causal_entropy": 0.01}, "trpo": {"value_hidden_sizes": [8]}}
+    )
+    assert settings.gail.causal_entropy == 0.01 and settings.gail.learning_rate == 0.01
+    assert settings.trpo.value_hidden_sizes == (8,) and settings.trpo.max_kl == 0.01
+    assert parse_settings(ImitationSettings, None, "imitation") == ImitationSettings()

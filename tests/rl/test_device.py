@@ -5,7 +5,8 @@ import sys
 import pytest
 import torch
 
-from gail_pipeline.pipelines.common import device_setting
+from gail_pipeline.experts import ExpertSettings
+from gail_pipeline.imitation import ImitationSettings
 from gail_pipeline.rl import device
 from gail_pipeline.rl.device import (
     auto_update_threads,
@@ -28,13 +29,13 @@ def test_cuda_without_a_gpu_is_refused_by_name():
     with pytest.raises(
         ConfigError, match="imitation.device: 'cuda' asked for, but torch sees no CUDA device"
     ):
-        device_setting({"device": "cuda"}, "imitation")
+        ImitationSettings.parse({"device": "cuda"}).torch_device("imitation")
 
 
 @pytest.mark.parametrize("bad", ["tpu", "gpu", 3, "cuda:x"])
 def test_unknown_devices_are_refused(bad):
     with pytest.raises(ConfigError, match="expert.device: expected auto, cpu, cuda or cuda:N"):
-        device_setting({"device": bad}, "expert")
+        ExpertSettings.parse({"device": bad}).torch_device("expert")
 
 
 def test_torch_threads_are_restored_after_the_block():

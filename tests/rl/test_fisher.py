@@ -5,6 +5,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parameters_to_vector
 
+from gail_pipeline.config import parse_settings
 from gail_pipeline.imitation.gail import Discriminator
 from gail_pipeline.rl import policies
 from gail_pipeline.rl.fisher import (
@@ -127,7 +128,7 @@ def test_tanh_is_tanh_to_every_order():
 
 def test_config_names_an_unknown_fisher_product():
     with pytest.raises(ValueError, match="trpo.fvp_method"):
-        TRPOConfig.from_mapping({"fvp_method": "exact"})
+        parse_settings(TRPOConfig, {"fvp_method": "exact"}, "trpo")
 
 
 def test_an_mlp_in_chunks_is_the_same_function_to_second_order():

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from gail_pipeline.config import parse_settings
 from gail_pipeline.rl.ppo import PPOConfig, ppo_step
 from tests.rl.problems import policy_step_problem
 
@@ -41,17 +42,19 @@ def test_target_kl_stops_the_passes_early():
 )
 def test_config_rejects_impossible_values(key, value):
     with pytest.raises(ValueError, match=f"ppo.{key}: impossible value"):
-        PPOConfig.from_mapping({key: value})
+        parse_settings(PPOConfig, {key: value}, "ppo")
 
 
 def test_config_rejects_unknown_keys():
-    with pytest.raises(ValueError, match="ppo.clip_range: unknown PPO setting"):
-        PPOConfig.from_mapping({"clip_range": 0.2})
+    with pytest.raises(ValueError, match="ppo.clip_range: unknown setting"):
+        parse_settings(PPOConfig, {"clip_range": 0.2}, "ppo")
 
 
 def test_schedule_sets_the_step_from_its_iterations_on():
-    config = PPOConfig.from_mapping(
-        {"learning_rate": 3e-4, "schedule": {"921": {"learning_rate": 1e-4}, 821: {"target_kl": 0.03}}}
+    config = parse_settings(
+        PPOConfig,
+        {"learning_rate": 3e-4, "schedule": {"921": {"learning_rate": 1e-4}, 821: {"target_kl": 0.03}}},
+        "ppo",
     )
     assert list(config.schedule) == [821, 921]
     assert (config.at(820).learning_rate, config.at(820).target_kl) == (3e-4, None)
@@ -62,8 +65,8 @@ def test_schedule_sets_the_step_from_its_iterations_on():
 
 
 def test_schedule_sets_the_discount_and_may_give_it_back():
-    config = PPOConfig.from_mapping(
-        {"schedule": {100: {"gamma": 0.995, "gae_lambda": 0.97}, 200: {"gamma": None}}}
+    config = parse_settings(
+        PPOConfig, {"schedule": {100: {"gamma": 0.995, "gae_lambda": 0.97}, 200: {"gamma": None}}}, "ppo"
     )
     assert (config.at(99).gamma, config.at(99).gae_lambda) == (None, None)
     assert (config.at(100).gamma, config.at(100).gae_lambda) == (0.995, 0.97)
@@ -90,4 +93,4 @@ def test_schedule_sets_the_discount_and_may_give_it_back():
 )
 def test_schedule_rejects_what_it_cannot_apply(schedule, message):
     with pytest.raises(ValueError, match=message):
-        PPOConfig.from_mapping({"schedule": schedule})
+        parse_settings(PPOConfig, {"schedule": schedule}, "ppo")

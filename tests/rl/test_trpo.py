@@ -3,6 +3,7 @@ import pytest
 import torch
 from torch.nn.utils import parameters_to_vector
 
+from gail_pipeline.config import parse_settings
 from gail_pipeline.rl.policies import CategoricalPolicy
 from gail_pipeline.rl.trpo import (
     TRPOConfig,
@@ -114,9 +115,9 @@ def test_trpo_step_improves_surrogate_within_kl(discrete):
 )
 def test_config_rejects_impossible_values(key, value):
     with pytest.raises(ValueError, match=f"trpo.{key}"):
-        TRPOConfig.from_mapping({key: value})
+        parse_settings(TRPOConfig, {key: value}, "trpo")
 
 
 def test_config_rejects_unknown_keys():
     with pytest.raises(ValueError, match="trpo.max_kll"):
-        TRPOConfig.from_mapping({"max_kll": 0.01})
+        parse_settings(TRPOConfig, {"max_kll": 0.01}, "trpo")

@@ -1,6 +1,26 @@
 """The imitation learners — BC, FEM, GTAL, GAIL — usable without Kedro.
 
-``bc.train_bc`` fits a policy by maximum likelihood; ``gail.GAILReward`` and
-``apprenticeship.LinearCostReward`` are reward models trained together with a TRPO policy by
-``adversarial.train_adversarial`` (the paper's iteration order).
+:func:`train_imitation` builds and trains any of them from a task, its demonstrations and
+:class:`ImitationSettings` (BC warm start, causal entropy λ, seeding and checkpoint/resume
+included). The pieces: ``bc.train_bc`` fits a policy by maximum likelihood; ``gail.GAILReward``
+(the discriminator) and ``apprenticeship.LinearCostReward`` (FEM, GTAL) are reward models that
+:func:`gail_pipeline.rl.loop.train` trains together with a TRPO policy (Algorithm 1).
 """
+
+from gail_pipeline.imitation.train import (
+    ALGORITHMS,
+    ImitationResult,
+    ImitationSettings,
+    check_demonstrations,
+    make_learner,
+    train_imitation,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "ImitationResult",
+    "ImitationSettings",
+    "check_demonstrations",
+    "make_learner",
+    "train_imitation",
+]

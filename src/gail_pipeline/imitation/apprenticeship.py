@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from gail_pipeline.rl.batch import Batch
 from gail_pipeline.rl.normalizer import RunningNormalizer
-from gail_pipeline.rl.training import Batch
 from gail_pipeline.trajectories import Demonstrations
 
 __all__ = ["LinearCostReward", "features", "fem_weights", "gtal_weights"]
@@ -68,7 +68,7 @@ def gtal_weights(mu_expert: np.ndarray, mu_policy: np.ndarray) -> np.ndarray:
 
 
 class LinearCostReward:
-    """FEM or GTAL as a reward model for :func:`~gail_pipeline.imitation.reward.train_adversarial`."""
+    """FEM or GTAL as a reward model for the training loop (:func:`gail_pipeline.rl.loop.train`)."""
 
     def __init__(
         self, demonstrations: Demonstrations, algorithm: str, reward_sign: str, num_actions: int

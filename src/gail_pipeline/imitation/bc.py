@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gail_pipeline.config import check_settings
 from gail_pipeline.rl.policies import Policy
 from gail_pipeline.trajectories import Demonstrations
 
@@ -26,25 +27,27 @@ class BCConfig:
     """Behavioral-cloning hyperparameters (defaults: the paper's classic-control setting)."""
 
     steps: int = 1001
-    """Adam steps (paper: 1,001 classic, 10,001 Reacher, 20,001 other MuJoCo)."""
+    """Adam steps (paper: 1,001 classic, 10,001 Reacher, 20,001 other MuJoCo). In the pipeline, the
+    task's ``bc_steps`` (tasks.yml)."""
     validate_every: int = 100
-    """Validation interval in steps (paper: 100 / 500 / 1,000)."""
+    """Validation interval in steps (paper: 100 / 500 / 1,000). In the pipeline, the task's
+    ``bc_validate_every``."""
     learning_rate: float = 1e-3
+    """Adam's step size."""
     minibatch_size: int = 128
+    """(s, a) pairs per Adam step."""
     train_fraction: float = 0.7
     """Share of the pairs used for training; the rest validates, (0, 1)."""
 
-    def validate(self, where: str = "bc") -> None:
-        checks = {
+    def checks(self) -> dict[str, bool]:
+        """Which values are possible (:func:`gail_pipeline.config.parse_settings` refuses others)."""
+        return {
             "steps": self.steps >= 1,
             "validate_every": self.validate_every >= 1,
             "learning_rate": self.learning_rate > 0,
             "minibatch_size": self.minibatch_size >= 1,
             "train_fraction": 0 < self.train_fraction < 1,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{where}.{key}: impossible value {getattr(self, key)!r}")
 
 
 @dataclass
@@ -59,7 +62,7 @@ class BCResult:
 def train_bc(policy: Policy, demonstrations: Demonstrations, config: BCConfig, seed: int) -> BCResult:
     """Fit ``policy`` (modified in place, then set to its best iterate) to the expert pairs, on
     the device the policy's parameters are on."""
-    config.validate()
+    check_settings(config, "bc")
     device = next(policy.parameters()).device
     observations = torch.as_tensor(demonstrations.observations()).to(device)
     actions = torch.as_tensor(demonstrations.actions()).to(device)

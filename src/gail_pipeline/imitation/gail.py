@@ -40,40 +40,44 @@ import numpy as np
 import torch
 from torch import nn
 
+from gail_pipeline.config import ConfigError, check_settings
+from gail_pipeline.rl.batch import Batch
 from gail_pipeline.rl.normalizer import RunningNormalizer
 from gail_pipeline.rl.policies import in_row_chunks, mlp
-from gail_pipeline.rl.training import Batch
 from gail_pipeline.trajectories import Demonstrations
 
-__all__ = ["Discriminator", "DiscriminatorConfig", "GAILReward", "reward_from_logits"]
+__all__ = ["REWARD_SIGNS", "Discriminator", "GAILConfig", "GAILReward", "reward_from_logits"]
 
 REWARD_SIGNS = ("positive", "negative")
 
 
 @dataclass(frozen=True)
-class DiscriminatorConfig:
-    hidden_sizes: tuple[int, ...] = (100, 100)
-    """MLP widths (tanh)."""
-    learning_rate: float = 0.01
-    """Adam learning rate; one full-batch step per iteration."""
-    entropy_weight: float = 0.001
-    """Weight of the Bernoulli entropy of D subtracted from the loss (≥ 0)."""
-    gradient_penalty: float = 0.0
-    """Weight of the gradient penalty (0: off, the paper)."""
-    reward_sign: str = "positive"
-    """``positive``: −log(1 − D); ``negative``: log D."""
+class GAILConfig:
+    """GAIL's settings beyond TRPO's (the ``imitation.gail`` section); defaults: the paper's."""
 
-    def validate(self, where: str = "gail") -> None:
-        checks = {
+    hidden_sizes: tuple[int, ...] = (100, 100)
+    """Discriminator MLP widths (tanh)."""
+    learning_rate: float = 0.01
+    """Discriminator Adam learning rate; one full-batch step per iteration (> 0)."""
+    entropy_weight: float = 0.001
+    """Weight of the Bernoulli entropy of D subtracted from the discriminator's loss (≥ 0)."""
+    gradient_penalty: float = 0.0
+    """Beyond the paper: weight of the gradient penalty (‖∇D‖ − 1)² (0: off, the paper)."""
+    causal_entropy: float = 0.0
+    """λ, the causal-entropy bonus: the policy's entropy enters TRPO's surrogate with this weight
+    (the paper tries 0, 1e-3 and 1e-2 on Reacher; ≥ 0)."""
+    bc_warm_start: bool = False
+    """Beyond the paper (its own suggestion): start the policy from the BC solution."""
+
+    def checks(self) -> dict[str, bool]:
+        """Which values are possible (:func:`gail_pipeline.config.parse_settings` refuses others)."""
+        return {
+            "hidden_sizes": all(h > 0 for h in self.hidden_sizes),
             "learning_rate": self.learning_rate > 0,
             "entropy_weight": self.entropy_weight >= 0,
             "gradient_penalty": self.gradient_penalty >= 0,
-            "reward_sign": self.reward_sign in REWARD_SIGNS,
-            "hidden_sizes": all(h > 0 for h in self.hidden_sizes),
+            "causal_entropy": self.causal_entropy >= 0,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{where}.{key}: impossible value {getattr(self, key)!r}")
 
 
 def reward_from_logits(logits_expert_is_high: torch.Tensor, sign: str) -> torch.Tensor:
@@ -114,18 +118,23 @@ class Discriminator(nn.Module):
 
 
 class GAILReward:
-    """The discriminator as a reward model for :func:`~gail_pipeline.imitation.reward.train_adversarial`."""
+    """The discriminator as a reward model of the training loop (:func:`gail_pipeline.rl.loop.train`):
+    ``reward_sign`` ``positive`` gives −log(1 − D), ``negative`` log D."""
 
     def __init__(
         self,
         demonstrations: Demonstrations,
-        config: DiscriminatorConfig,
+        config: GAILConfig,
         seed: int,
         action_dim: int,
         device: str | torch.device = "cpu",
+        reward_sign: str = "positive",
     ) -> None:
-        config.validate()
+        check_settings(config, "gail")
+        if reward_sign not in REWARD_SIGNS:
+            raise ConfigError(f"reward_sign: expected one of {', '.join(REWARD_SIGNS)}, got {reward_sign!r}")
         self.config = config
+        self.reward_sign = reward_sign
         device = torch.device(device)
         self.expert_obs = torch.as_tensor(demonstrations.observations()).to(device)
         self.expert_actions = torch.as_tensor(demonstrations.actions()).to(device)
@@ -160,7 +169,7 @@ class GAILReward:
         if keep:
             self._kept_batch = weakref.ref(batch)
             self._kept = (self._weights_version(), logits)
-        flat = reward_from_logits(logits.detach(), self.config.reward_sign).cpu().numpy().astype(np.float64)
+        flat = reward_from_logits(logits.detach(), self.reward_sign).cpu().numpy().astype(np.float64)
         return np.split(flat, np.cumsum([len(t) for t in batch.trajectories])[:-1])
 
     def _weights_version(self) -> tuple[tuple[int, int], ...]:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from gail_pipeline.config import ConfigError
 from gail_pipeline.rl.policies import Policy
-from gail_pipeline.rl.settings import checked_settings, refuse_impossible
 
 __all__ = ["SCHEDULED_SETTINGS", "PPOConfig", "ppo_step"]
 
@@ -53,23 +53,13 @@ class PPOConfig:
     for the schedule: a long run may look further ahead once it has learnt to move."""
     gae_lambda: float | None = None
     """GAE's λ (None: the shared ``trpo.gae_lambda``); like ``gamma``, meant for the schedule."""
-    schedule: Mapping[int, Mapping[str, Any]] | None = None
+    schedule: Mapping[int, Mapping[str, Any]] | None = field(
+        default=None, metadata={"parse": lambda value, where: _checked_schedule(value, where)}
+    )
     """Changes late in a long run: ``{iteration: {setting: value}}`` sets ``learning_rate``,
     ``target_kl``, ``gamma`` or ``gae_lambda`` from that iteration on (iterations count from 1),
     e.g. ``{821: {target_kl: 0.03}, 921: {learning_rate: 1.0e-4}, 5011: {gamma: 0.995}}``. A run
     from scratch so takes the same steps as a run that was stopped and resumed with new ones."""
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None, where: str = "ppo") -> PPOConfig:
-        """Build from config, rejecting unknown keys and impossible values with the key's name."""
-        values = checked_settings(cls, values, where, "PPO")
-        if values.get("schedule") is not None:
-            values["schedule"] = _checked_schedule(values["schedule"], f"{where}.schedule")
-        config = cls(**values)
-        config.validate(where)
-        for start in config.schedule or {}:
-            config.at(start).validate(f"{where}.schedule.{start}")
-        return config
 
     def at(self, iteration: int) -> PPOConfig:
         """The settings of the given iteration (counted from 1): the schedule's entries up to it
@@ -80,28 +70,29 @@ class PPOConfig:
                 changes.update(values)
         return dataclasses.replace(self, schedule=None, **changes)
 
-    def validate(self, where: str = "ppo") -> None:
-        refuse_impossible(
-            self,
-            {
-                "clip": self.clip > 0,
-                "epochs": isinstance(self.epochs, int) and self.epochs >= 1,
-                "minibatch_size": isinstance(self.minibatch_size, int) and self.minibatch_size >= 1,
-                "learning_rate": self.learning_rate > 0,
-                "max_grad_norm": self.max_grad_norm > 0,
-                "target_kl": self.target_kl is None or self.target_kl > 0,
-                "entropy_coef": self.entropy_coef >= 0,
-                "gamma": self.gamma is None or 0 <= self.gamma <= 1,
-                "gae_lambda": self.gae_lambda is None or 0 <= self.gae_lambda <= 1,
-            },
-            where,
-        )
+    def checks(self) -> dict[str, bool]:
+        """Which values are possible (:func:`gail_pipeline.config.parse_settings` refuses others)."""
+        return {
+            "clip": self.clip > 0,
+            "epochs": self.epochs >= 1,
+            "minibatch_size": self.minibatch_size >= 1,
+            "learning_rate": self.learning_rate > 0,
+            "max_grad_norm": self.max_grad_norm > 0,
+            "target_kl": self.target_kl is None or self.target_kl > 0,
+            "entropy_coef": self.entropy_coef >= 0,
+            "gamma": self.gamma is None or 0 <= self.gamma <= 1,
+            "gae_lambda": self.gae_lambda is None or 0 <= self.gae_lambda <= 1,
+        }
+
+    def nested_settings(self) -> dict[str, PPOConfig]:
+        """The settings each schedule entry leads to, checked as ``schedule.<iteration>``."""
+        return {f"schedule.{start}": self.at(start) for start in self.schedule or {}}
 
 
 def _checked_schedule(schedule: Any, where: str) -> dict[int, dict[str, Any]]:
     """The schedule with int iterations in order, after refusing anything else with its key."""
     if not isinstance(schedule, Mapping):
-        raise ValueError(f"{where}: expected {{iteration: {{setting: value}}}}, got {schedule!r}")  # noqa: TRY004
+        raise ConfigError(f"{where}: expected {{iteration: {{setting: value}}}}, got {schedule!r}")
     checked: dict[int, dict[str, Any]] = {}
     for start, values in schedule.items():
         try:
@@ -109,17 +100,17 @@ def _checked_schedule(schedule: Any, where: str) -> dict[int, dict[str, Any]]:
         except (TypeError, ValueError):
             iteration = 0
         if iteration < 1 or str(iteration) != str(start).strip():
-            raise ValueError(f"{where}.{start}: an iteration must be an integer >= 1")
+            raise ConfigError(f"{where}.{start}: an iteration must be an integer >= 1")
         if not isinstance(values, Mapping) or not values:
-            raise ValueError(f"{where}.{start}: expected {{setting: value}}, got {values!r}")
+            raise ConfigError(f"{where}.{start}: expected {{setting: value}}, got {values!r}")
         for key, value in values.items():
             if key not in SCHEDULED_SETTINGS:
-                raise ValueError(
+                raise ConfigError(
                     f"{where}.{start}.{key}: a schedule may set only {', '.join(SCHEDULED_SETTINGS)}"
                 )
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not number and not (value is None and getattr(PPOConfig, key) is None):
-                raise ValueError(f"{where}.{start}.{key}: expected a number, got {value!r}")
+                raise ConfigError(f"{where}.{start}.{key}: expected a number, got {value!r}")
         checked[iteration] = dict(values)
     return dict(sorted(checked.items()))
 

@@ -1,38 +1,33 @@
-"""The TRPO training loop, in pieces the imitation learners reuse.
+"""The learners of the training loop, and TRPO (or PPO) on the environment's own reward.
 
 :class:`TRPOLearner` owns a policy, a value function and a sampler, and exposes the steps of one
 iteration separately — ``collect``, ``advantages``, ``policy_step``, ``update_normalizer``,
-``fit_value`` — because GAIL interleaves its discriminator between them (the paper's order:
-sample → reward → GAE → TRPO step → normaliser → discriminator → value fit).
-:func:`train_trpo` runs the plain loop on the environment's true reward (the expert stage);
-:class:`PPOLearner` swaps TRPO's policy step for PPO's and keeps everything else.
+``fit_value`` — which :func:`gail_pipeline.rl.loop.iteration` runs in order with a reward
+model's steps in between. :class:`PPOLearner` swaps TRPO's policy step for PPO's and keeps
+everything else. :func:`train_trpo` trains a policy on the environment's true reward (the expert
+stage), resumably.
 
-Long runs checkpoint: ``state_dict()`` holds everything needed to continue (networks, normalisers,
-iteration, env-step count, curve, RNG state), and :func:`train_trpo` resumes from a checkpoint
-file when one is given and present.
+A learner's ``state_dict()`` holds everything needed to continue (networks, normalisers,
+iteration, env-step count, RNG states); :func:`gail_pipeline.rl.loop.train` checkpoints it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from gail_pipeline.rl.device import (
-    auto_update_threads,
-    keep_freed_memory,
-    torch_threads,
-)
+from gail_pipeline.rl import loop
+from gail_pipeline.rl.batch import Batch, EnvironmentReward
+from gail_pipeline.rl.checkpoint import Checkpoint
+from gail_pipeline.rl.device import auto_update_threads
 from gail_pipeline.rl.gae import compute_gae_batch
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
 from gail_pipeline.rl.ppo import SCHEDULED_SETTINGS, PPOConfig, ppo_step
@@ -41,68 +36,9 @@ from gail_pipeline.rl.seeding import seed_everything
 from gail_pipeline.rl.trpo import TRPOConfig, fit_value_function, trpo_step
 from gail_pipeline.trajectories import Trajectory
 
-__all__ = [
-    "Batch",
-    "Checkpoint",
-    "EnvironmentReward",
-    "PPOLearner",
-    "RewardModel",
-    "TRPOLearner",
-    "TrainingResult",
-    "run_iterations",
-    "train_trpo",
-]
+__all__ = ["PPOLearner", "TRPOLearner", "TrainingResult", "train_trpo"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Batch:
-    """Trajectories flattened into tensors (row order: trajectory by trajectory)."""
-
-    trajectories: list[Trajectory]
-    observations: torch.Tensor  # (N, obs_dim) float32
-    actions: torch.Tensor  # (N, act_dim) float32 or (N,) int64: the policy's samples
-    timesteps: torch.Tensor  # (N,) int64, step index within the episode
-    executed_actions: torch.Tensor  # the actions as the environment executed them (clipped to
-    # a Box's bounds): what a learned cost compares with the expert's recorded actions
-    values: np.ndarray | None = None  # V(s_t) under the value function that sampled the batch
-    bootstrap_values: np.ndarray | None = None  # per trajectory: V(s_T) if truncated, else 0
-
-    @classmethod
-    def from_trajectories(
-        cls,
-        trajectories: Sequence[Trajectory],
-        action_bounds: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> Batch:
-        trajectories = list(trajectories)
-        actions = torch.as_tensor(np.concatenate([t.actions for t in trajectories]))
-        executed = actions
-        if action_bounds is not None:
-            low, high = (torch.as_tensor(b, dtype=actions.dtype) for b in action_bounds)
-            executed = torch.clamp(actions, low, high)
-        return cls(
-            trajectories=trajectories,
-            observations=torch.as_tensor(np.concatenate([t.observations for t in trajectories])),
-            actions=actions,
-            timesteps=torch.as_tensor(np.concatenate([t.steps for t in trajectories])),
-            executed_actions=executed,
-        )
-
-    def __len__(self) -> int:
-        return len(self.observations)
-
-    def to(self, device: torch.device) -> Batch:
-        """The batch with its tensors on ``device`` (itself if they are there already)."""
-        if self.observations.device == device:
-            return self
-        return dataclasses.replace(
-            self,
-            observations=self.observations.to(device),
-            actions=self.actions.to(device),
-            timesteps=self.timesteps.to(device),
-            executed_actions=self.executed_actions.to(device),
-        )
 
 
 class TRPOLearner:
@@ -281,146 +217,6 @@ class PPOLearner(TRPOLearner):
         self.optimizer.load_state_dict(state["policy_optimizer"])
 
 
-class RewardModel(Protocol):
-    """Per-step rewards for a batch of policy trajectories, and how they learn from it."""
-
-    static: bool
-    """True if ``update`` never changes the rewards (the value targets need no recomputing)."""
-
-    def rewards(self, batch: Batch) -> list[np.ndarray]:
-        """Per-step rewards, one array per trajectory of the batch."""
-        ...
-
-    def update(self, batch: Batch) -> dict[str, float]:
-        """Fit the reward to this policy batch (one step); returns diagnostics."""
-        ...
-
-    def state_dict(self) -> dict[str, Any]:
-        """What a checkpoint needs to continue exactly (weights, optimiser, RNG)."""
-        ...
-
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
-
-
-class EnvironmentReward:
-    """The environment's own reward, optionally shaped: ``shaping(trajectory) → rewards``."""
-
-    static = True
-
-    def __init__(self, shaping: Callable[[Trajectory], np.ndarray] | None = None) -> None:
-        self.shaping = shaping
-
-    def rewards(self, batch: Batch) -> list[np.ndarray]:
-        return [self.shaping(t) if self.shaping else t.rewards for t in batch.trajectories]
-
-    def update(self, batch: Batch) -> dict[str, float]:
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        pass
-
-
-def run_iterations(
-    learner: TRPOLearner,
-    reward_model: RewardModel,
-    *,
-    iterations: int,
-    batch_size: int,
-    curve: list[dict[str, float]],
-    on_iteration: Callable[[dict[str, float]], None] | None = None,
-    stop: Callable[[dict[str, float]], bool] | None = None,
-) -> list[dict[str, float]]:
-    """TRPO iterations until ``learner.iteration == iterations`` (or ``stop(last row)``), in the
-    paper's order:
-
-        sample → reward → GAE → TRPO step → policy normaliser update → reward-model update
-               → value fit on the updated model's rewards.
-
-    Appends one row per iteration to ``curve`` (and returns it): iteration, env_steps, true
-    returns of the training rollouts, mean learned reward, TRPO / value / reward diagnostics, and
-    the wall time of each phase (``time_sample``, ``time_reward``, ``time_advantages``,
-    ``time_policy_step``, ``time_reward_update``, ``time_value_fit``). Torch runs on
-    ``learner.update_threads`` threads meanwhile, and the process keeps the memory its updates
-    free for the next ones (:func:`~gail_pipeline.rl.device.keep_freed_memory`).
-    """
-    keep_freed_memory()
-    with torch_threads(learner.update_threads):
-        return _run_iterations(learner, reward_model, iterations, batch_size, curve, on_iteration, stop)
-
-
-def _run_iterations(
-    learner: TRPOLearner,
-    reward_model: RewardModel,
-    iterations: int,
-    batch_size: int,
-    curve: list[dict[str, float]],
-    on_iteration: Callable[[dict[str, float]], None] | None,
-    stop: Callable[[dict[str, float]], bool] | None,
-) -> list[dict[str, float]]:
-    start = time.perf_counter() - (curve[-1]["wall_time"] if curve else 0.0)
-    while learner.iteration < iterations:
-        if stop is not None and curve and stop(curve[-1]):
-            break
-        clock = _PhaseClock()
-        batch = learner.collect(batch_size)
-        if learner.policy.obs_normalizer.count == 0:
-            # The first policy's output layer is zero, so its actions did not depend on the
-            # normaliser: initialising it from this batch changes nothing already sampled.
-            learner.update_normalizer(batch)
-        clock.lap("sample")
-        rewards = reward_model.rewards(batch)
-        clock.lap("reward")
-        advantages, value_targets = learner.advantages(batch, rewards)
-        clock.lap("advantages")
-        stats = learner.policy_step(batch, advantages)
-        learner.update_normalizer(batch)
-        clock.lap("policy_step")
-        stats.update(reward_model.update(batch))
-        clock.lap("reward_update")
-        if not reward_model.static:
-            _, value_targets = learner.advantages(batch, reward_model.rewards(batch))
-            clock.lap("advantages")
-        stats.update(learner.fit_value(batch, value_targets))
-        clock.lap("value_fit")
-        stats.update(clock.times)
-        learner.iteration += 1
-        true_returns = np.array([t.episode_return for t in batch.trajectories])
-        row = {
-            "iteration": learner.iteration,
-            "env_steps": learner.env_steps,
-            "episodes": len(batch.trajectories),
-            "return_mean": float(true_returns.mean()),
-            "return_std": float(true_returns.std()),
-            "return_min": float(true_returns.min()),
-            "return_max": float(true_returns.max()),
-            "learned_reward_mean": float(np.mean(np.concatenate(rewards))),
-            "episode_length_mean": float(np.mean([len(t) for t in batch.trajectories])),
-            "wall_time": time.perf_counter() - start,
-            **stats,
-        }
-        curve.append(row)
-        if on_iteration is not None:
-            on_iteration(row)
-    return curve
-
-
-class _PhaseClock:
-    """Wall time of each phase of an iteration, as ``time_<phase>`` seconds."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, phase: str) -> None:
-        now = time.perf_counter()
-        key = f"time_{phase}"
-        self.times[key] = self.times.get(key, 0.0) + now - self._last
-        self._last = now
-
-
 @dataclass
 class TrainingResult:
     policy: Policy
@@ -497,8 +293,6 @@ def train_trpo(
         learner = TRPOLearner(policy, value_fn, sampler, config, seed, update_threads)
     else:
         learner = PPOLearner(policy, value_fn, sampler, config, seed, update_threads, ppo)
-    curve: list[dict[str, float]] = []
-    resumed_from = 0
     checkpoint = None
     if checkpoint_path is not None:
         checkpoint = Checkpoint(
@@ -517,20 +311,8 @@ def train_trpo(
             every=checkpoint_every,
             may_change=PPO_SCHEDULED_SETTINGS,
         )
-        state = checkpoint.load()
-        if state is not None:
-            learner.load_state_dict(state["learner"])
-            curve = list(state["curve"])
-            resumed_from = learner.iteration
-            logger.info("resumed training from %s at iteration %d", checkpoint_path, resumed_from)
 
-    def after_iteration(row: dict[str, float]) -> None:
-        if on_iteration is not None:
-            on_iteration(row)
-        if checkpoint is not None and checkpoint.due(learner.iteration, iterations):
-            checkpoint.save({"learner": learner.state_dict(), "curve": curve})
-
-    def reached(row: dict[str, float]) -> bool:
+    def reached(curve: list[dict[str, float]]) -> bool:
         if stop_at_return is None or len(curve) < stop_window:
             return False
         return float(np.mean([r["return_mean"] for r in curve[-stop_window:]])) >= stop_at_return
@@ -540,79 +322,16 @@ def train_trpo(
         return reward_shaping(trajectory, gamma=learner.discount()[0])
 
     reward = EnvironmentReward(shaped if reward_shaping else None)
-    run_iterations(
-        learner,
-        reward,
-        iterations=iterations,
-        batch_size=batch_size,
-        curve=curve,
-        on_iteration=after_iteration,
-        stop=reached,
-    )
-    if checkpoint is not None and curve:
-        checkpoint.save({"learner": learner.state_dict(), "curve": curve})
-    sampler.close()
-    return TrainingResult(policy.cpu(), curve, resumed_from)
-
-
-class Checkpoint:
-    """A training run's state in one file, found again only by a run of the same settings.
-
-    ``settings`` (anything JSON-able) fingerprint the run: a file written under other settings is
-    ignored with a warning (and overwritten at the next save), as is an unreadable one. Saves are
-    atomic (written beside, then renamed), so a run killed while saving leaves the previous
-    checkpoint intact.
-    """
-
-    def __init__(
-        self, path: str | Path, settings: Any, every: int = 10, may_change: Sequence[str] = ()
-    ) -> None:
-        if every < 1:
-            raise ValueError(f"checkpoint_every must be >= 1, got {every}")
-        self.path = Path(path)
-        self.fingerprint = json.dumps(settings, sort_keys=True, default=str)
-        self.every = int(every)
-        self.may_change = tuple(may_change)
-
-    def _fixed_part(self, fingerprint: Any) -> Any:
-        """The settings a resumed run must share: the fingerprint without the ``may_change``
-        keys (dotted paths into nested settings, e.g. ``ppo.learning_rate``)."""
-        if not isinstance(fingerprint, str):
-            return None
-        settings = json.loads(fingerprint)
-        for dotted in self.may_change:
-            *parents, key = dotted.split(".")
-            node = settings
-            for parent in parents:
-                node = node.get(parent, {}) if isinstance(node, dict) else {}
-            if isinstance(node, dict):
-                node.pop(key, None)
-        return settings
-
-    def load(self) -> dict[str, Any] | None:
-        """The saved state, or None (no file, other settings, unreadable)."""
-        if not self.path.exists():
-            return None
-        try:
-            state = torch.load(self.path, map_location="cpu", weights_only=False)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file means: start over
-            logger.warning("checkpoint %s is unreadable (%s); training from scratch", self.path, exc)
-            return None
-        if not isinstance(state, dict) or (
-            self._fixed_part(state.get("fingerprint")) != self._fixed_part(self.fingerprint)
-        ):
-            logger.warning("checkpoint %s was written with other settings; training from scratch", self.path)
-            return None
-        return state
-
-    def due(self, iteration: int, last_iteration: int) -> bool:
-        return iteration % self.every == 0 or iteration == last_iteration
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-    def save(self, state: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        torch.save({**state, "fingerprint": self.fingerprint}, tmp)
-        os.replace(tmp, self.path)
+    try:
+        result = loop.train(
+            learner,
+            reward,
+            iterations=iterations,
+            batch_size=batch_size,
+            checkpoint=checkpoint,
+            on_iteration=on_iteration,
+            stop=reached,
+        )
+    finally:
+        sampler.close()
+    return TrainingResult(policy.cpu(), result.curve, result.resumed_from_iteration)

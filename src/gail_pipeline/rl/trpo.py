@@ -28,17 +28,15 @@ tested on its own: :func:`conjugate_gradient`, :func:`fisher_vector_product`, :f
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from gail_pipeline.rl.fisher import policy_fisher_product, value_fisher_product
 from gail_pipeline.rl.policies import Policy, ValueFunction
-from gail_pipeline.rl.settings import checked_settings, refuse_impossible
 
 __all__ = [
     "LineSearchResult",
@@ -95,18 +93,9 @@ class TRPOConfig:
     value_adam_minibatch: int = 256
     """``adam`` fit: minibatch size."""
 
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None, where: str = "trpo") -> TRPOConfig:
-        """Build from config, rejecting unknown keys and impossible values with the key's name."""
-        values = checked_settings(cls, values, where, "TRPO")
-        if "value_hidden_sizes" in values:
-            values["value_hidden_sizes"] = tuple(values["value_hidden_sizes"])
-        config = cls(**values)
-        config.validate(where)
-        return config
-
-    def validate(self, where: str = "trpo") -> None:
-        checks = {
+    def checks(self) -> dict[str, bool]:
+        """Which values are possible (:func:`gail_pipeline.config.parse_settings` refuses others)."""
+        return {
             "max_kl": self.max_kl > 0,
             "damping": self.damping >= 0,
             "cg_iters": self.cg_iters >= 1,
@@ -118,13 +107,13 @@ class TRPOConfig:
             "gamma": 0 <= self.gamma <= 1,
             "gae_lambda": 0 <= self.gae_lambda <= 1,
             "entropy_coef": self.entropy_coef >= 0,
+            "value_hidden_sizes": all(h >= 1 for h in self.value_hidden_sizes),
             "value_fit": self.value_fit in ("trust_region", "adam"),
             "value_max_kl": self.value_max_kl > 0,
             "value_adam_epochs": self.value_adam_epochs >= 1,
             "value_adam_lr": self.value_adam_lr > 0,
             "value_adam_minibatch": self.value_adam_minibatch >= 1,
         }
-        refuse_impossible(self, checks, where)
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ import logging
 from functools import partial
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from gail_pipeline.config import parse_settings
+from gail_pipeline.parameters import StageSettings
 from gail_pipeline.pipelines.common import check_trained_on
 from gail_pipeline.pipelines.imitation.nodes import UnitSpec
 from gail_pipeline.rl.evaluation import evaluate
@@ -49,7 +50,7 @@ def evaluate_unit(
     """Returns of ``evaluation_episodes`` deterministic episodes and the normalised score."""
     task = TaskSpec.from_config(unit.task_name, task_config)
     check_trained_on(policy, task)
-    seed = int(params.get("seed", 0)) + 100_000 + 1_000 * unit.seed + unit.dataset_size
+    seed = parse_settings(StageSettings, params, "evaluation").seed + 100_000 + unit.training_seed
     returns = evaluate(partial(make_env, task), policy, task.evaluation_episodes, seed, deterministic=True)
     expert, random = reference_returns["expert_return_mean"], reference_returns["random_return_mean"]
     score = normalized_score(float(returns.mean()), expert, random)
@@ -87,19 +88,3 @@ def build_results_table(*evaluations: dict[str, Any]) -> pd.DataFrame:
         key=lambda c: c.map(order) if c.name == "algorithm" else c,
     ).reset_index(drop=True)
     return table
-
-
-def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean over seeds of each (task, algorithm, n_trajectories) cell."""
-    grouped = table.groupby(["task", "algorithm", "n_trajectories"], sort=False)
-    return (
-        grouped.agg(
-            return_mean=("return_mean", "mean"),
-            return_std_over_seeds=("return_mean", "std"),
-            normalized_score=("normalized_score", "mean"),
-            seeds=("seed", "count"),
-        )
-        .reset_index()
-        .fillna({"return_std_over_seeds": 0.0})
-        .astype({"seeds": np.int64})
-    )

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from gail_pipeline.imitation import ImitationSettings
 from gail_pipeline.reporting import (
     compare_with_paper,
     figure_one,
@@ -21,7 +22,7 @@ def paper_comparison(
     imitation_params: dict[str, Any],
 ) -> tuple[pd.DataFrame, str]:
     """Our normalised scores beside the paper's, as a table and as Markdown."""
-    weight = float(imitation_params.get("gail", {}).get("causal_entropy", 0.0))
+    weight = ImitationSettings.parse(imitation_params).gail.causal_entropy
     comparison = compare_with_paper(results_table, paper_results, paper_expert_random, weight)
     return comparison, to_markdown(comparison)
 

@@ -1,0 +1,318 @@
+"""Train one imitation learner — BC, FEM, GTAL or GAIL — from a task, its demonstrations and
+typed settings: the library's entry point, which the Kedro node and the benchmarks call.
+
+    from gail_pipeline.imitation import ImitationSettings, train_imitation
+    from gail_pipeline.tasks import TaskSpec
+
+    task = TaskSpec(name="hopper", env_id="Hopper-v5", batch_size=10_000)
+    result = train_imitation(task, "gail", demonstrations, seed=0, iterations=150)
+    result.policy, result.curve
+
+Everything that decides a learner's numbers is assembled here, in this order: the policy
+(2×100 tanh, observation standardiser from the expert data), the BC warm start
+(``gail.bc_warm_start``), the causal-entropy bonus λ (``gail.causal_entropy``, as TRPO's entropy
+weight), the reward model (GAIL's discriminator or FEM's / GTAL's linear cost, with the task's
+reward sign), and the training loop of :mod:`gail_pipeline.rl.loop` (Algorithm 1), resumable
+from ``settings.checkpoint_dir``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from gail_pipeline.config import ConfigError, parse_settings, positive_int, settings_dict
+from gail_pipeline.imitation.apprenticeship import LinearCostReward
+from gail_pipeline.imitation.bc import BCConfig, train_bc
+from gail_pipeline.imitation.gail import GAILConfig, GAILReward
+from gail_pipeline.rl import loop
+from gail_pipeline.rl.checkpoint import Checkpoint
+from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
+from gail_pipeline.rl.sampler import RolloutSampler
+from gail_pipeline.rl.seeding import seed_everything
+from gail_pipeline.rl.training import TRPOLearner
+from gail_pipeline.rl.trpo import TRPOConfig
+from gail_pipeline.runtime import RUNTIME_FIELDS, RuntimeSettings
+from gail_pipeline.tasks import TaskSpec, make_env
+from gail_pipeline.trajectories import Demonstrations, check_against_spaces
+
+__all__ = [
+    "ALGORITHMS",
+    "ImitationResult",
+    "ImitationSettings",
+    "check_demonstrations",
+    "make_learner",
+    "train_imitation",
+]
+
+logger = logging.getLogger(__name__)
+
+ALGORITHMS = ("bc", "fem", "gtal", "gail")
+
+
+@dataclass(frozen=True)
+class ImitationSettings(RuntimeSettings):
+    """The ``imitation`` section of the parameters: the learners' settings (defaults: the paper's)
+    and where they run (:class:`~gail_pipeline.runtime.RuntimeSettings`). The per-task budgets
+    (batch size, iterations, BC steps, reward sign) are the task's (:class:`TaskSpec`)."""
+
+    policy_hidden_sizes: tuple[int, ...] = (100, 100)
+    """The learners' policy MLP widths (tanh): 2×100 in the paper."""
+    num_envs: int | str = "auto"
+    """Environments stepped side by side; ``auto``: batch size / episode limit, between 1 and 64
+    (a batch of full-length episodes is then one episode per env)."""
+    trpo: TRPOConfig = field(default_factory=TRPOConfig)
+    """The policy step and value fit of FEM, GTAL and GAIL."""
+    bc: BCConfig = field(default_factory=BCConfig)
+    """Behavioral cloning (and GAIL's BC warm start); its ``steps`` and ``validate_every`` are the
+    task's ``bc_steps`` and ``bc_validate_every``."""
+    gail: GAILConfig = field(default_factory=GAILConfig)
+    """GAIL's discriminator, causal entropy and warm start."""
+
+    def checks(self) -> dict[str, Any]:
+        auto = self.num_envs == "auto"
+        return {
+            **super().checks(),
+            "policy_hidden_sizes": all(h >= 1 for h in self.policy_hidden_sizes),
+            "num_envs": (auto or positive_int(self.num_envs), "a positive integer or 'auto'"),
+        }
+
+    @classmethod
+    def parse(cls, values: Any, where: str = "imitation") -> ImitationSettings:
+        """The parameters' ``imitation`` section, checked (:func:`gail_pipeline.config.parse_settings`)."""
+        return parse_settings(cls, values, where)
+
+    def envs_for(self, batch_size: int, horizon: int) -> int:
+        """``num_envs`` for a batch size and episode limit (``auto`` resolved)."""
+        if self.num_envs == "auto":
+            return max(1, min(64, -(-int(batch_size) // max(int(horizon), 1))))
+        return int(self.num_envs)
+
+
+@dataclass
+class ImitationResult:
+    policy: Policy
+    """The learned policy (on the CPU; ``policy.metadata`` says how it was made): BC's
+    best-validation iterate, the last iterate of the others (the paper's protocol)."""
+    curve: list[dict[str, float]]
+    """BC: one row per validation (step, train_nll, validation_nll). The others: one row per
+    iteration (see :class:`gail_pipeline.rl.loop.LoopResult`)."""
+    resumed_from_iteration: int = 0
+    """The iteration a checkpointed run continued from (0: from scratch; always 0 for BC)."""
+
+
+def train_imitation(
+    task: TaskSpec,
+    algorithm: str,
+    demonstrations: Demonstrations,
+    *,
+    seed: int,
+    iterations: int | None = None,
+    settings: ImitationSettings | None = None,
+    make_env_fn: Callable[[], gym.Env] | None = None,
+    on_iteration: Callable[[dict[str, float]], None] | None = None,
+    stop: Callable[[list[dict[str, float]]], bool] | None = None,
+) -> ImitationResult:
+    """Train ``algorithm`` on ``demonstrations`` of ``task``'s environment.
+
+    Args:
+        task: the environment and its budgets (``batch_size``, ``iterations``, ``reward_sign``,
+            ``bc_steps``, ``bc_validate_every``).
+        algorithm: ``bc``, ``fem``, ``gtal`` or ``gail``.
+        demonstrations: the expert (s, a) pairs (:class:`~gail_pipeline.trajectories.Demonstrations`).
+        seed: seeds the networks, the sampler, the environments and the reward model.
+        iterations: policy iterations of FEM, GTAL and GAIL (None: ``task.iterations``).
+        settings: the learners' settings (None: the paper's, on the CPU or GPU ``auto`` finds).
+        make_env_fn: builds one environment (None: :func:`gail_pipeline.tasks.make_env` of the task).
+        on_iteration: called with each curve row (logging, progress display).
+        stop: called with the curve before each iteration; True ends the run early (e.g. once a
+            target score is reached).
+    """
+    settings = ImitationSettings.parse(settings if settings is not None else ImitationSettings())
+    if algorithm not in ALGORITHMS:
+        raise ConfigError(f"algorithm: expected one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    iterations = task.iterations if iterations is None else iterations
+    make = make_env_fn or partial(make_env, task)
+    env = make()
+    horizon = env.spec.max_episode_steps if env.spec and env.spec.max_episode_steps else 1000
+    check_demonstrations(demonstrations, task, env)
+    env_spaces = (env.observation_space, env.action_space)
+    env.close()
+    device = settings.torch_device("imitation")
+    bc_config = dataclasses.replace(settings.bc, steps=task.bc_steps, validate_every=task.bc_validate_every)
+    metadata = {
+        "task": task.name,
+        "env_id": task.env_id,
+        "algorithm": algorithm,
+        "dataset_size": len(demonstrations.trajectories),
+        "dataset_version": demonstrations.metadata.get("version"),
+    }
+    seed_everything(seed)
+    if algorithm == "bc":
+        policy = make_policy(*env_spaces, settings.policy_hidden_sizes).to(device)
+        fit = train_bc(policy, demonstrations, bc_config, seed)
+        logger.info("%s bc: best validation NLL at step %d", task.name, fit.best_step)
+        policy = policy.cpu()
+        policy.metadata = {**metadata, "best_step": fit.best_step}
+        return ImitationResult(policy, fit.curve)
+
+    checkpoint = _checkpoint(task, algorithm, demonstrations, seed, settings)
+    # BC warm start (the paper's suggestion; off in its settings): the policy starts from the BC
+    # solution — unless a checkpoint holds the run's own later state.
+    init_policy = None
+    if (
+        algorithm == "gail"
+        and settings.gail.bc_warm_start
+        and (checkpoint is None or checkpoint.load() is None)
+    ):
+        init_policy = make_policy(*env_spaces, settings.policy_hidden_sizes).to(device)
+        train_bc(init_policy, demonstrations, bc_config, seed)
+    trpo = settings.trpo
+    if algorithm == "gail" and settings.gail.causal_entropy:
+        # The causal-entropy regulariser −λH(π) of the paper's objective, as TRPO's entropy bonus.
+        trpo = dataclasses.replace(trpo, entropy_coef=settings.gail.causal_entropy)
+    learner = make_learner(
+        make,
+        demonstrations,
+        seed=seed,
+        config=trpo,
+        hidden_sizes=settings.policy_hidden_sizes,
+        num_envs=settings.envs_for(task.batch_size, horizon),
+        max_episode_steps=horizon,
+        init_policy=init_policy,
+        device=device,
+        update_threads=settings.threads(),
+        **settings.sampler_kwargs(),
+    )
+    action_space = env_spaces[1]
+    action_dim = action_space.n if isinstance(action_space, gym.spaces.Discrete) else action_space.shape[0]
+    if algorithm == "gail":
+        reward_model = GAILReward(
+            demonstrations, settings.gail, seed, int(action_dim), device, reward_sign=task.reward_sign
+        )
+    else:
+        reward_model = LinearCostReward(demonstrations, algorithm, task.reward_sign, int(action_dim))
+    try:
+        run = loop.train(
+            learner,
+            reward_model,
+            iterations=iterations,
+            batch_size=task.batch_size,
+            checkpoint=checkpoint,
+            extra_state={"bc_warm_start": init_policy is not None},
+            on_iteration=on_iteration,
+            stop=stop,
+        )
+    finally:
+        learner.sampler.close()
+    if checkpoint is not None:
+        # Finished: the outputs are the record now. A rerun of a finished unit trains it again
+        # (with `--only-missing-outputs`, Kedro skips it instead).
+        checkpoint.remove()
+    policy = learner.policy.cpu()
+    policy.metadata = {
+        **metadata,
+        "iterations": iterations,
+        "env_steps": learner.env_steps,
+        "bc_warm_start": bool(run.extra_state.get("bc_warm_start")),
+        "resumed_from_iteration": run.resumed_from_iteration,
+    }
+    return ImitationResult(policy, run.curve, run.resumed_from_iteration)
+
+
+def make_learner(
+    make_env: Callable[[], gym.Env],
+    demonstrations: Demonstrations,
+    *,
+    seed: int,
+    config: TRPOConfig,
+    hidden_sizes: Sequence[int] = (100, 100),
+    num_envs: int = 8,
+    sampler_backend: str = "auto",
+    num_workers: int | None = None,
+    device: str | torch.device = "cpu",
+    update_threads: int | None = None,
+    max_episode_steps: int = 1000,
+    init_policy: Policy | None = None,
+) -> TRPOLearner:
+    """A TRPO learner for imitation: the paper's 2×100 tanh policy whose observation standardiser
+    starts from the expert data (or, with ``init_policy``, a copy of that policy: BC warm start).
+    Its networks update on ``device``, with ``update_threads`` torch threads on the CPU (None: one
+    per stepping process)."""
+    seed_everything(seed)
+    sampler = RolloutSampler(make_env, num_envs, seed, sampler_backend, num_workers)
+    policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
+    if demonstrations.observation_dim != policy.obs_dim:
+        sampler.close()
+        raise ValueError(
+            f"the demonstrations have {demonstrations.observation_dim} observation values, "
+            f"the environment {policy.obs_dim}"
+        )
+    if init_policy is not None:
+        policy.load_state_dict(init_policy.state_dict())
+    else:
+        policy.obs_normalizer.update(demonstrations.observations())
+    value_fn = ValueFunction(policy.obs_dim, config.value_hidden_sizes, max_episode_steps=max_episode_steps)
+    value_fn.obs_normalizer.load_state_dict(policy.obs_normalizer.state_dict())
+    device = torch.device(device)
+    return TRPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed, update_threads)
+
+
+def check_demonstrations(
+    demonstrations: Demonstrations,
+    task: TaskSpec,
+    env: gym.Env,
+    source: str = "demonstrations",
+    expected_trajectories: int | None = None,
+) -> None:
+    """Refuse demonstrations of another environment, of other spaces (a discrete action outside
+    the env's actions included), or (``expected_trajectories``) of another size; the message
+    names ``source``."""
+    if demonstrations.env_id != task.env_id:
+        raise ConfigError(
+            f"{source}: trajectories of {demonstrations.env_id!r}, task {task.name!r} is {task.env_id!r}"
+        )
+    space = env.action_space
+    discrete = isinstance(space, gym.spaces.Discrete)
+    check_against_spaces(
+        demonstrations,
+        int(env.observation_space.shape[0]),
+        discrete,
+        1 if discrete else int(space.shape[0]),
+        source,
+        num_actions=int(space.n) if discrete else None,
+    )
+    count = len(demonstrations.trajectories)
+    if expected_trajectories is not None and count != expected_trajectories:
+        raise ConfigError(f"{source}: holds {count} trajectories, expected {expected_trajectories}")
+
+
+def _checkpoint(
+    task: TaskSpec, algorithm: str, demonstrations: Demonstrations, seed: int, settings: ImitationSettings
+) -> Checkpoint | None:
+    """Where the run checkpoints (``settings.checkpoint_dir``; None: nowhere), fingerprinted by
+    everything that decides its numbers: the task (less its iteration budget, which a continued
+    run may extend), the learners' settings (not how the work is spread: sampler, device,
+    threads, logging), the algorithm, the seed, and the dataset's version and size."""
+    if settings.checkpoint_dir is None:
+        return None
+    fingerprint = {
+        "task": {k: v for k, v in dataclasses.asdict(task).items() if k != "iterations"},
+        "imitation": {k: v for k, v in settings_dict(settings).items() if k not in RUNTIME_FIELDS},
+        "algorithm": algorithm,
+        "seed": seed,
+        "dataset": [demonstrations.metadata.get("version"), demonstrations.num_steps],
+    }
+    digest = hashlib.sha1(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    name = f"{task.name}.{algorithm}.n{len(demonstrations.trajectories)}.seed{seed}-{digest}.pt"
+    return Checkpoint(Path(settings.checkpoint_dir) / name, fingerprint, every=settings.checkpoint_every)
