@@ -110,21 +110,16 @@ class DaskRunner(AbstractRunner):
     # -- configuration -------------------------------------------------------------------------
     def _settings(self) -> tuple[str | None, int]:
         from gail_pipeline import grid
+        from gail_pipeline.config import parse_settings
+        from gail_pipeline.parameters import DaskSettings
 
-        params = dict(grid.active_parameters().get("dask") or {})
-        unknown = set(params) - {"scheduler_address", "local_workers"}
-        if unknown:
-            raise ValueError(
-                f"dask: unknown setting(s) {sorted(unknown)}; known: local_workers, scheduler_address"
-            )
-        address = self._scheduler_address or params.get("scheduler_address")
+        settings = parse_settings(DaskSettings, grid.active_parameters().get("dask"), "dask")
+        address = self._scheduler_address or settings.scheduler_address
         if address is None:
             import dask
 
             address = dask.config.get("scheduler-address", None)
-        workers = self._local_workers or params.get("local_workers") or (os.cpu_count() or 1)
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"dask.local_workers: expected a positive integer, got {workers!r}")
+        workers = self._local_workers or settings.local_workers or (os.cpu_count() or 1)
         return address, workers
 
     def _client(self) -> tuple[Any, Any]:

@@ -31,20 +31,7 @@ def sample_expert_trajectories(
     task = TaskSpec.from_config(task_name, task_config)
     seed = seed_parameter(params, "demonstrations.seed")
     check_trained_on(expert_policy, task)
-    make = partial(make_env, task)
-    sampler = RolloutSampler(make, min(8, task.expert_trajectory_count), seed)
-    try:
-        if sampler.observation_space.shape[0] != expert_policy.obs_dim:
-            raise ConfigError(
-                f"the expert takes {expert_policy.obs_dim} observation values, "
-                f"{task.env_id} gives {sampler.observation_space.shape[0]}"
-            )
-        trajectories = sampler.sample(
-            expert_policy, num_episodes=task.expert_trajectory_count, deterministic=False
-        )
-        space = sampler.action_space
-    finally:
-        sampler.close()
+    trajectories, space = _sample_stochastic(expert_policy, task, seed)
     trajectories = [_clip_actions(t, space) for t in trajectories]
     returns = np.array([t.episode_return for t in trajectories])
     logger.info(
@@ -87,25 +74,7 @@ def subsample_datasets(
     source = f"{task.name}.expert_trajectories"
     if expert_trajectories.metadata.get("path"):
         source += f" ({expert_trajectories.metadata['path']})"
-    env = make_env(task)
-    try:
-        space = env.action_space
-        discrete = isinstance(space, gym.spaces.Discrete)
-        check_against_spaces(
-            expert_trajectories,
-            observation_dim=int(env.observation_space.shape[0]),
-            discrete=discrete,
-            action_dim=1 if discrete else int(space.shape[0]),
-            source=source,
-            num_actions=int(space.n) if discrete else None,
-        )
-    finally:
-        env.close()
-    if expert_trajectories.env_id != task.env_id:
-        raise ConfigError(
-            f"{task.name}.expert_trajectories: trajectories of {expert_trajectories.env_id!r}, "
-            f"task {task.name!r} is {task.env_id!r}"
-        )
+    _check_against_task(expert_trajectories, task, source)
     available = len(expert_trajectories.trajectories)
     datasets = {}
     for size in task.dataset_sizes:
@@ -116,6 +85,49 @@ def subsample_datasets(
             )
         datasets[f"n{size}"] = subsample(expert_trajectories, size, task.subsample_interval, seed=seed + size)
     return datasets
+
+
+def _sample_stochastic(
+    expert_policy: Policy, task: TaskSpec, seed: int
+) -> tuple[list[Trajectory], gym.Space]:
+    """The task's number of episodes of the stochastic expert, and the action space."""
+    sampler = RolloutSampler(partial(make_env, task), min(8, task.expert_trajectory_count), seed)
+    try:
+        if sampler.observation_space.shape[0] != expert_policy.obs_dim:
+            raise ConfigError(
+                f"the expert takes {expert_policy.obs_dim} observation values, "
+                f"{task.env_id} gives {sampler.observation_space.shape[0]}"
+            )
+        trajectories = sampler.sample(
+            expert_policy, num_episodes=task.expert_trajectory_count, deterministic=False
+        )
+        return trajectories, sampler.action_space
+    finally:
+        sampler.close()
+
+
+def _check_against_task(demonstrations: Demonstrations, task: TaskSpec, source: str) -> None:
+    """Observation width, action kind and width, discrete actions within the action space, then
+    the env id."""
+    env = make_env(task)
+    try:
+        space = env.action_space
+        discrete = isinstance(space, gym.spaces.Discrete)
+        check_against_spaces(
+            demonstrations,
+            observation_dim=int(env.observation_space.shape[0]),
+            discrete=discrete,
+            action_dim=1 if discrete else int(space.shape[0]),
+            source=source,
+            num_actions=int(space.n) if discrete else None,
+        )
+    finally:
+        env.close()
+    if demonstrations.env_id != task.env_id:
+        raise ConfigError(
+            f"{task.name}.expert_trajectories: trajectories of {demonstrations.env_id!r}, "
+            f"task {task.name!r} is {task.env_id!r}"
+        )
 
 
 def _clip_actions(trajectory: Trajectory, space: gym.Space) -> Trajectory:
