@@ -117,6 +117,39 @@ class Discriminator(nn.Module):
         )
 
 
+class KeptLogits:
+    """A speed-up, not part of the algorithm: the logits of the last new batch ``rewards`` scored,
+    with their autograd graph, so that the discriminator update on that batch (same pairs, same
+    weights) needs no second forward pass. ``take`` hands them over once, and only if no weight
+    or standardiser value changed in place since (checked by the tensors' version counters)."""
+
+    def __init__(self, discriminator: nn.Module) -> None:
+        self.discriminator = discriminator
+        self._batch: weakref.ref[Batch] | None = None
+        self._kept: tuple[tuple[tuple[int, int], ...], torch.Tensor] | None = None
+
+    def is_new(self, batch: Batch) -> bool:
+        """Whether ``batch`` is not the batch last kept (its logits should then be kept)."""
+        return self._batch is None or self._batch() is not batch
+
+    def keep(self, batch: Batch, logits: torch.Tensor) -> None:
+        self._batch = weakref.ref(batch)
+        self._kept = (self._weights_version(), logits)
+
+    def take(self, batch: Batch) -> torch.Tensor | None:
+        """The kept logits of ``batch`` if the weights are unchanged since; forgotten either way."""
+        kept, self._kept = self._kept, None
+        if kept is None or self._batch() is not batch:
+            return None
+        version, logits = kept
+        return logits if version == self._weights_version() else None
+
+    def _weights_version(self) -> tuple[tuple[int, int], ...]:
+        """Changes whenever a weight or the input standardiser changes in place."""
+        d = self.discriminator
+        return tuple((t.data_ptr(), t._version) for t in (*d.parameters(), *d.buffers()))
+
+
 class GAILReward:
     """The discriminator as a reward model of the training loop (:func:`gail_pipeline.rl.loop.train`):
     ``reward_sign`` ``positive`` gives −log(1 − D), ``negative`` log D."""
@@ -147,44 +180,28 @@ class GAILReward:
         )
         self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate)
         self.generator = torch.Generator().manual_seed(seed)
-        self._kept_batch: weakref.ref[Batch] | None = None  # the batch rewards() kept a graph of
-        self._kept: tuple[tuple[tuple[int, int], ...], torch.Tensor] | None = None
+        self._kept = KeptLogits(self.discriminator)
 
     static = False  # the reward changes with every update
 
     def rewards(self, batch: Batch) -> list[np.ndarray]:
         """Per-step rewards of the batch's trajectories under the current discriminator.
 
-        A call on a new batch keeps its forward pass's graph: the update that follows in the
-        iteration runs on the same policy pairs with the same weights, so it takes those logits
-        instead of a second forward pass over the batch (the same numbers; the graph lives through
-        the TRPO step: the training process's peak memory rose 70–140 MB on the MuJoCo tasks).
-        Calls on the batch last updated on (the value fit's rewards, after the update) compute
-        without a graph. Measured in HalfCheetah's GAIL loop (2 cores, 50,000-step batches,
+        A call on a new batch keeps its forward pass's graph (:class:`KeptLogits`): the update that
+        follows in the iteration runs on the same policy pairs with the same weights, so it takes
+        those logits instead of a second forward pass over the batch (the same numbers; the graph
+        lives through the TRPO step: the training process's peak memory rose 70–140 MB on the MuJoCo
+        tasks). Calls on the batch last updated on (the value fit's rewards, after the update)
+        compute without a graph. Measured in HalfCheetah's GAIL loop (2 cores, 50,000-step batches,
         three interleaved runs each): the update 49–62 ms → 32–38 ms.
         """
-        keep = self._kept_batch is None or self._kept_batch() is not batch
+        keep = self._kept.is_new(batch)
         with torch.set_grad_enabled(keep):
             logits = self.discriminator(batch.observations, batch.executed_actions)
         if keep:
-            self._kept_batch = weakref.ref(batch)
-            self._kept = (self._weights_version(), logits)
+            self._kept.keep(batch, logits)
         flat = reward_from_logits(logits.detach(), self.reward_sign).cpu().numpy().astype(np.float64)
         return np.split(flat, np.cumsum([len(t) for t in batch.trajectories])[:-1])
-
-    def _weights_version(self) -> tuple[tuple[int, int], ...]:
-        """Changes whenever a weight or the input standardiser changes in place."""
-        d = self.discriminator
-        return tuple((t.data_ptr(), t._version) for t in (*d.parameters(), *d.buffers()))
-
-    def _take_kept_logits(self, batch: Batch) -> torch.Tensor | None:
-        """The policy pairs' logits (with their graph) from ``rewards(batch)``, if the weights have
-        not changed since; forgotten either way."""
-        kept, self._kept = self._kept, None
-        if kept is None or self._kept_batch() is not batch:  # (kept: _kept_batch is set)
-            return None
-        version, logits = kept
-        return logits if version == self._weights_version() else None
 
     def loss(
         self,
@@ -272,7 +289,7 @@ class GAILReward:
     def update(self, batch: Batch) -> dict[str, float]:
         n = len(batch)
         draw = torch.randint(len(self.expert_obs), (n,), generator=self.generator).to(self.expert_obs.device)
-        kept_logits = self._take_kept_logits(batch)
+        kept_logits = self._kept.take(batch)
         loss, stats = self.loss(batch.observations, batch.executed_actions, draw, kept_logits)
         self.optimizer.zero_grad()
         loss.backward()
