@@ -1,4 +1,9 @@
+import json
+from functools import partial
+from pathlib import Path
+
 import gymnasium as gym
+import numpy as np
 import pytest
 from kedro.io.core import DatasetError, Version
 
@@ -103,6 +108,79 @@ def test_every_shipped_expert_matches_its_manifest_and_meets_its_bar():
             assert manifest[key] is not None, f"{path.name}: {key} missing"
         assert manifest["deterministic"] is True
         assert manifest["return_mean"] >= SHIPPED_EXPERT_BARS.get(path.stem, -float("inf")), path.name
+
+
+SHIPPED = Path(__file__).parents[1] / "data/01_raw/experts"
+CHECK_EPISODES = 3
+
+
+def _shipped_task(name: str):
+    import yaml
+
+    from gail_pipeline.tasks import parse_tasks
+
+    tasks = yaml.safe_load((Path(__file__).parents[1] / "conf/base/tasks.yml").read_text())["tasks"]
+    return parse_tasks(tasks)[name]
+
+
+def _check_policy_against_manifest(name: str, policy) -> np.ndarray:
+    """Evaluate ``policy`` on task ``name`` for a few deterministic episodes and check them against
+    the shipped manifest; returns the returns (AssertionError naming the task if they disagree).
+
+    Seeded as the expert stage measured the manifest (``expert.seed + 10_000``): the classic
+    tasks' returns are then among the manifest's 50 (MuJoCo's are not: 3 envs side by side round
+    differently from 10). The tolerance: if the file is the policy the manifest measured, the
+    mean of k of its episodes lies within 3 standard errors (σ/√k, σ the manifest's own spread
+    over 50 episodes) of the manifest's mean; 2% of the expert–random gap is added for tasks
+    whose returns hardly vary (CartPole σ = 0, Hopper σ ≈ 2) and for floating-point differences
+    on other machines. An untrained policy is near random (normalised score ≈ 0); a weaker expert
+    of the same task or another task's policy misses the band (Hopper's is ±69 around 3322,
+    Walker's ±106 around 4460; Humanoid's, whose expert falls in some episodes, is ±2410).
+    """
+    from gail_pipeline.rl.evaluation import evaluate
+    from gail_pipeline.tasks import make_env
+
+    manifest = json.loads((SHIPPED / f"{name}.json").read_text())
+    task = _shipped_task(name)
+    seed = int(manifest["seed"]) + 10_000
+    returns = evaluate(partial(make_env, task), policy, CHECK_EPISODES, seed, deterministic=True)
+    expert, random = manifest["expert_return_mean"], manifest["random_return_mean"]
+    gap = expert - random
+    score = (returns.mean() - random) / gap
+    band = 3 * manifest["expert_return_std"] / np.sqrt(CHECK_EPISODES) + 0.02 * abs(gap)
+    assert score >= 0.5, f"{name}: returns {returns} score {score:.2f}, near random {random:.1f}"
+    assert abs(returns.mean() - expert) <= band, (
+        f"{name}: mean return {returns.mean():.2f} of {returns} is not within ±{band:.2f} "
+        f"of the manifest's {expert:.2f}"
+    )
+    return returns
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SHIPPED_EXPERT_BARS))
+def test_every_shipped_policy_file_performs_as_its_manifest_says(name):
+    """The policy files themselves, not only the manifests' numbers: a swapped, stale or
+    untrained .pt fails here (see the next test)."""
+    from gail_pipeline.rl.policies import load_policy
+
+    _check_policy_against_manifest(name, load_policy(SHIPPED / f"{name}.pt"))
+
+
+@pytest.mark.slow
+def test_the_shipped_policy_check_fails_for_an_untrained_or_swapped_policy():
+    from gail_pipeline.rl.policies import load_policy
+    from gail_pipeline.tasks import make_env
+
+    for name in ("cartpole", "acrobot", "mountaincar", "hopper"):  # zero-initialised output layer
+        env = make_env(_shipped_task(name))
+        untrained = make_policy(env.observation_space, env.action_space, (64, 64))
+        env.close()
+        with pytest.raises(AssertionError, match=f"{name}: .*near random"):
+            _check_policy_against_manifest(name, untrained)
+    # HalfCheetah and Walker2d take the same observations (17) and actions (6): swapped files.
+    swapped = load_policy(SHIPPED / "halfcheetah.pt")
+    with pytest.raises(AssertionError, match="walker: "):
+        _check_policy_against_manifest("walker", swapped)
 
 
 def test_a_pinned_version_that_does_not_exist_is_not_replaced_by_the_fallback(tmp_path):

@@ -150,3 +150,57 @@ def test_imitation_files_with_faults_are_refused_by_name(tmp_path, episodes):
         TrajectoryFileError, match="corrupt.npz: neither a `datasets` folder nor a readable .npz"
     ):
         from_imitation(corrupt, "CartPole-v1")
+
+
+def _importer(*args, cwd):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "gail_pipeline.importers", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_imitation_importer_on_the_command_line(tmp_path, episodes):
+    import json
+
+    folder = _imitation_folder(tmp_path / "rollouts", episodes)
+    done = _importer("imitation", folder, "--env-id", "CartPole-v1", "--output", "out.parquet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = sum(len(acts) for _, acts, *_ in episodes)
+    assert json.loads(done.stdout) == {
+        "written": "out.parquet",
+        "env_id": "CartPole-v1",
+        "trajectories": 3,
+        "steps": steps,
+    }
+    demos = read_trajectories(tmp_path / "out.parquet", "CartPole-v1", 4)
+    assert demos.metadata["source"] == "imitation"
+    for t, (obs, acts, rews, term) in zip(demos.trajectories, episodes, strict=True):
+        np.testing.assert_array_equal(t.observations, obs[:-1].astype(np.float32))
+        np.testing.assert_array_equal(t.actions, acts)
+        np.testing.assert_array_equal(t.rewards, rews)
+        assert t.terminated == term
+
+    # --task: a new version of the task's expert trajectories, the demonstrations stage's source.
+    (tmp_path / "conf").symlink_to(PROJECT / "conf")
+    done = _importer("imitation", folder, "--env-id", "CartPole-v1", "--task", "cartpole", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (written,) = tmp_path.glob(
+        "data/03_primary/cartpole/expert_trajectories.parquet/*/expert_trajectories.parquet"
+    )
+    assert json.loads(done.stdout)["written"] == str(written)
+    assert read_trajectories(written, "CartPole-v1", 4).num_steps == steps
+
+    # Refused, with the reason and nothing written: no env id; trajectories of another task's env.
+    done = _importer("imitation", folder, "--output", "other.parquet", cwd=tmp_path)
+    assert done.returncode == 2 and "give --env-id" in done.stderr
+    done = _importer("imitation", folder, "--env-id", "CartPole-v1", "--task", "acrobot", cwd=tmp_path)
+    assert done.returncode != 0
+    assert "trajectories of 'CartPole-v1', task 'acrobot' is 'Acrobot-v1'" in done.stderr
+    assert not (tmp_path / "other.parquet").exists()
+    assert not (tmp_path / "data/03_primary/acrobot").exists()

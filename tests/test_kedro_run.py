@@ -7,6 +7,7 @@ import pytest
 import torch
 from kedro.framework.session import KedroSession
 
+from gail_pipeline.rl.policies import load_policy
 from gail_pipeline.trajectories import read_trajectories
 from tests.conftest import PROJECT, TINY
 
@@ -80,6 +81,20 @@ def test_parallel_runner_gives_the_sequential_results(project):
     parallel = _latest_results(project)
     assert len(list((project / "data/08_reporting/quick/results_table.csv").iterdir())) == 2
     pd.testing.assert_frame_equal(sequential, parallel)
+    # The policies themselves, not only 5-episode returns: every weight of every learned policy
+    # (and of the expert) is the same tensor in both runs.
+    models = project / "data/06_models"
+    policies = sorted(models.glob("quick/cartpole/*/n*/s0/policy.pt")) + [
+        models / "cartpole/expert_policy.pt"
+    ]
+    assert len(policies) == 9
+    for policy in policies:
+        versions = sorted(policy.iterdir())
+        assert len(versions) == 2  # each run's own file
+        first, second = (load_policy(v / policy.name) for v in versions)
+        assert first.state_dict().keys() == second.state_dict().keys()
+        for name, value in first.state_dict().items():
+            assert torch.equal(value, second.state_dict()[name]), f"{policy.relative_to(models)}: {name}"
 
 
 def _runs(project):
