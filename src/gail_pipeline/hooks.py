@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from kedro.framework.hooks import hook_impl
 
 from gail_pipeline import grid
+
+if TYPE_CHECKING:
+    from gail_pipeline.tracking import UnitTracking
 
 
 class GridConfigHook:
@@ -45,9 +47,12 @@ class UnitTrackingHook:
 
     Units: ``<task>.expert`` (training curve, reference returns) and each imitation unit
     ``<task>.<algo>.n<size>.s<seed>`` (parameters, learning curve stepped by env steps, the policy
-    file and a curve plot; then its evaluation's return and normalised score). Logging goes
-    through explicit run ids (``gail_pipeline.tracking``), so it is right in ParallelRunner's worker
-    processes too: the parent run id and the tracking URI reach them through the environment.
+    file and a curve plot; then its evaluation's return and normalised score); the reporting
+    figures and tables go to the ``kedro run``'s run itself. What is logged is declared, not
+    inferred from names: node tags set where the pipelines are built, and dataset metadata in the
+    catalog (the scheme: ``gail_pipeline.tracking``). Logging goes through explicit run ids, so it
+    is right in ParallelRunner's worker processes too: the parent run id and the tracking URI reach
+    them through the environment.
     """
 
     @hook_impl
@@ -89,86 +94,64 @@ class UnitTrackingHook:
             mlflow.end_run()
 
     @hook_impl
-    def after_node_run(self, node: Any, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+    def after_node_run(
+        self, node: Any, catalog: Any, inputs: dict[str, Any], outputs: dict[str, Any]
+    ) -> None:
+        """Log what the node's tags and its outputs' catalog metadata declare
+        (``gail_pipeline.tracking``); nothing is inferred from node or dataset names."""
         parent = os.environ.get(_PARENT_RUN)
         if not parent:
             return
-        if not node.namespace:
-            self._log_report(parent, node, outputs)
-            return
-        short = node.name.rsplit(".", 1)[-1]
-        if short not in _TRACKED and not short.startswith("train_"):
-            return
-        from mlflow.tracking import MlflowClient
-
         from gail_pipeline import tracking
 
-        client = MlflowClient()
-        namespace = node.namespace
-        unit = f"{namespace}.expert" if short in ("train_expert", "measure_reference_returns") else namespace
-        run_id = tracking.find_or_create_run(
-            client, os.environ[_EXPERIMENT], parent, unit, {"gail_pipeline.stage": _stage(short)}
-        )
-        params = {k[len("params:") :]: v for k, v in inputs.items() if k.startswith("params:")}
-        if short in ("train_expert",) or short.startswith("train_"):
-            policy_key = next(k for k in outputs if k.endswith("policy"))
-            curve_key = next(k for k in outputs if k.endswith("curve"))
-            policy, curve = outputs[policy_key], outputs[curve_key]
-            step = "env_steps" if "env_steps" in curve else "step"
-            y = "return_mean" if "return_mean" in curve else "validation_nll"
-            with tracking.temporary_directory() as tmp:
-                from gail_pipeline.rl.policies import save_policy
-
-                policy_file = Path(tmp) / "policy.pt"
-                save_policy(policy, policy_file)
-                plot = tracking.plot_curve(curve, step, y, unit, Path(tmp))
-                final = {f"final_{y}": float(curve[y].iloc[-1])}
-                tracking.log_unit(
-                    client,
-                    run_id,
-                    params={**params, "unit": policy.metadata},
-                    curve=curve,
-                    step_column=step,
-                    metrics=final,
-                    artifacts=[policy_file, plot],
-                )
-            client.set_terminated(run_id)
-        else:
-            result = next(iter(outputs.values()))
-            keys = (
-                "return_mean",
-                "return_std",
-                "normalized_score",
-                "expert_return_mean",
-                "expert_return_std",
-                "random_return_mean",
-                "random_return_std",
-            )
-            tracking.log_unit(client, run_id, metrics={k: result[k] for k in keys if k in result})
-
-    @staticmethod
-    def _log_report(parent: str, node: Any, outputs: dict[str, Any]) -> None:
-        """Reporting outputs (figures, Markdown tables) go to the kedro run's own run."""
-        if "reporting" not in node.tags:
+        declared = tracking.unit_tracking(node)
+        artifacts = [
+            (artifact, outputs[name])
+            for name in node.outputs
+            if (artifact := tracking.report_artifact(name, _metadata(catalog, name))) is not None
+        ]
+        if declared is None and not artifacts:
             return
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient()
-        for name, value in outputs.items():
-            if name.endswith("_png"):
-                client.log_figure(parent, value, f"reporting/{name[: -len('_png')]}.png")
-            elif name.endswith("_html"):
-                client.log_figure(parent, value, f"reporting/{name[: -len('_html')]}.html")
-            elif name.endswith("_markdown"):
-                client.log_text(parent, value, f"reporting/{name[: -len('_markdown')]}.md")
+        if declared is not None:
+            self._log_unit(client, parent, node, declared, inputs, outputs)
+        for artifact, value in artifacts:  # reporting: into the kedro run's own run
+            artifact.log(client, parent, value)
+
+    @staticmethod
+    def _log_unit(
+        client: Any,
+        parent: str,
+        node: Any,
+        declared: UnitTracking,
+        inputs: dict[str, Any],
+        outputs: dict[str, Any],
+    ) -> None:
+        """Into the child run the node's tag names: a training node's (policy, learning curve)
+        and ``params:`` inputs, then the run is ended; or a metrics node's result dict."""
+        from gail_pipeline import tracking
+
+        name = declared.run_name(node)
+        run_id = tracking.find_or_create_run(
+            client, os.environ[_EXPERIMENT], parent, name, {"gail_pipeline.stage": declared.stage}
+        )
+        if declared.training:
+            policy, curve = (outputs[output] for output in node.outputs)
+            params = {k[len("params:") :]: v for k, v in inputs.items() if k.startswith("params:")}
+            tracking.log_training(client, run_id, name, params, policy, curve)
+            client.set_terminated(run_id)
+        else:
+            (result,) = (outputs[output] for output in node.outputs)
+            tracking.log_result(client, run_id, result)
+
+
+def _metadata(catalog: Any, name: str) -> Any:
+    """The catalog metadata of dataset ``name`` (None for datasets without)."""
+    dataset = catalog.get(name) if catalog is not None else None
+    return getattr(dataset, "metadata", None)
 
 
 _PARENT_RUN = "GAIL_PIPELINE_MLFLOW_PARENT_RUN_ID"
 _EXPERIMENT = "GAIL_PIPELINE_MLFLOW_EXPERIMENT_ID"
-_TRACKED = ("train_expert", "measure_reference_returns", "evaluate_policy")
-
-
-def _stage(short_name: str) -> str:
-    if short_name in ("train_expert", "measure_reference_returns"):
-        return "expert"
-    return "evaluation" if short_name == "evaluate_policy" else "imitation"

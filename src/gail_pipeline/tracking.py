@@ -5,6 +5,33 @@ per thread and per process — so units trained in ParallelRunner's worker proce
 each write to exactly their own run. A unit's run is a child of the ``kedro run``'s run (tag
 ``mlflow.parentRunId``) named after its namespace (``cartpole.gail.n1.s0``), and is found again
 by that name when its evaluation arrives.
+
+What is logged is declared where it is defined, never inferred from names
+(:class:`~gail_pipeline.hooks.UnitTrackingHook` reads the declarations):
+
+* **Node tags**, set where the pipelines are built — one of :data:`UNIT_TAGS` says which unit
+  run a node logs to, under which stage, and what it logs:
+
+  ==============================  =================  ==========  ========
+  tag                             unit run           stage       logs
+  ==============================  =================  ==========  ========
+  ``tracking.expert_train``       ``<task>.expert``  expert      training
+  ``tracking.expert_reference``   ``<task>.expert``  expert      metrics
+  ``tracking.train``              ``<namespace>``    imitation   training
+  ``tracking.evaluation``         ``<namespace>``    evaluation  metrics
+  ==============================  =================  ==========  ========
+
+  A *training* node's outputs are (policy, learning curve), in that order: the run gets the
+  node's ``params:`` inputs and the policy's metadata as parameters, every numeric curve column
+  as a metric history, the final value, ``policy.pt`` and ``learning_curve.png``, and is then
+  ended. A *metrics* node's one output is a dict, of which :data:`RESULT_METRICS` are logged.
+  The stage is the run's ``gail_pipeline.stage`` tag, given by the node that creates the run.
+  Untagged nodes log nothing, whatever their names.
+* **Dataset metadata** in the catalog — ``metadata: {tracking: {artifact: figure | text,
+  artifact_path: reporting/<file>}}`` — logs whatever a node saves to that dataset into the
+  ``kedro run``'s own run at ``artifact_path``: ``figure`` through ``MlflowClient.log_figure``
+  (matplotlib or plotly; ``.html`` for plotly's interactive page), ``text`` through
+  ``log_text``. (Not ``path``: Kedro makes every catalog key named ``path`` absolute.)
 """
 
 from __future__ import annotations
@@ -13,15 +40,128 @@ import functools
 import math
 import tempfile
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from mlflow.entities import Metric, Param
-from mlflow.tracking import MlflowClient
 
-__all__ = ["flatten", "log_unit", "version_tags"]
+if TYPE_CHECKING:  # mlflow takes seconds to import: only where something is logged
+    from mlflow.tracking import MlflowClient
 
+__all__ = [
+    "EVALUATION",
+    "EXPERT_REFERENCE",
+    "EXPERT_TRAIN",
+    "RESULT_METRICS",
+    "TRAIN",
+    "UNIT_TAGS",
+    "ReportArtifact",
+    "UnitTracking",
+    "flatten",
+    "log_result",
+    "log_training",
+    "log_unit",
+    "report_artifact",
+    "unit_tracking",
+    "version_tags",
+]
+
+# --------------------------------------------------------------------------------------------
+# Declarations
+# --------------------------------------------------------------------------------------------
+EXPERT_TRAIN = "tracking.expert_train"
+EXPERT_REFERENCE = "tracking.expert_reference"
+TRAIN = "tracking.train"
+EVALUATION = "tracking.evaluation"
+
+#: The keys of a metrics node's result dict that are logged (those present).
+RESULT_METRICS = (
+    "return_mean",
+    "return_std",
+    "normalized_score",
+    "expert_return_mean",
+    "expert_return_std",
+    "random_return_mean",
+    "random_return_std",
+)
+
+
+@dataclass(frozen=True)
+class UnitTracking:
+    """What a node tagged ``tag`` logs, and to which child run."""
+
+    tag: str
+    stage: str  # the run's ``gail_pipeline.stage`` tag (set when the run is created)
+    run_suffix: str  # the run is named ``<node namespace><run_suffix>``
+    training: bool  # outputs (policy, learning curve); else one result dict of metrics
+
+    def run_name(self, node: Any) -> str:
+        return f"{node.namespace}{self.run_suffix}"
+
+
+UNIT_TAGS: dict[str, UnitTracking] = {
+    t.tag: t
+    for t in (
+        UnitTracking(EXPERT_TRAIN, "expert", ".expert", training=True),
+        UnitTracking(EXPERT_REFERENCE, "expert", ".expert", training=False),
+        UnitTracking(TRAIN, "imitation", "", training=True),
+        UnitTracking(EVALUATION, "evaluation", "", training=False),
+    )
+}
+
+
+def unit_tracking(node: Any) -> UnitTracking | None:
+    """The unit tracking ``node``'s tags declare; None if none. A node declares at most one,
+    and only in a namespace (which names its run)."""
+    declared = sorted(tag for tag in node.tags if tag in UNIT_TAGS)
+    if not declared:
+        return None
+    if len(declared) > 1:
+        raise ValueError(f"node {node.name!r}: tagged {declared}; a node logs to one unit run")
+    if not node.namespace:
+        raise ValueError(f"node {node.name!r}: tagged {declared[0]!r} but has no namespace to name its run")
+    return UNIT_TAGS[declared[0]]
+
+
+@dataclass(frozen=True)
+class ReportArtifact:
+    """A dataset's ``metadata: {tracking: {artifact: <kind>, artifact_path: <path>}}``."""
+
+    kind: str  # figure | text
+    path: str  # the artifact's path in the kedro run's run
+
+    def log(self, client: MlflowClient, run_id: str, value: Any) -> None:
+        if self.kind == "figure":
+            client.log_figure(run_id, value, self.path)
+        else:
+            client.log_text(run_id, value, self.path)
+
+
+_ARTIFACT_KINDS = ("figure", "text")
+
+
+def report_artifact(name: str, metadata: Mapping[str, Any] | None) -> ReportArtifact | None:
+    """The artifact that dataset ``name``'s catalog ``metadata`` declares, or None."""
+    if not isinstance(metadata, Mapping) or metadata.get("tracking") is None:
+        return None
+    declared = metadata["tracking"]
+    where = f"catalog: {name}.metadata.tracking"
+    if not isinstance(declared, Mapping) or set(declared) != {"artifact", "artifact_path"}:
+        raise ValueError(
+            f"{where}: expected {{artifact: figure | text, artifact_path: <path>}}, got {declared!r}"
+        )
+    kind, path = declared["artifact"], declared["artifact_path"]
+    if kind not in _ARTIFACT_KINDS:
+        raise ValueError(f"{where}.artifact: expected one of {', '.join(_ARTIFACT_KINDS)}, got {kind!r}")
+    if not isinstance(path, str) or not path or path.startswith("/"):
+        raise ValueError(f"{where}.artifact_path: expected a relative artifact path, got {path!r}")
+    return ReportArtifact(kind, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Logging
+# --------------------------------------------------------------------------------------------
 _MAX_PARAM_LENGTH = 6000
 _BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch
 
@@ -121,6 +261,8 @@ def log_unit(
 ) -> None:
     """Log parameters, a learning curve (every numeric column as a metric history, stepped by
     ``step_column``), final metrics and artifact files into the run ``run_id``."""
+    from mlflow.entities import Metric, Param
+
     if params:
         flat = flatten(params)
         existing = client.get_run(run_id).data.params
@@ -143,6 +285,46 @@ def log_unit(
         client.log_batch(run_id, metrics=entries[start : start + _BATCH])
     for path in artifacts:
         client.log_artifact(run_id, str(path), artifact_dir)
+
+
+def log_training(
+    client: MlflowClient,
+    run_id: str,
+    title: str,
+    params: Mapping[str, Any],
+    policy: Any,
+    curve: pd.DataFrame,
+) -> None:
+    """A training node's outputs: ``params`` and the policy's metadata (``unit.*``) as
+    parameters, the learning curve (stepped by env steps; BC's by gradient step), its final return
+    (BC: validation NLL), the policy file and a plot of the curve."""
+    from gail_pipeline.rl.policies import save_policy
+
+    if not isinstance(curve, pd.DataFrame) or not hasattr(policy, "metadata"):
+        raise TypeError(
+            f"{title}: a training node's outputs are (policy, learning curve), got "
+            f"({type(policy).__name__}, {type(curve).__name__})"
+        )
+    step = "env_steps" if "env_steps" in curve else "step"
+    y = "return_mean" if "return_mean" in curve else "validation_nll"
+    with temporary_directory() as tmp:
+        policy_file = Path(tmp) / "policy.pt"
+        save_policy(policy, policy_file)
+        plot = plot_curve(curve, step, y, title, Path(tmp))
+        log_unit(
+            client,
+            run_id,
+            params={**params, "unit": policy.metadata},
+            curve=curve,
+            step_column=step,
+            metrics={f"final_{y}": float(curve[y].iloc[-1])},
+            artifacts=[policy_file, plot],
+        )
+
+
+def log_result(client: MlflowClient, run_id: str, result: Mapping[str, Any]) -> None:
+    """A metrics node's result dict: its :data:`RESULT_METRICS`."""
+    log_unit(client, run_id, metrics={k: result[k] for k in RESULT_METRICS if k in result})
 
 
 def plot_curve(curve: pd.DataFrame, x: str, y: str, title: str, directory: Path) -> Path:

@@ -10,6 +10,7 @@ from gail_pipeline.grid import Unit
 from gail_pipeline.pipelines.common import UnitBound
 from gail_pipeline.pipelines.evaluation import nodes
 from gail_pipeline.pipelines.imitation.pipeline import unit_spec
+from gail_pipeline.tracking import EVALUATION
 
 
 def create_unit_pipeline(unit: Unit) -> Pipeline:
@@ -21,7 +22,7 @@ def create_unit_pipeline(unit: Unit) -> Pipeline:
                 inputs=["policy", "reference_returns", "params:task", "params:evaluation"],
                 outputs="evaluation",
                 name="evaluate_policy",
-                tags=["evaluation"],
+                tags=["evaluation", EVALUATION],
             )
         ],
         namespace=unit.namespace,

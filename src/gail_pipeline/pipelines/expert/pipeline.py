@@ -6,10 +6,13 @@ from kedro.pipeline import Node, Pipeline
 
 from gail_pipeline.pipelines.common import bind_task
 from gail_pipeline.pipelines.expert import nodes
+from gail_pipeline.tracking import EXPERT_REFERENCE, EXPERT_TRAIN
 
 
 def create_pipeline(task_name: str) -> Pipeline:
-    """``<task>.expert_policy``, ``<task>.expert_training_curve``, ``<task>.reference_returns``."""
+    """``<task>.expert_policy``, ``<task>.expert_training_curve``, ``<task>.reference_returns``.
+
+    Both nodes log to the MLflow run ``<task>.expert`` (tags: ``gail_pipeline.tracking``)."""
     return Pipeline(
         [
             Node(
@@ -17,14 +20,14 @@ def create_pipeline(task_name: str) -> Pipeline:
                 inputs=["params:task", "params:expert"],
                 outputs=["expert_policy", "expert_training_curve"],
                 name="train_expert",
-                tags=["expert"],
+                tags=["expert", EXPERT_TRAIN],
             ),
             Node(
                 bind_task(nodes.measure_reference_returns, task_name),
                 inputs=["expert_policy", "params:task", "params:expert"],
                 outputs="reference_returns",
                 name="measure_reference_returns",
-                tags=["expert"],
+                tags=["expert", EXPERT_REFERENCE],
             ),
         ],
         namespace=task_name,

@@ -7,6 +7,7 @@ from kedro.pipeline import Node, Pipeline
 from gail_pipeline.grid import Unit
 from gail_pipeline.pipelines.common import UnitBound
 from gail_pipeline.pipelines.imitation import nodes
+from gail_pipeline.tracking import TRAIN
 
 
 def unit_spec(unit: Unit) -> nodes.UnitSpec:
@@ -15,7 +16,7 @@ def unit_spec(unit: Unit) -> nodes.UnitSpec:
 
 def create_pipeline(unit: Unit) -> Pipeline:
     """``<task>.<algo>.n<size>.s<seed>.policy`` and ``….learning_curve`` from
-    ``<task>.demonstrations_n<size>``."""
+    ``<task>.demonstrations_n<size>``; logged to the unit's MLflow run (``gail_pipeline.tracking``)."""
     task = unit.task.name
     return Pipeline(
         [
@@ -24,7 +25,7 @@ def create_pipeline(unit: Unit) -> Pipeline:
                 inputs=["demonstrations", "params:task", "params:imitation"],
                 outputs=["policy", "learning_curve"],
                 name=f"train_{unit.algorithm}",
-                tags=["imitation", unit.algorithm],
+                tags=["imitation", unit.algorithm, TRAIN],
             ),
         ],
         namespace=unit.namespace,
