@@ -29,6 +29,19 @@ class GridConfigHook:
         grid.set_active_parameters(context.config_loader["parameters"])
 
 
+class ParametersCheckHook:
+    """Parses every settings group of the run for every task and unit before the first node
+    runs (:func:`gail_pipeline.parameters.check_run_parameters`): a bad value stops the run with
+    one message naming it, before anything is trained or saved."""
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        from gail_pipeline import grid
+        from gail_pipeline.parameters import check_run_parameters
+
+        check_run_parameters(grid.active_parameters())
+
+
 class TorchThreadsHook:
     """One torch intra-op thread per node unless ``GAIL_PIPELINE_TORCH_THREADS`` says otherwise.
 

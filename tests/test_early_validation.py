@@ -1,0 +1,89 @@
+"""A bad value in any settings group stops ``kedro run`` before any node has run: nothing is
+trained, nothing is saved (the parameters of every group are parsed for every task and unit of
+the grid first, by ``gail_pipeline.parameters.check_run_parameters``)."""
+
+import pytest
+from kedro.framework.session import KedroSession
+
+from gail_pipeline.config import ConfigError
+from tests.conftest import TINY
+
+BAD = [
+    # (group, runtime parameters changed from TINY, the message's start)
+    ("tasks", {"tasks": {"cartpole": {"batch_size": 0}}}, "tasks.cartpole.batch_size"),
+    ("grid", {"grid": {"seeds": 0}}, "grid.seeds"),
+    ("expert", {"expert": {"seed": -1}}, "expert.seed: expected a non-negative integer"),
+    ("expert.trpo", {"expert": {"trpo": {"max_kl": -0.1}}}, "expert.trpo.max_kl: impossible value -0.1"),
+    ("expert.ppo", {"expert": {"ppo": {"clip": 0.0}}}, "expert.ppo.clip: impossible value 0.0"),
+    (
+        "task expert.trpo",
+        {"tasks": {"cartpole": {"expert": {"trpo": {"gamma": 2.0}}}}},
+        "tasks.cartpole.expert.trpo.gamma",
+    ),
+    (
+        "expert.sampler",
+        {"expert": {"sampler": {"backend": "threads"}}},
+        "expert.sampler.backend: expected one of",
+    ),
+    ("demonstrations", {"demonstrations": {"seed": "zero"}}, "demonstrations.seed: expected an integer"),
+    (
+        "imitation",
+        {"imitation": {"num_envs": 0}},
+        "imitation.num_envs: expected a positive integer or 'auto'",
+    ),
+    (
+        "imitation.gail",
+        {"imitation": {"gail": {"learning_rate": -1.0}}},
+        "imitation.gail.learning_rate: impossible value -1.0",
+    ),
+    (
+        "imitation.trpo",
+        {"imitation": {"trpo": {"cg_iters": 0}}},
+        "imitation.trpo.cg_iters: impossible value 0",
+    ),
+    (
+        "imitation.bc",
+        {"imitation": {"bc": {"train_fraction": 1.5}}},
+        "imitation.bc.train_fraction: impossible value 1.5",
+    ),
+    (
+        "imitation device",
+        {"imitation": {"device": "tpu"}},
+        "imitation.device: expected auto, cpu, cuda or cuda:N",
+    ),
+    (
+        "imitation unknown key",
+        {"imitation": {"gail": {"learnin_rate": 0.1}}},
+        "imitation.gail.learnin_rate: unknown setting",
+    ),
+    ("evaluation", {"evaluation": {"seed": -3}}, "evaluation.seed: expected a non-negative integer"),
+    ("dask", {"dask": {"local_workers": 0}}, "dask.local_workers: expected a positive integer"),
+]
+
+
+def _merged(base: dict, change: dict) -> dict:
+    out = dict(base)
+    for key, value in change.items():
+        out[key] = (
+            _merged(base.get(key, {}), value)
+            if isinstance(value, dict) and isinstance(base.get(key), dict)
+            else value
+        )
+    return out
+
+
+@pytest.mark.parametrize(("group", "change", "message"), BAD, ids=[b[0] for b in BAD])
+def test_a_bad_value_stops_the_run_before_any_node(project, group, change, message):
+    params = _merged(TINY, change)
+    with pytest.raises(ConfigError, match=message):
+        with KedroSession.create(project_path=project, runtime_params=params) as session:
+            session.run()
+    written = [p for p in (project / "data").rglob("*") if p.is_file() and "01_raw" not in p.parts]
+    assert written == [], f"{group}: files written before the error: {written[:5]}"
+
+
+def test_the_same_grid_with_good_values_runs(project):
+    # The check refuses only bad values: the tiny grid itself passes it and trains.
+    with KedroSession.create(project_path=project, runtime_params=TINY) as session:
+        session.run(pipeline_names=["expert"])
+    assert list((project / "data/06_models/cartpole/expert_policy.pt").iterdir())
