@@ -136,7 +136,7 @@ CASES = [
         _with(imitation__trpo={"max_kll": 0.01}),
         ["imitation"],
         None,
-        r"imitation.trpo.max_kll: unknown TRPO setting",
+        r"imitation.trpo.max_kll: unknown setting \(did you mean 'max_kl'\?\)",
     ),
 ]
 

@@ -73,8 +73,10 @@ def test_tiny_kedro_run_logs_the_declared_runs_metrics_and_artifacts(project):
         stage_params = {"expert": params["expert"]} if expert else {"imitation": params["imitation"]}
         logged = run.data.params
         assert {k: v for k, v in logged.items() if not k.startswith("unit.")} == tracking.flatten(
-            {**task_params, **stage_params}
+            hooks.with_defaults({**task_params, **stage_params})
         )
+        # Every setting is recorded, the defaults the YAML leaves out included.
+        assert logged[f"{stage}.trpo.max_kl"] == "0.01"
         assert logged["tasks.cartpole.batch_size"] == "300"
         if not expert:
             assert logged["imitation.policy_hidden_sizes"] == "[16]"

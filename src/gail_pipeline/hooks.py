@@ -153,7 +153,7 @@ class UnitTrackingHook:
         if declared.training:
             policy, curve = (outputs[output] for output in node.outputs)
             params = {k[len("params:") :]: v for k, v in inputs.items() if k.startswith("params:")}
-            tracking.log_training(client, run_id, name, params, policy, curve)
+            tracking.log_training(client, run_id, name, with_defaults(params), policy, curve)
             client.set_terminated(run_id)
         else:
             (result,) = (outputs[output] for output in node.outputs)
@@ -164,6 +164,17 @@ def _metadata(catalog: Any, name: str) -> Any:
     """The catalog metadata of dataset ``name`` (None for datasets without)."""
     dataset = catalog.get(name) if catalog is not None else None
     return getattr(dataset, "metadata", None)
+
+
+def with_defaults(params: dict[str, Any]) -> dict[str, Any]:
+    """A node's ``params:`` inputs with the ``imitation`` and ``expert`` sections parsed into their
+    settings (the YAML sets only what differs from the defaults; MLflow records every setting)."""
+    from gail_pipeline.config import settings_dict
+    from gail_pipeline.experts import ExpertSettings
+    from gail_pipeline.imitation import ImitationSettings
+
+    parsers = {"imitation": ImitationSettings.parse, "expert": ExpertSettings.parse}
+    return {k: settings_dict(parsers[k](v)) if k in parsers else v for k, v in params.items()}
 
 
 _PARENT_RUN = "GAIL_PIPELINE_MLFLOW_PARENT_RUN_ID"

@@ -65,6 +65,7 @@ def check_run_parameters(params: Mapping[str, Any]) -> None:
     from gail_pipeline import grid
     from gail_pipeline.experts import ExpertSettings
     from gail_pipeline.imitation import ImitationSettings
+    from gail_pipeline.tasks import check_env_id
 
     units = grid.units(params)  # tasks.* and grid.*
     expert = ExpertSettings.parse(params.get("expert"))
@@ -75,4 +76,5 @@ def check_run_parameters(params: Mapping[str, Any]) -> None:
     expert.torch_device("expert")
     imitation.torch_device("imitation")
     for task in {unit.task.name: unit.task for unit in units}.values():
+        check_env_id(task.env_id)
         expert.for_task(task)
