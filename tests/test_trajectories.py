@@ -205,12 +205,23 @@ def test_a_trajectory_without_an_episode_end_is_refused_with_file_and_row(tmp_pa
         read_trajectories(_write(no_ends, tmp_path / "no_ends.parquet"))
 
 
-def test_subsampled_trajectories_may_end_before_the_episode_end(tmp_path):
+def test_subsampled_trajectories_keep_how_their_episode_ended(tmp_path):
     demos = _demos(True, lengths=(50, 50))
     sub = subsample(demos, num_trajectories=2, interval=10, seed=0)
-    # (offsets 8 and 6: the last rows, 49, are dropped and their end flags with them)
-    assert not any(t.terminated or t.truncated for t in sub.trajectories)
+    # (offsets 8 and 6: the last rows, 49, are dropped, but the episodes' ends stay with them)
+    assert [t.steps[-1] for t in sub.trajectories] == [48, 46]
+    assert [(t.terminated, t.truncated) for t in sub.trajectories] == [
+        (t.terminated, t.truncated) for t in demos.trajectories
+    ]
     path = tmp_path / "sub.parquet"
+    write_trajectories(sub, path)
+    again = read_trajectories(path).trajectories
+    assert [(t.terminated, t.truncated) for t in again] == [
+        (t.terminated, t.truncated) for t in sub.trajectories
+    ]
+    # A file subsampled by an earlier version, without the flags, still reads.
+    for t in sub.trajectories:
+        t.terminated = t.truncated = False
     write_trajectories(sub, path)
     assert len(read_trajectories(path).trajectories) == 2
     every_row = subsample(demos, num_trajectories=2, interval=1, seed=0)

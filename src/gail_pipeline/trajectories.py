@@ -20,10 +20,11 @@ The schema metadata holds ``env_id``, ``observation_dim``, ``action_kind`` (``bo
 ``discrete``), ``action_dim`` and free-form provenance (expert version, seed, subsampling ...).
 :func:`read_trajectories` checks all of it and raises one :class:`TrajectoryFileError` naming the
 file and the field at fault (and the row, for a bad value). Each trajectory is a whole episode: its
-last row, and no other, has ``terminated`` or ``truncated`` set — except in a dataset subsampled
-with an interval above 1 (provenance ``subsample_interval``), whose last kept row may precede the
-episode's end. :func:`check_against_spaces` checks the data against an environment's spaces,
-discrete actions included (``0 <= action < num_actions``).
+last row, and no other, has ``terminated`` or ``truncated`` set (a subsampled trajectory carries
+its episode's end on its last kept row; files subsampled by earlier versions, provenance
+``subsample_interval`` above 1, may lack it and are read without that check).
+:func:`check_against_spaces` checks the data against an environment's spaces, discrete actions
+included (``0 <= action < num_actions``).
 """
 
 from __future__ import annotations
@@ -157,8 +158,9 @@ def subsample(
     """The paper's expert datasets: the first ``num_trajectories`` trajectories, each reduced to
     every ``interval``-th (s, a) pair starting from a random offset in ``[0, interval)``.
 
-    Rewards and the terminated/truncated flags are kept for the rows that remain; the flags stay
-    on the row that carries them only if that row is kept.
+    Rewards are kept for the rows that remain. How the episode ended (``terminated`` /
+    ``truncated``) stays with the trajectory, on its last kept row: what a learner that treats
+    early terminations specially (absorbing states) needs to know of the expert's episodes.
     """
     available = len(demonstrations.trajectories)
     if num_trajectories > available:
@@ -174,14 +176,13 @@ def subsample(
         offset = int(rng.integers(interval)) if interval > 1 else 0
         offset = min(offset, len(traj) - 1)
         idx = np.arange(offset, len(traj), interval)
-        last_kept = idx[-1] == len(traj) - 1
         kept.append(
             Trajectory(
                 observations=traj.observations[idx],
                 actions=traj.actions[idx],
                 rewards=traj.rewards[idx],
-                terminated=traj.terminated and last_kept,
-                truncated=traj.truncated and last_kept,
+                terminated=traj.terminated,
+                truncated=traj.truncated,
                 steps=traj.steps[idx],
             )
         )
@@ -322,7 +323,7 @@ def from_table(
         provenance = json.loads(meta.get("provenance", "{}"))
     except json.JSONDecodeError as exc:
         raise fail("schema metadata 'provenance'", f"not JSON ({exc})") from exc
-    # Subsampling keeps an episode's end flag only if it keeps the episode's last row.
+    # Earlier versions kept an episode's end flag in a subsampled file only with its last row.
     whole_episodes = not _subsampled(provenance)
 
     boundaries = np.flatnonzero(np.diff(traj_ids)) + 1

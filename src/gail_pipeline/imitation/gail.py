@@ -23,6 +23,25 @@ Reward given to the policy (its cost is the discriminator's log-loss):
 A positive reward makes surviving longer pay, a negative one makes ending sooner pay; the sign is
 chosen per task so that the bias agrees with the task (Kostrikov et al. 2019 discuss the bias).
 
+Beyond the paper (each a :class:`GAILConfig` setting, off by default):
+
+* ``reward: logit`` — r = log D − log(1 − D) = logit, of either sign;
+* ``absorbing_states`` (Kostrikov et al. 2019, DAC) — the discriminator sees one more input, an
+  indicator that is 1 only for the *absorbing state* that follows an early termination (all other
+  features 0, action 0); every terminated trajectory, the policy's and the expert's, contributes
+  one absorbing pair (an expert one weighted 1 / subsample interval, as its kept pairs each stand
+  for that many). A terminated trajectory's return then continues in the absorbing state for
+  ever: its last reward gets γ r_abs / (1 − γ). Time-limit ends are not terminations. With it, one
+  reward form serves tasks that end on failure and on success: ending is paid what D thinks of
+  ending, not what the reward's sign says;
+* ``epochs`` / ``minibatch_size`` — several minibatch Adam epochs per iteration instead of one
+  full-batch step; ``spectral_norm`` — each layer's weight divided by its largest singular value
+  (Miyato et al. 2018); ``gradient_penalty`` above;
+* ``reward_scale: running_std`` — rewards divided by their running standard deviation (no shift:
+  the sign is kept);
+* ``learning_rate: 0`` — a frozen discriminator: the control that shows what the reward's form
+  alone buys.
+
 Inputs are standardised: for Box actions the discriminator sees [s, a] — a as the environment
 executed it, clipped to the bounds like the expert's recorded actions — through its own running
 standardiser (initialised from the expert data, updated with each policy batch); for Discrete
@@ -49,6 +68,7 @@ from gail_pipeline.trajectories import Demonstrations
 __all__ = ["REWARD_SIGNS", "Discriminator", "GAILConfig", "GAILReward", "reward_from_logits"]
 
 REWARD_SIGNS = ("positive", "negative")
+REWARD_FORMS = ("positive", "negative", "logit")
 
 
 @dataclass(frozen=True)
@@ -58,7 +78,7 @@ class GAILConfig:
     hidden_sizes: tuple[int, ...] = (100, 100)
     """Discriminator MLP widths (tanh)."""
     learning_rate: float = 0.01
-    """Discriminator Adam learning rate; one full-batch step per iteration (> 0)."""
+    """Discriminator Adam learning rate (≥ 0; 0: a frozen discriminator, the control)."""
     entropy_weight: float = 0.001
     """Weight of the Bernoulli entropy of D subtracted from the discriminator's loss (≥ 0)."""
     gradient_penalty: float = 0.0
@@ -68,37 +88,75 @@ class GAILConfig:
     (the paper tries 0, 1e-3 and 1e-2 on Reacher; ≥ 0)."""
     bc_warm_start: bool = False
     """Beyond the paper (its own suggestion): start the policy from the BC solution."""
+    reward: str = "task"
+    """The reward from D: ``task`` (the paper: the task's ``reward_sign``), ``positive``
+    −log(1 − D), ``negative`` log D, or ``logit`` log D − log(1 − D)."""
+    absorbing_states: bool = False
+    """Beyond the paper: DAC's absorbing state after an early termination (module docstring)."""
+    epochs: int = 1
+    """Passes over the iteration's pairs per discriminator update (the paper: 1)."""
+    minibatch_size: int | None = None
+    """Policy pairs per Adam step, each with as many expert pairs (None: the whole batch, the paper)."""
+    spectral_norm: bool = False
+    """Beyond the paper: spectral normalisation of the discriminator's layers."""
+    reward_scale: str = "none"
+    """``none`` (the paper) or ``running_std``: rewards divided by their running std (sign kept)."""
+    warmup_iterations: int = 0
+    """The first iterations train only the discriminator (the policy step is skipped): with
+    ``bc_warm_start``, D first learns to tell the warm-started policy from the expert."""
 
-    def checks(self) -> dict[str, bool]:
+    def checks(self) -> dict[str, Any]:
         """Which values are possible (:func:`gail_pipeline.config.parse_settings` refuses others)."""
         return {
             "hidden_sizes": all(h > 0 for h in self.hidden_sizes),
-            "learning_rate": self.learning_rate > 0,
+            "learning_rate": self.learning_rate >= 0,
             "entropy_weight": self.entropy_weight >= 0,
             "gradient_penalty": self.gradient_penalty >= 0,
             "causal_entropy": self.causal_entropy >= 0,
+            "reward": (self.reward in ("task", *REWARD_FORMS), f"one of task, {', '.join(REWARD_FORMS)}"),
+            "epochs": self.epochs >= 1,
+            "minibatch_size": self.minibatch_size is None or self.minibatch_size >= 1,
+            "reward_scale": (self.reward_scale in ("none", "running_std"), "none or running_std"),
+            "warmup_iterations": self.warmup_iterations >= 0,
         }
 
 
 def reward_from_logits(logits_expert_is_high: torch.Tensor, sign: str) -> torch.Tensor:
-    """−log(1 − σ(z)) = softplus(z) ≥ 0 (``positive``) or log σ(z) = −softplus(−z) ≤ 0."""
+    """−log(1 − σ(z)) = softplus(z) ≥ 0 (``positive``), log σ(z) = −softplus(−z) ≤ 0
+    (``negative``), or log σ(z) − log(1 − σ(z)) = z (``logit``)."""
     if sign == "positive":
         return nn.functional.softplus(logits_expert_is_high)
     if sign == "negative":
         return -nn.functional.softplus(-logits_expert_is_high)
-    raise ValueError(f"reward sign must be one of {REWARD_SIGNS}, got {sign!r}")
+    if sign == "logit":
+        return logits_expert_is_high.clone()
+    raise ValueError(f"reward sign must be one of {REWARD_FORMS}, got {sign!r}")
 
 
 class Discriminator(nn.Module):
-    """logit(s, a), high for expert pairs."""
+    """logit(s, a), high for expert pairs. With ``absorbing``, one more input after the standardised
+    features: 1 for the absorbing state (whose standardised features are all 0), else 0."""
 
-    def __init__(self, obs_dim: int, action_dim: int, discrete: bool, hidden_sizes: Sequence[int]) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        discrete: bool,
+        hidden_sizes: Sequence[int],
+        absorbing: bool = False,
+        spectral_norm: bool = False,
+    ) -> None:
         super().__init__()
         self.discrete = discrete
+        self.absorbing = absorbing
         self.num_actions = action_dim if discrete else 0
         input_dim = obs_dim if discrete else obs_dim + action_dim
         self.input_normalizer = RunningNormalizer(input_dim)
-        self.net = mlp([input_dim, *hidden_sizes, action_dim if discrete else 1], "tanh")
+        self.net = mlp([input_dim + int(absorbing), *hidden_sizes, action_dim if discrete else 1], "tanh")
+        if spectral_norm:
+            for i, layer in enumerate(self.net):
+                if isinstance(layer, nn.Linear):
+                    self.net[i] = nn.utils.parametrizations.spectral_norm(layer)
 
     def inputs(self, observations: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         if self.discrete:
@@ -106,7 +164,12 @@ class Discriminator(nn.Module):
         return torch.cat([observations, actions.reshape(len(actions), -1)], dim=-1)
 
     def logits_from_inputs(self, inputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        out = self.net(self.input_normalizer(inputs))
+        x = self.input_normalizer(inputs)
+        if self.absorbing:
+            x = torch.cat([x, torch.zeros_like(x[:, :1])], dim=-1)
+        return self._head(self.net(x), actions)
+
+    def _head(self, out: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         if self.discrete:
             return out.gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
         return out.squeeze(-1)
@@ -115,6 +178,12 @@ class Discriminator(nn.Module):
         return in_row_chunks(
             lambda o, a: self.logits_from_inputs(self.inputs(o, a), a), observations, actions
         )
+
+    def absorbing_logit(self) -> torch.Tensor:
+        """The logit of the absorbing state (standardised features 0, indicator 1, action 0): shape (1,)."""
+        x = torch.zeros(1, self.net[0].in_features, device=self.input_normalizer.mean.device)
+        x[0, -1] = 1.0
+        return self._head(self.net(x), torch.zeros(1, dtype=torch.long, device=x.device))
 
 
 class KeptLogits:
@@ -152,7 +221,8 @@ class KeptLogits:
 
 class GAILReward:
     """The discriminator as a reward model of the training loop (:func:`gail_pipeline.rl.loop.train`):
-    ``reward_sign`` ``positive`` gives −log(1 − D), ``negative`` log D."""
+    ``reward_sign`` is the task's (``positive`` −log(1 − D), ``negative`` log D), used when
+    ``config.reward`` is ``task``; ``gamma`` is the learner's discount (absorbing states only)."""
 
     def __init__(
         self,
@@ -162,22 +232,35 @@ class GAILReward:
         action_dim: int,
         device: str | torch.device = "cpu",
         reward_sign: str = "positive",
+        gamma: float = 0.995,
     ) -> None:
         check_settings(config, "gail")
         if reward_sign not in REWARD_SIGNS:
             raise ConfigError(f"reward_sign: expected one of {', '.join(REWARD_SIGNS)}, got {reward_sign!r}")
         self.config = config
-        self.reward_sign = reward_sign
+        self.reward_sign = reward_sign if config.reward == "task" else config.reward
+        self.gamma = float(gamma)
         device = torch.device(device)
         self.expert_obs = torch.as_tensor(demonstrations.observations()).to(device)
         self.expert_actions = torch.as_tensor(demonstrations.actions()).to(device)
         self.discriminator = Discriminator(
-            demonstrations.observation_dim, action_dim, demonstrations.discrete, config.hidden_sizes
+            demonstrations.observation_dim,
+            action_dim,
+            demonstrations.discrete,
+            config.hidden_sizes,
+            absorbing=config.absorbing_states,
+            spectral_norm=config.spectral_norm,
         )
         self.discriminator.to(device)
         self.discriminator.input_normalizer.update(
             self.discriminator.inputs(self.expert_obs, self.expert_actions)
         )
+        # Absorbing pairs of the expert: one per terminated trajectory, each standing for one
+        # transition where a kept pair stands for `subsample_interval` of them.
+        terminated = sum(t.terminated for t in demonstrations.trajectories)
+        interval = int(demonstrations.metadata.get("subsample_interval") or 1)
+        self.expert_absorbing_weight = terminated / interval if config.absorbing_states else 0.0
+        self.reward_normalizer = RunningNormalizer(1) if config.reward_scale == "running_std" else None
         self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate)
         self.generator = torch.Generator().manual_seed(seed)
         self._kept = KeptLogits(self.discriminator)
@@ -201,7 +284,27 @@ class GAILReward:
         if keep:
             self._kept.keep(batch, logits)
         flat = reward_from_logits(logits.detach(), self.reward_sign).cpu().numpy().astype(np.float64)
-        return np.split(flat, np.cumsum([len(t) for t in batch.trajectories])[:-1])
+        scale = self._reward_scale()
+        if scale != 1.0:
+            flat = flat / scale
+        rewards = np.split(flat, np.cumsum([len(t) for t in batch.trajectories])[:-1])
+        if self.config.absorbing_states:
+            with torch.no_grad():
+                absorbing = float(
+                    reward_from_logits(self.discriminator.absorbing_logit(), self.reward_sign)[0]
+                )
+            absorbing /= scale
+            # The episode goes on in the absorbing state for ever: Σ_{k≥1} γ^k r_abs after its last step.
+            tail = self.gamma * absorbing / (1.0 - self.gamma)
+            for trajectory, reward in zip(batch.trajectories, rewards):
+                if trajectory.terminated:
+                    reward[-1] += tail
+        return rewards
+
+    def _reward_scale(self) -> float:
+        if self.reward_normalizer is None or float(self.reward_normalizer.count) < 2:
+            return 1.0
+        return float(torch.sqrt(self.reward_normalizer.var + self.reward_normalizer.eps))
 
     def loss(
         self,
@@ -209,49 +312,71 @@ class GAILReward:
         policy_actions: torch.Tensor,
         expert_draw: torch.Tensor,
         logits_policy: torch.Tensor | None = None,
+        policy_absorbing: int = 0,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """The discriminator's regularised logistic loss and its diagnostics (``logits_policy``:
         the policy pairs' logits at the current weights, with their graph, when already computed).
 
-        ``expert_draw`` indexes the expert pairs of this update (drawn with replacement). A pair
-        drawn k times enters every mean with weight k, so the network runs once per *distinct*
-        pair: 4 HalfCheetah trajectories subsampled as in the paper are 200 pairs, so the expert
-        half of a 50,000-step batch's update runs on at most 200 rows instead of 50,000.
+        ``expert_draw`` indexes the expert pairs of this update (drawn with replacement; with
+        absorbing states, index ``len(expert pairs)`` is the expert's absorbing pair). A pair drawn
+        k times enters every mean with weight k, so the network runs once per *distinct* pair: 4
+        HalfCheetah trajectories subsampled as in the paper are 200 pairs, so the expert half of a
+        50,000-step batch's update runs on at most 200 rows instead of 50,000.
+        ``policy_absorbing``: absorbing pairs among the policy's (its terminated trajectories).
         """
         d = self.discriminator
-        counts = torch.bincount(expert_draw, minlength=len(self.expert_obs))
+        n_real = len(self.expert_obs)
+        counts = torch.bincount(expert_draw, minlength=n_real + int(d.absorbing))
         rows = counts.nonzero().squeeze(1)
         weights = counts[rows].to(policy_obs.dtype)
         n_expert = float(len(expert_draw))
-        logits_expert = d(self.expert_obs[rows], self.expert_actions[rows])
+        real = rows[rows < n_real]
+        logits_expert = d(self.expert_obs[real], self.expert_actions[real])
+        if len(real) < len(rows):  # the expert's absorbing pair was drawn
+            logits_expert = torch.cat([logits_expert, d.absorbing_logit()])
         if logits_policy is None:
             logits_policy = d(policy_obs, policy_actions)
         bce = nn.functional.binary_cross_entropy_with_logits
         labels_expert_is_one = torch.ones_like(logits_expert)
         logistic = bce(logits_expert, labels_expert_is_one, weight=weights, reduction="sum") / n_expert
-        logistic = logistic + bce(logits_policy, torch.zeros_like(logits_policy))
+        policy_weights = torch.ones_like(logits_policy)
+        if policy_absorbing:
+            logits_policy = torch.cat([logits_policy, d.absorbing_logit()])
+            policy_weights = torch.cat(
+                [policy_weights, policy_weights.new_full((1,), float(policy_absorbing))]
+            )
+            n_policy = float(policy_weights.sum())
+            labels = torch.zeros_like(logits_policy)
+            logistic = (
+                logistic + bce(logits_policy, labels, weight=policy_weights, reduction="sum") / n_policy
+            )
+        else:
+            n_policy = float(len(logits_policy))
+            logistic = logistic + bce(logits_policy, torch.zeros_like(logits_policy))
         # H(Bernoulli(p)) = −p log p − (1 − p) log(1 − p), written stably with log σ; its mean over
         # all 2n pairs, each expert pair counted as often as it was drawn.
         all_logits = torch.cat([logits_expert, logits_policy])
-        all_weights = torch.cat([weights, torch.ones_like(logits_policy)])
+        all_weights = torch.cat([weights, policy_weights])
         p = torch.sigmoid(all_logits)
         pair_entropy = -(
             p * nn.functional.logsigmoid(all_logits) + (1 - p) * nn.functional.logsigmoid(-all_logits)
         )
-        entropy = (pair_entropy * all_weights).sum() / (n_expert + len(logits_policy))
+        entropy = (pair_entropy * all_weights).sum() / (n_expert + n_policy)
         loss = logistic - self.config.entropy_weight * entropy
         penalty = torch.zeros((), device=logits_expert.device)
         if self.config.gradient_penalty > 0:
-            # Per draw, in draw order: each policy pair is mixed with the expert pair drawn for it.
+            # Per draw, in draw order: each policy pair is mixed with the expert pair drawn for it
+            # (real pairs only: the absorbing pair is one point, not a region to smooth).
+            draw = expert_draw[: len(policy_obs)].clamp(max=n_real - 1)
             penalty = self._gradient_penalty(
-                policy_obs, policy_actions, self.expert_obs[expert_draw], self.expert_actions[expert_draw]
+                policy_obs, policy_actions, self.expert_obs[draw], self.expert_actions[draw]
             )
             loss = loss + self.config.gradient_penalty * penalty
         stats = {
             "discriminator_loss": float(logistic.detach()),
             "discriminator_entropy": float(entropy.detach()),
             "discriminator_accuracy_expert": float(((logits_expert > 0) * weights).sum()) / n_expert,
-            "discriminator_accuracy_policy": float((logits_policy < 0).float().mean()),
+            "discriminator_accuracy_policy": float(((logits_policy < 0) * policy_weights).sum()) / n_policy,
             "discriminator_gradient_penalty": float(penalty.detach()),
         }
         return loss, stats
@@ -275,26 +400,86 @@ class GAILReward:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything the next updates depend on: weights, input standardiser, Adam, RNG."""
-        return {
+        state = {
             "discriminator": self.discriminator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
         }
+        if self.reward_normalizer is not None:
+            state["reward_normalizer"] = self.reward_normalizer.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.discriminator.load_state_dict(state["discriminator"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.load_state_dict(state["reward_normalizer"])
+
+    def _draw_expert(self, n: int) -> torch.Tensor:
+        """``n`` expert pairs drawn with replacement (index ``len(expert pairs)``: the absorbing pair)."""
+        n_real = len(self.expert_obs)
+        if self.expert_absorbing_weight <= 0:
+            draw = torch.randint(n_real, (n,), generator=self.generator)
+        else:
+            probabilities = torch.ones(n_real + 1, dtype=torch.float64)
+            probabilities[-1] = self.expert_absorbing_weight
+            draw = torch.multinomial(probabilities, n, replacement=True, generator=self.generator)
+        return draw.to(self.expert_obs.device)
 
     def update(self, batch: Batch) -> dict[str, float]:
-        n = len(batch)
-        draw = torch.randint(len(self.expert_obs), (n,), generator=self.generator).to(self.expert_obs.device)
-        kept_logits = self._kept.take(batch)
-        loss, stats = self.loss(batch.observations, batch.executed_actions, draw, kept_logits)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        absorbing = sum(t.terminated for t in batch.trajectories) if self.config.absorbing_states else 0
+        full_batch = self.config.epochs == 1 and (
+            self.config.minibatch_size is None or self.config.minibatch_size >= len(batch)
+        )
+        if full_batch:
+            draw = self._draw_expert(len(batch) + absorbing)
+            kept_logits = self._kept.take(batch)
+            loss, stats = self.loss(batch.observations, batch.executed_actions, draw, kept_logits, absorbing)
+            self._step(loss)
+        else:
+            self._kept.take(batch)  # (the kept graph serves only a full-batch step)
+            stats = self._minibatch_epochs(batch, absorbing)
         self.discriminator.input_normalizer.update(
             self.discriminator.inputs(batch.observations, batch.executed_actions)
         )
+        if self.reward_normalizer is not None:
+            with torch.no_grad():
+                logits = self.discriminator(batch.observations, batch.executed_actions)
+            self.reward_normalizer.update(reward_from_logits(logits, self.reward_sign).reshape(-1, 1))
+        if self.config.absorbing_states:
+            with torch.no_grad():
+                stats["discriminator_absorbing_logit"] = float(self.discriminator.absorbing_logit()[0])
+            stats["absorbing_pairs_policy"] = float(absorbing)
         return stats
+
+    def _step(self, loss: torch.Tensor) -> None:
+        if self.config.learning_rate == 0:  # frozen: the control
+            return
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+
+    def _minibatch_epochs(self, batch: Batch, absorbing: int) -> dict[str, float]:
+        """``epochs`` passes over the policy pairs (absorbing ones included) in minibatches, each
+        against as many freshly drawn expert pairs; diagnostics averaged over the steps."""
+        n = len(batch)
+        size = self.config.minibatch_size or n + absorbing
+        totals: dict[str, float] = {}
+        steps = 0
+        for _ in range(self.config.epochs):
+            order = torch.randperm(n + absorbing, generator=self.generator)
+            for start in range(0, n + absorbing, size):
+                chunk = order[start : start + size]
+                real = chunk[chunk < n].to(batch.observations.device)
+                loss, stats = self.loss(
+                    batch.observations[real],
+                    batch.executed_actions[real],
+                    self._draw_expert(len(chunk)),
+                    policy_absorbing=int((chunk >= n).sum()),
+                )
+                self._step(loss)
+                for key, value in stats.items():
+                    totals[key] = totals.get(key, 0.0) + value
+                steps += 1
+        return {key: value / steps for key, value in totals.items()}

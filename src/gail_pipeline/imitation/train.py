@@ -37,10 +37,12 @@ from gail_pipeline.imitation.bc import BCConfig, train_bc
 from gail_pipeline.imitation.gail import GAILConfig, GAILReward
 from gail_pipeline.rl import loop
 from gail_pipeline.rl.checkpoint import Checkpoint
+from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
+from gail_pipeline.rl.ppo import PPOConfig
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.rl.seeding import seed_everything
-from gail_pipeline.rl.training import TRPOLearner
+from gail_pipeline.rl.training import PPOLearner, TRPOLearner
 from gail_pipeline.rl.trpo import TRPOConfig
 from gail_pipeline.runtime import RUNTIME_FIELDS, RuntimeSettings
 from gail_pipeline.tasks import TaskSpec, make_env
@@ -78,6 +80,17 @@ class ImitationSettings(RuntimeSettings):
     task's ``bc_steps`` and ``bc_validate_every``."""
     gail: GAILConfig = field(default_factory=GAILConfig)
     """GAIL's discriminator, causal entropy and warm start."""
+    policy_step: str = "trpo"
+    """The policy update of FEM, GTAL and GAIL: ``trpo`` (the paper) or ``ppo`` (``ppo`` below;
+    the ``trpo`` section still sets the discount, GAE and the value fit)."""
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    """PPO's policy step, when ``policy_step`` is ``ppo``."""
+    eval_every: int = 0
+    """Every this many iterations (and at the last), ``eval_episodes`` deterministic episodes of
+    the current policy go into the curve (``eval_return_mean``, ``eval_return_std``); 0: never.
+    Their own seeded environments: the training's numbers do not change."""
+    eval_episodes: int = 10
+    """Episodes of each evaluation during training."""
 
     def checks(self) -> dict[str, Any]:
         auto = self.num_envs == "auto"
@@ -85,6 +98,9 @@ class ImitationSettings(RuntimeSettings):
             **super().checks(),
             "policy_hidden_sizes": all(h >= 1 for h in self.policy_hidden_sizes),
             "num_envs": (auto or positive_int(self.num_envs), "a positive integer or 'auto'"),
+            "policy_step": (self.policy_step in ("trpo", "ppo"), "trpo or ppo"),
+            "eval_every": (self.eval_every >= 0, "a non-negative integer"),
+            "eval_episodes": (self.eval_episodes >= 1, "a positive integer"),
         }
 
     @classmethod
@@ -186,6 +202,7 @@ def train_imitation(
         demonstrations,
         seed=seed,
         config=trpo,
+        ppo=settings.ppo if settings.policy_step == "ppo" else None,
         hidden_sizes=settings.policy_hidden_sizes,
         num_envs=settings.envs_for(task.batch_size, horizon),
         max_episode_steps=horizon,
@@ -198,7 +215,13 @@ def train_imitation(
     action_dim = action_space.n if isinstance(action_space, gym.spaces.Discrete) else action_space.shape[0]
     if algorithm == "gail":
         reward_model = GAILReward(
-            demonstrations, settings.gail, seed, int(action_dim), device, reward_sign=task.reward_sign
+            demonstrations,
+            settings.gail,
+            seed,
+            int(action_dim),
+            device,
+            reward_sign=task.reward_sign,
+            gamma=learner.discount()[0],
         )
     else:
         reward_model = LinearCostReward(demonstrations, algorithm, task.reward_sign, int(action_dim))
@@ -210,8 +233,9 @@ def train_imitation(
             batch_size=task.batch_size,
             checkpoint=checkpoint,
             extra_state={"bc_warm_start": init_policy is not None},
-            on_iteration=on_iteration,
+            on_iteration=_with_evaluation(on_iteration, learner, make, settings, iterations, seed),
             stop=stop,
+            frozen_policy_iterations=settings.gail.warmup_iterations if algorithm == "gail" else 0,
         )
     finally:
         learner.sampler.close()
@@ -244,11 +268,12 @@ def make_learner(
     update_threads: int | None = None,
     max_episode_steps: int = 1000,
     init_policy: Policy | None = None,
+    ppo: PPOConfig | None = None,
 ) -> TRPOLearner:
     """A TRPO learner for imitation: the paper's 2×100 tanh policy whose observation standardiser
     starts from the expert data (or, with ``init_policy``, a copy of that policy: BC warm start).
     Its networks update on ``device``, with ``update_threads`` torch threads on the CPU (None: one
-    per stepping process)."""
+    per stepping process). With ``ppo``, the policy steps are PPO's (a :class:`PPOLearner`)."""
     seed_everything(seed)
     sampler = RolloutSampler(make_env, num_envs, seed, sampler_backend, num_workers)
     policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
@@ -265,7 +290,36 @@ def make_learner(
     value_fn = ValueFunction(policy.obs_dim, config.value_hidden_sizes, max_episode_steps=max_episode_steps)
     value_fn.obs_normalizer.load_state_dict(policy.obs_normalizer.state_dict())
     device = torch.device(device)
+    if ppo is not None:
+        return PPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed, update_threads, ppo)
     return TRPOLearner(policy.to(device), value_fn.to(device), sampler, config, seed, update_threads)
+
+
+def _with_evaluation(
+    on_iteration: Callable[[dict[str, float]], None] | None,
+    learner: TRPOLearner,
+    make: Callable[[], gym.Env],
+    settings: ImitationSettings,
+    iterations: int,
+    seed: int,
+) -> Callable[[dict[str, float]], None] | None:
+    """``on_iteration`` preceded, every ``settings.eval_every`` iterations and at the last, by a
+    deterministic evaluation of the current policy written into the row (its own environments,
+    seeded apart from the training's; deterministic actions draw no random numbers)."""
+    if settings.eval_every <= 0:
+        return on_iteration
+
+    def evaluate_then(row: dict[str, float]) -> None:
+        if row["iteration"] % settings.eval_every == 0 or row["iteration"] == iterations:
+            returns = evaluate(
+                make, learner.policy, settings.eval_episodes, seed + 50_000, deterministic=True
+            )
+            row["eval_return_mean"] = float(returns.mean())
+            row["eval_return_std"] = float(returns.std())
+        if on_iteration is not None:
+            on_iteration(row)
+
+    return evaluate_then
 
 
 def check_demonstrations(

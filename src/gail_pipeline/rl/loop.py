@@ -51,10 +51,13 @@ __all__ = ["LoopResult", "iteration", "train"]
 logger = logging.getLogger(__name__)
 
 
-def iteration(learner: Any, reward_model: RewardModel, batch_size: int) -> dict[str, float]:
+def iteration(
+    learner: Any, reward_model: RewardModel, batch_size: int, policy_step: bool = True
+) -> dict[str, float]:
     """One iteration (the table above) on ``learner`` (a :class:`~gail_pipeline.rl.training.
     TRPOLearner`: ``collect``, ``advantages``, ``policy_step``, ``update_normalizer``,
-    ``fit_value``); returns its diagnostics, including the wall time of each phase."""
+    ``fit_value``); returns its diagnostics, including the wall time of each phase.
+    ``policy_step=False`` skips step 4 (the reward model and value function still learn)."""
     clock = _PhaseClock()
     # 1. Sample whole trajectories, at least `batch_size` env steps, from the current policy.
     batch = learner.collect(batch_size)
@@ -71,7 +74,7 @@ def iteration(learner: Any, reward_model: RewardModel, batch_size: int) -> dict[
     clock.lap("advantages")
     # 4. The policy step: TRPO (or PPO) on the standardised advantages; the causal-entropy
     #    bonus λ enters its surrogate (TRPOConfig.entropy_coef).
-    stats = learner.policy_step(batch, advantages)
+    stats = learner.policy_step(batch, advantages) if policy_step else {}
     # 5. The policy's observation standardiser takes in this batch (the authors' code).
     learner.update_normalizer(batch)
     clock.lap("policy_step")
@@ -97,6 +100,7 @@ def iteration(learner: Any, reward_model: RewardModel, batch_size: int) -> dict[
         "return_min": float(true_returns.min()),
         "return_max": float(true_returns.max()),
         "learned_reward_mean": float(np.mean(np.concatenate(rewards))),
+        "learned_reward_std": float(np.std(np.concatenate(rewards))),
         "episode_length_mean": float(np.mean([len(t) for t in batch.trajectories])),
         **stats,
         **clock.times,
@@ -125,12 +129,14 @@ def train(
     extra_state: dict[str, Any] | None = None,
     on_iteration: Callable[[dict[str, float]], None] | None = None,
     stop: Callable[[list[dict[str, float]]], bool] | None = None,
+    frozen_policy_iterations: int = 0,
 ) -> LoopResult:
     """Iterations until ``learner.iteration == iterations`` (or ``stop(curve)`` says so before
     an iteration), continuing ``checkpoint`` when it holds a run of the same settings.
 
     ``extra_state`` (JSON-able) is saved with every checkpoint and, on a resumed run, replaced by
-    the saved one. ``on_iteration(row)`` is called after each iteration (logging, progress). Torch
+    the saved one. ``on_iteration(row)`` is called after each iteration (logging, progress); the
+    first ``frozen_policy_iterations`` iterations take no policy step (a reward model's warm-up). Torch
     runs on ``learner.update_threads`` threads meanwhile, and the process keeps the memory its
     updates free for the next ones (:func:`~gail_pipeline.rl.device.keep_freed_memory`).
     """
@@ -161,7 +167,8 @@ def train(
         while learner.iteration < iterations:
             if stop is not None and result.curve and stop(result.curve):
                 break
-            row = iteration(learner, reward_model, batch_size)
+            update_policy = learner.iteration >= frozen_policy_iterations
+            row = iteration(learner, reward_model, batch_size, policy_step=update_policy)
             row["wall_time"] = time.perf_counter() - start
             result.curve.append(row)
             if on_iteration is not None:
