@@ -6,8 +6,11 @@
 Runs the imitation stage's own node function (``train_learner``, the code ``kedro run`` runs) for
 one GAIL unit per task on the latest demonstrations of ``--size`` trajectories (default: 4, or
 the task's smallest dataset where it has no 4-trajectory one: Humanoid's 80), with the
-task's batch size and the imitation parameters of conf/base (sampler settings included; override
-with ``--backend``, ``--num-workers``, ``--num-envs``). Each task runs in its own process, so the
+task's batch size and the imitation parameters of the project in the current directory (conf's,
+for ``KEDRO_ENV`` or local; sampler settings included; override with ``--backend``,
+``--num-workers``, ``--num-envs``). The demonstrations are loaded through the project's catalog
+(``data_root`` included), in a process of their own, and handed to the unit's process: no
+process measured starts a Kedro session. Each task runs in its own process, so the
 peak memory figures are per unit: the training process's peak resident set, and the largest
 environment worker's (when the sampler uses worker processes).
 
@@ -89,16 +92,49 @@ def update_flops(demos, task: dict, imitation: dict, unit, iterations: int) -> f
     return counter.get_total_flops() / iterations
 
 
-def run_unit(task_name: str, args: dict, queue) -> None:
+def load_unit_inputs(task_name: str, size: int | None, queue) -> None:
+    """``(size, demonstrations, parameters)`` of a task's unit, loaded through the catalog of the
+    project in the current directory, put on ``queue``. In a process of its own: a process's peak
+    memory starts from its parent's at the fork, so the Kedro session (some 200 MB of modules)
+    stays out of the main process and of the units' figures."""
+    from kedro.io import DatasetError
+
+    from gail_pipeline.catalog import project_context
+
+    project = project_context()
+    params = project.config_loader["parameters"]
+    size = dataset_size(params["tasks"][task_name], size)
+    try:
+        demos = project.catalog.load(f"{task_name}.demonstrations_n{size}")
+    except DatasetError as exc:
+        raise SystemExit(f"{exc} (run the demonstrations pipeline for this task first)") from exc
+    queue.put((size, demos, params))
+
+
+def receive(context, target, args: tuple, what: str):
+    """What ``target(*args, queue)``, run in a process of its own, puts on its queue."""
+    queue = context.Queue()
+    proc = context.Process(target=target, args=(*args, queue))
+    proc.start()
+    while True:
+        try:
+            result = queue.get(timeout=5)
+            break
+        except Empty:
+            if not proc.is_alive():  # it said why on stderr
+                raise SystemExit(f"{what} exited (code {proc.exitcode}) before reporting") from None
+    proc.join()
+    return result
+
+
+def run_unit(task_name: str, size: int, demos, params: dict, args: dict, queue) -> None:
     import torch
 
     torch.set_num_threads(1)  # as the nodes' hook sets it; the training loop sets its own count
-    from gail_pipeline.config_loader import parameters_from_conf
-    from gail_pipeline.experts import latest_version
+    from gail_pipeline.imitation import ImitationSettings
     from gail_pipeline.pipelines.imitation.nodes import UnitSpec, train_learner
-    from gail_pipeline.trajectories import read_trajectories
+    from gail_pipeline.tasks import make_env, parse_tasks
 
-    params = parameters_from_conf()
     imitation = dict(params["imitation"])
     sampler = dict(imitation.get("sampler") or {})
     if args["backend"]:
@@ -108,17 +144,16 @@ def run_unit(task_name: str, args: dict, queue) -> None:
     imitation["sampler"] = sampler
     if args["num_envs"]:
         imitation["num_envs"] = args["num_envs"]
+    task = parse_tasks(params["tasks"])[task_name]
+    env = make_env(task)
+    horizon = env.spec.max_episode_steps if env.spec and env.spec.max_episode_steps else 1000
+    env.close()
+    num_envs = ImitationSettings.parse(imitation).envs_for(task.batch_size, horizon)  # "auto" resolved
     # This process is a child: say what a unit alone in `kedro run` (SequentialRunner) would use.
     from gail_pipeline.rl.device import available_cpus
 
     imitation["update_threads"] = args["update_threads"] or available_cpus()
     imitation["log_every"] = 10**9
-    size = dataset_size(params["tasks"][task_name], args["size"])
-    demos_path = Path(f"data/05_model_input/{task_name}/demonstrations_n{size}.parquet")
-    try:
-        demos = read_trajectories(latest_version(demos_path))
-    except FileNotFoundError as exc:
-        raise SystemExit(f"{exc} (run the demonstrations pipeline for this task first)") from exc
     unit = UnitSpec(task_name, "gail", size, 0, args["iterations"])
     _, curve = train_learner(demos, params["tasks"][task_name], imitation, unit=unit)
     timed = curve.iloc[args["warmup"] :]
@@ -146,7 +181,7 @@ def run_unit(task_name: str, args: dict, queue) -> None:
             "peak_rss_mb": peak_rss_mb,
             "worker_peak_rss_mb": worker_peak_rss_mb,
             "sampler": sampler,
-            "num_envs": imitation["num_envs"],
+            "num_envs": num_envs,
             "update_threads": imitation["update_threads"],
             "return_last": float(curve["return_mean"].iloc[-1]),
             "update_gflop": None if flops is None else flops / 1e9,
@@ -191,19 +226,11 @@ def main() -> None:
     rows = []
     context = mp.get_context("spawn")
     for name in args.tasks:
-        queue = context.Queue()
-        proc = context.Process(target=run_unit, args=(name, vars(args), queue))
-        proc.start()
-        while True:
-            try:
-                row = queue.get(timeout=5)
-                break
-            except Empty:
-                if not proc.is_alive():  # it said why on stderr
-                    raise SystemExit(
-                        f"{name}: the unit exited (code {proc.exitcode}) before reporting"
-                    ) from None
-        proc.join()
+        size, demos, params = receive(
+            context, load_unit_inputs, (name, args.size), f"{name}: loading its inputs"
+        )
+        row = receive(context, run_unit, (name, size, demos, params, vars(args)), f"{name}: the unit")
+        del demos
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:

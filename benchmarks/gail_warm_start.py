@@ -9,17 +9,18 @@ Variants: ``plain`` (the paper's GAIL), ``bc_warm_start`` (the policy starts fro
 solution), ``gradient_penalty`` (a gradient penalty of weight ``--gradient-penalty`` on the
 discriminator).
 
-Uses the project's latest expert reference returns and demonstration datasets (run the expert and
-demonstrations pipelines first) and the imitation parameters of conf/base. A run stops when the
-mean true return of an iteration's (stochastic) training rollouts first reaches the target
-normalised score, or after the task's iteration budget. BC's own updates use no env steps.
+Uses the latest expert reference returns (else the shipped expert's manifest) and demonstration
+datasets of the project in the current directory, loaded through its catalog (``data_root``
+included; run the demonstrations pipeline first), and its imitation parameters (conf's, for
+``KEDRO_ENV`` or local). A run stops when the mean true return of an iteration's (stochastic)
+training rollouts first reaches the target normalised score, or after the task's iteration
+budget. BC's own updates use no env steps.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -27,15 +28,10 @@ import numpy as np
 import torch
 from common import header, write_report
 
-from gail_pipeline.config_loader import parameters_from_conf
-from gail_pipeline.experts import latest_version
+from gail_pipeline.catalog import project_context
 from gail_pipeline.imitation import ImitationSettings, train_imitation
 from gail_pipeline.rl.device import auto_update_threads
 from gail_pipeline.tasks import parse_tasks
-from gail_pipeline.trajectories import read_trajectories
-
-DATA = Path("data")
-
 
 VARIANT_NAMES = {
     "plain": "plain GAIL",
@@ -44,20 +40,8 @@ VARIANT_NAMES = {
 }
 
 
-def reference_returns(task_name: str) -> dict:
-    """The latest measured reference returns, else the shipped expert's manifest."""
-    try:
-        return json.loads(
-            latest_version(DATA / f"08_reporting/{task_name}/reference_returns.json").read_text()
-        )
-    except FileNotFoundError:
-        shipped = DATA / f"01_raw/experts/{task_name}.json"
-        if not shipped.exists():
-            raise
-        return json.loads(shipped.read_text())
-
-
 def run(
+    catalog,
     task,
     size: int,
     seed: int,
@@ -67,11 +51,10 @@ def run(
     gradient_penalty: float,
     max_env_steps: int | None = None,
 ) -> dict:
-    reference = reference_returns(task.name)
+    # The latest measured reference returns, else the shipped expert's manifest (the catalog's fallback).
+    reference = catalog.load(f"{task.name}.reference_returns")
     expert, random = reference["expert_return_mean"], reference["random_return_mean"]
-    demos = read_trajectories(
-        latest_version(DATA / f"05_model_input/{task.name}/demonstrations_n{size}.parquet")
-    )
+    demos = catalog.load(f"{task.name}.demonstrations_n{size}")
     settings = ImitationSettings.parse(params)
     gail = dataclasses.replace(
         settings.gail,
@@ -135,7 +118,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)  # BC pre-training; the GAIL loop sets its own (imitation.update_threads)
-    params = parameters_from_conf()
+    context = project_context()  # the project in the current directory
+    catalog, params = context.catalog, context.config_loader["parameters"]
     for override in args.trpo:
         key, value = override.split("=", 1)
         params["imitation"].setdefault("trpo", {})[key] = value if key == "value_fit" else float(value)
@@ -148,6 +132,7 @@ def main() -> None:
         for seed in args.seeds:
             for variant in args.variants:
                 row = run(
+                    catalog,
                     tasks[name],
                     args.size,
                     seed,

@@ -20,8 +20,9 @@ date, the machine and its exact command:
     wall times, identical results.
 
 Demonstrations a benchmark needs are sampled first (from the latest trained or the shipped
-expert) when missing; a task without any expert is skipped and named in the output.
-``--quick`` shortens every benchmark (a smoke test of the command, not figures to report).
+expert) when missing from the project's catalog (under conf's ``data_root``); a task without any
+expert is skipped and named in the output. ``--quick`` shortens every benchmark (a smoke test of
+the command, not figures to report).
 """
 
 from __future__ import annotations
@@ -38,16 +39,17 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 
 
-def has_expert(task: str) -> bool:
-    return (PROJECT / f"data/01_raw/experts/{task}.pt").exists() or any(
-        (PROJECT / f"data/06_models/{task}/expert_policy.pt").glob("*/expert_policy.pt")
-    )
+def has_expert(catalog, task: str) -> bool:
+    """A trained expert in the catalog, or the one shipped with the project (its fallback)."""
+    return catalog.exists(f"{task}.expert_policy") or (PROJECT / f"data/01_raw/experts/{task}.pt").exists()
 
 
-def ensure_demonstrations(task: str) -> bool:
-    if any((PROJECT / f"data/05_model_input/{task}").glob("demonstrations_n*.parquet/*/*.parquet")):
+def ensure_demonstrations(catalog, task: str, size: int) -> bool:
+    """Whether ``task`` has its ``size``-trajectory demonstrations in the project's catalog, after
+    running the demonstrations pipeline for it where they are missing and it has an expert."""
+    if catalog.exists(f"{task}.demonstrations_n{size}"):
         return True
-    if not has_expert(task):
+    if not has_expert(catalog, task):
         print(
             f"skipping {task}: no trained or shipped expert (run `kedro "
             f"run --pipelines expert --params grid.tasks={task}`)"
@@ -81,17 +83,24 @@ def main() -> None:
     args = parser.parse_args()
     only = set(args.only or ["sampler", "loop", "to_target", "dask"])
     args.results.mkdir(parents=True, exist_ok=True)
+    if only & {"loop", "to_target"}:
+        from gail_loop import dataset_size
+
+        from gail_pipeline.catalog import project_context
+
+        project = project_context(PROJECT)
+        catalog, task_params = project.catalog, project.config_loader["parameters"]["tasks"]
 
     if "sampler" in only:
         extra = ["--steps", "3000", "--repeats", "1", "--tasks", "cartpole", "hopper"] if args.quick else []
         run("sampler_throughput.py", "--output", str(args.results / "sampler_throughput.md"), *extra)
     if "loop" in only:
         tasks = ("cartpole", "hopper") if args.quick else LOOP_TASKS
-        tasks = [t for t in tasks if ensure_demonstrations(t)]
+        tasks = [t for t in tasks if ensure_demonstrations(catalog, t, dataset_size(task_params[t], None))]
         iterations = ["--iterations", "4"] if args.quick else ["--iterations", "12"]
         run("gail_loop.py", "--tasks", *tasks, *iterations, "--output", str(args.results / "gail_loop.md"))
     if "to_target" in only:
-        tasks = [t for t in ("hopper", "halfcheetah", "walker") if ensure_demonstrations(t)]
+        tasks = [t for t in ("hopper", "halfcheetah", "walker") if ensure_demonstrations(catalog, t, 4)]
         budget = ["--max-env-steps", "100000"] if args.quick else ["--max-env-steps", "5000000"]
         if tasks:
             run(

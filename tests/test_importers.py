@@ -62,10 +62,8 @@ def test_minari_dataset_by_id_and_by_path(tmp_path, monkeypatch, episodes):
             assert t.terminated == term and t.truncated == (not term)
 
 
-def test_minari_import_to_a_task_version_and_read_back(tmp_path, monkeypatch, episodes):
+def test_minari_import_to_a_task_version_and_read_back(project, tmp_path, monkeypatch, episodes):
     _minari_dataset(tmp_path, monkeypatch, episodes)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "conf").symlink_to(PROJECT / "conf")
     main(["minari", "cartpole/test-v0", "--task", "cartpole"])
     (written,) = tmp_path.glob(
         "data/03_primary/cartpole/expert_trajectories.parquet/*/expert_trajectories.parquet"
@@ -76,6 +74,29 @@ def test_minari_import_to_a_task_version_and_read_back(tmp_path, monkeypatch, ep
         TrajectoryFileError, match="trajectories of 'CartPole-v1', task 'acrobot' is 'Acrobot-v1'"
     ):
         main(["minari", "cartpole/test-v0", "--task", "acrobot"])
+
+
+def test_task_import_goes_through_the_catalog_to_data_root(
+    project, tmp_path_factory, monkeypatch, episodes, capsys
+):
+    """--task saves through the project's catalog: under conf's ``data_root``, not under data/;
+    an unknown task is refused by name before the source is even read."""
+    import json
+
+    store = tmp_path_factory.mktemp("store")
+    (project / "conf/local/globals.yml").write_text(f"data_root: {store}\n")
+    _minari_dataset(project, monkeypatch, episodes)
+    main(["minari", "cartpole/test-v0", "--task", "cartpole"])
+    (written,) = store.glob("03_primary/cartpole/expert_trajectories.parquet/*/expert_trajectories.parquet")
+    assert json.loads(capsys.readouterr().out)["written"] == str(written)
+    assert read_trajectories(written, "CartPole-v1", 4).num_steps == sum(len(a) for _, a, *_ in episodes)
+    assert not (project / "data/03_primary").exists()
+
+    with pytest.raises(SystemExit) as exc:
+        main(["minari", "no/such-dataset-v0", "--task", "pong"])
+    assert exc.value.code == 2
+    assert "--task pong: not in conf's tasks (" in capsys.readouterr().err
+    assert sorted(p.name for p in (store / "03_primary").iterdir()) == ["cartpole"]
 
 
 def test_minari_with_nan_or_for_another_env_is_refused(tmp_path, monkeypatch, episodes):
@@ -165,7 +186,7 @@ def _importer(*args, cwd):
     )
 
 
-def test_imitation_importer_on_the_command_line(tmp_path, episodes):
+def test_imitation_importer_on_the_command_line(project, tmp_path, episodes):
     import json
 
     folder = _imitation_folder(tmp_path / "rollouts", episodes)
@@ -187,7 +208,6 @@ def test_imitation_importer_on_the_command_line(tmp_path, episodes):
         assert t.terminated == term
 
     # --task: a new version of the task's expert trajectories, the demonstrations stage's source.
-    (tmp_path / "conf").symlink_to(PROJECT / "conf")
     done = _importer("imitation", folder, "--env-id", "CartPole-v1", "--task", "cartpole", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     (written,) = tmp_path.glob(

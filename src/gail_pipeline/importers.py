@@ -5,10 +5,14 @@ turned into the project's trajectories and validated exactly like the project's 
     python -m gail_pipeline.importers imitation path/to/rollouts --env-id CartPole-v1 --task cartpole
     python -m gail_pipeline.importers minari path/to/dataset --output demos.parquet
 
-``--task`` saves a new version of ``data/03_primary/<task>/expert_trajectories.parquet``, the
-demonstrations stage's source; then ``kedro run --pipelines demonstrations --from-nodes
-<task>.subsample_datasets`` cuts the datasets of the paper's sizes from it, and the
-imitation stage trains on them. ``--output`` writes one Parquet file anywhere.
+``--task`` saves the demonstrations through the project's catalog as a new version of the task's
+``<task>.expert_trajectories`` (``<data_root>/03_primary/<task>/expert_trajectories.parquet``,
+``data_root`` from ``conf/<env>/globals.yml``), the demonstrations stage's source; then ``kedro
+run --pipelines demonstrations --from-nodes <task>.subsample_datasets`` cuts the datasets of the
+paper's sizes from it, and the imitation stage trains on them. The project is the current
+directory (``--project`` for another), its conf env ``KEDRO_ENV`` or ``local`` (``--env``); a task
+not in its parameters' ``tasks`` is refused before anything is read. ``--output`` writes one
+Parquet file anywhere.
 
 Validation (one :class:`~gail_pipeline.trajectories.TrajectoryFileError` naming the source and the
 field): the episodes go through the project's Parquet schema checks (dtypes, NaN/inf, episode
@@ -32,7 +36,9 @@ Formats read:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,7 +57,7 @@ from gail_pipeline.trajectories import (
     write_trajectories,
 )
 
-__all__ = ["from_imitation", "from_minari", "validate_for_env"]
+__all__ = ["from_imitation", "from_minari", "save_to_task", "validate_for_env"]
 
 
 def _trajectory(
@@ -222,13 +228,24 @@ def from_imitation(path: str | Path, env_id: str) -> Demonstrations:
     return validate_for_env(Demonstrations(trajectories, env_id, metadata), str(path))
 
 
-def _save_as_task_source(demonstrations: Demonstrations, task: str, root: Path) -> Path:
-    from kedro.io.core import generate_timestamp
-
-    name = "expert_trajectories.parquet"
-    target = root / "data" / "03_primary" / task / name / generate_timestamp() / name
-    write_trajectories(demonstrations, target)
-    return target
+def save_to_task(demonstrations: Demonstrations, task: str, catalog: Any, tasks: dict[str, Any]) -> str:
+    """Save ``demonstrations`` as a new version of ``<task>.expert_trajectories`` in ``catalog``
+    (a Kedro ``DataCatalog`` of the project) after checking them against the task of ``tasks``
+    (the parameters' ``tasks``): an unknown task, or trajectories of another env, are refused
+    with nothing written. Returns the path of the version written, read back as the stages
+    read it."""
+    if task not in tasks:
+        raise TrajectoryFileError(f"task {task!r}: not in conf's tasks ({', '.join(sorted(tasks))})")
+    want = tasks[task]["env_id"]
+    if want != demonstrations.env_id:
+        raise TrajectoryFileError(
+            f"{demonstrations.metadata.get('dataset', 'the demonstrations')}: trajectories of "
+            f"{demonstrations.env_id!r}, task {task!r} is {want!r}"
+        )
+    name = f"{task}.expert_trajectories"
+    catalog.save(name, demonstrations)
+    version = catalog.get(name).resolve_save_version()
+    return catalog.load(name, version=version).metadata["path"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -242,32 +259,39 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument(
-        "--task", help="save as a new version of data/03_primary/<task>/expert_trajectories.parquet"
+        "--task", help="save through the project's catalog as a new version of <task>.expert_trajectories"
     )
     target.add_argument("--output", type=Path, help="write this Parquet file")
+    parser.add_argument(
+        "--project", type=Path, default=None, help="with --task: the Kedro project (default: .)"
+    )
+    parser.add_argument(
+        "--env", default=None, help="with --task: the conf env (default: KEDRO_ENV, else local)"
+    )
     args = parser.parse_args(argv)
     if args.format == "imitation" and not args.env_id:
         parser.error("imitation files record no env id: give --env-id")
-    demos = (
-        from_minari(args.source, args.env_id)
-        if args.format == "minari"
-        else from_imitation(args.source, args.env_id)
-    )
-    if args.task:
-        from gail_pipeline.grid import active_parameters
+    if args.output and (args.project or args.env):
+        parser.error("--project and --env go with --task (--output writes one file, no catalog)")
+    # Kedro logs to stdout: with --task, its lines go to stderr and stdout carries the report alone.
+    with contextlib.redirect_stdout(sys.stderr) if args.task else contextlib.nullcontext():
+        if args.task:
+            from gail_pipeline.catalog import project_context  # the Kedro layer: only for --task
 
-        tasks = active_parameters().get("tasks", {})
-        if args.task not in tasks:
-            parser.error(f"--task {args.task}: not in conf's tasks ({', '.join(sorted(tasks))})")
-        want = tasks[args.task]["env_id"]
-        if want != demos.env_id:
-            raise TrajectoryFileError(
-                f"{args.source}: trajectories of {demos.env_id!r}, task {args.task!r} is {want!r}"
-            )
-        written = _save_as_task_source(demos, args.task, Path.cwd())
-    else:
-        written = args.output
-        write_trajectories(demos, written)
+            context = project_context(args.project, env=args.env)
+            tasks = context.config_loader["parameters"].get("tasks", {})
+            if args.task not in tasks:
+                parser.error(f"--task {args.task}: not in conf's tasks ({', '.join(sorted(tasks))})")
+        demos = (
+            from_minari(args.source, args.env_id)
+            if args.format == "minari"
+            else from_imitation(args.source, args.env_id)
+        )
+        if args.task:
+            written = save_to_task(demos, args.task, context.catalog, tasks)
+        else:
+            written = args.output
+            write_trajectories(demos, written)
     steps = sum(len(t) for t in demos.trajectories)
     print(
         json.dumps(
