@@ -1,13 +1,18 @@
 """What ``UnitTrackingHook`` logs to MLflow is declared — node tags and catalog metadata
 (``gail_pipeline.tracking``) — and nothing is inferred from node or dataset names.
 
-A tiny ``kedro run`` logs what the project's runs always logged (each unit run's stage, parameters,
-curve, final and evaluation metrics, artifacts; the reports in the kedro run's run); unit tests
-call the hook on hand-made nodes with a mock MLflow client. ``tests/test_kedro_run.py`` checks
-the child runs of the whole grid, sequential and parallel."""
+A tiny ``kedro run`` (sequential and parallel) logs what the project's runs always logged (each unit
+run's stage, parameters, curve, final and evaluation metrics, artifacts; the reports in the kedro
+run's run), the demonstrations stage's run, every learner's demonstrations as an MLflow dataset
+input (the Parquet version it read), and a kedro run's run named and described by its grid, with
+its score chart, in a model-training experiment; unit tests call the hook on hand-made nodes with
+a mock MLflow client. ``tests/test_kedro_run.py`` checks the child runs of the whole grid."""
 
+import hashlib
+import json
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
@@ -34,11 +39,14 @@ def _numeric_columns(curve, step):
 
 
 @pytest.mark.slow  # a whole kedro run: 6 s on 2 idle cores, 25 s on busy ones
-def test_tiny_kedro_run_logs_the_declared_runs_metrics_and_artifacts(project):
+@pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "parallel"])
+def test_tiny_kedro_run_logs_the_declared_runs_metrics_and_artifacts(project, parallel):
+    from kedro.runner import ParallelRunner
     from mlflow.tracking import MlflowClient
 
     with KedroSession.create(project_path=project, runtime_params=PARAMS) as session:
-        session.run()
+        # ParallelRunner: the node hooks log from its worker processes
+        session.run(runner=ParallelRunner(max_workers=2) if parallel else None)
     with KedroSession.create(project_path=project, runtime_params=PARAMS) as session:
         context = session.load_context()  # the run's saved outputs, to compare with
         catalog, params = context.catalog, context.params
@@ -53,12 +61,28 @@ def test_tiny_kedro_run_logs_the_declared_runs_metrics_and_artifacts(project):
     runs = client.search_runs([experiment.experiment_id])
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = {r.info.run_name: r for r in runs if "mlflow.parentRunId" in r.data.tags}
-    assert set(children) == {"cartpole.expert", "cartpole.bc.n1.s0", "cartpole.gail.n1.s0"}
+    units = {"cartpole.expert", "cartpole.bc.n1.s0", "cartpole.gail.n1.s0"}
+    assert set(children) == units | {"cartpole.demonstrations"}
 
-    # The reports go to the kedro run's own run, where the catalog's metadata says.
+    # A model-training experiment (MLflow's UI lists its runs); the kedro run's run is named and
+    # described by its grid.
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert parent.info.run_name == "quick · cartpole"
+    note = parent.data.tags["mlflow.note.content"]
+    assert "**Grid `quick`** (config env `base`, pipeline `__default__`): 2 imitation units." in note
+    assert "| task | algorithms | dataset sizes | seeds | iterations |" in note
+    assert "| cartpole | bc, gail | 1 | 1 | 2 |" in note
+
+    # The reports go to the kedro run's own run, where the catalog's metadata says; beside them the
+    # chart of the units' normalised scores.
     assert declared == REPORTS
-    assert [a.path for a in client.list_artifacts(parent.info.run_id)] == ["reporting"]
+    assert [a.path for a in client.list_artifacts(parent.info.run_id)] == [
+        "normalized_scores.png",
+        "reporting",
+    ]
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "reporting")} == REPORTS
+
+    _check_demonstrations_run(client, children.pop("cartpole.demonstrations"), catalog)
 
     task_params = {"tasks.cartpole": params["tasks"]["cartpole"]}
     for name, run in children.items():
@@ -69,6 +93,9 @@ def test_tiny_kedro_run_logs_the_declared_runs_metrics_and_artifacts(project):
         assert run.data.tags["gail_pipeline.unit"] == name
         assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert {a.path for a in client.list_artifacts(run.info.run_id)} == {"policy.pt", "learning_curve.png"}
+        if not expert:  # the Parquet version the learner read, as an MLflow dataset input
+            (dataset_input,) = run.inputs.dataset_inputs
+            _check_dataset_input(dataset_input, "cartpole.demonstrations_n1", catalog, "training")
 
         stage_params = {"expert": params["expert"]} if expert else {"imitation": params["imitation"]}
         logged = run.data.params
@@ -102,12 +129,63 @@ def test_tiny_kedro_run_logs_the_declared_runs_metrics_and_artifacts(project):
         assert run.data.metrics[f"final_{y}"] == pytest.approx(curve[y].iloc[-1])
         for key in result_keys:
             assert run.data.metrics[key] == pytest.approx(result[key])
+        if not expert:  # the columns the runs table sorts the units by
+            assert {"normalized_score", "return_mean"} <= set(run.data.metrics)
         history = sorted(client.get_metric_history(run.info.run_id, f"curve.{y}"), key=lambda m: m.step)
         assert [m.step for m in history] == list(curve[step])
         assert [m.value for m in history] == pytest.approx(list(curve[y]))
     assert (
         len(client.get_metric_history(children["cartpole.gail.n1.s0"].info.run_id, "curve.return_mean")) == 2
     )
+
+
+def _check_dataset_input(dataset_input, name, catalog, context):
+    """``dataset_input`` is the catalog's latest version of ``name`` (the one this run saved and
+    read): version and path as tags and in the profile, the file's uri, a digest of its bytes."""
+    meta = catalog.load(name).metadata
+    version, path = meta["version"], meta["path"]
+    dataset = dataset_input.dataset
+    tags = {t.key: t.value for t in dataset_input.tags}
+    assert dataset.name == name
+    assert tags == {
+        "mlflow.data.context": context,
+        "gail_pipeline.version": version,
+        "gail_pipeline.path": path,
+    }
+    assert json.loads(dataset.source) == {"uri": path} and dataset.source_type == "local"
+    sha256 = hashlib.sha256(open(path, "rb").read()).hexdigest()  # noqa: SIM115
+    assert dataset.digest == sha256[:16]
+    profile = json.loads(dataset.profile)
+    assert (profile["version"], profile["path"], profile["sha256"]) == (version, path, sha256)
+
+
+def _check_demonstrations_run(client, run, catalog):
+    """``cartpole.demonstrations``: the expert's rollouts and the datasets drawn from them, what
+    they were drawn from (a dataset input) and where each was saved."""
+    expert = catalog.load("cartpole.expert_trajectories")
+    drawn = {n: catalog.load(f"cartpole.demonstrations_n{n}") for n in (1, 2)}
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["gail_pipeline.stage"] == "demonstrations"
+    expected = {
+        "trajectories": len(expert.trajectories),
+        "steps": sum(len(t) for t in expert.trajectories),
+        "expert_return_mean": expert.metadata["return_mean"],
+        "expert_return_std": expert.metadata["return_std"],
+    }
+    for n, demonstrations in drawn.items():
+        expected[f"n{n}.trajectories"] = n
+        expected[f"n{n}.steps"] = sum(len(t) for t in demonstrations.trajectories)
+    assert run.data.metrics == pytest.approx(expected)
+    params = run.data.params
+    assert params["dataset_sizes"] == "[1, 2]" and params["stochastic_expert"] == "True"
+    assert params["expert.version"] == catalog.load("cartpole.expert_policy").metadata["version"]
+    for short, loaded in [("expert_trajectories", expert)] + [
+        (f"demonstrations_n{n}", d) for n, d in drawn.items()
+    ]:
+        assert params[f"{short}.version"] == loaded.metadata["version"]
+        assert params[f"{short}.path"] == loaded.metadata["path"]
+    (dataset_input,) = run.inputs.dataset_inputs
+    _check_dataset_input(dataset_input, "cartpole.expert_trajectories", catalog, "source")
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,27 +325,155 @@ def test_nothing_is_logged_outside_a_tracked_kedro_run(client, monkeypatch):
 
 def test_the_pipelines_declare_their_tracked_nodes():
     from gail_pipeline.grid import units
-    from gail_pipeline.pipelines import evaluation, expert, imitation
+    from gail_pipeline.pipelines import demonstrations, evaluation, expert, imitation
 
     task = {**TINY["tasks"]["cartpole"], "env_id": "CartPole-v1"}
     grid = {"tasks": ["cartpole"], "algorithms": ["bc"], "dataset_sizes": [1], "seeds": 1}
     (unit,) = units({"tasks": {"cartpole": task}, "grid": grid})
-    pipeline = expert.create_pipeline("cartpole") + imitation.create_pipeline(unit)
-    declared = {}
+    pipeline = expert.create_pipeline("cartpole") + demonstrations.create_pipeline("cartpole", [1])
+    pipeline += imitation.create_pipeline(unit)
+    declared = {}  # the tracked nodes; the results tables and the rest log nothing of their own
     for node in (pipeline + evaluation.create_pipeline([unit])).nodes:
-        unit_tracking = tracking.unit_tracking(node)
-        declared[node.name] = unit_tracking and (
-            unit_tracking.run_name(node),
-            unit_tracking.stage,
-            unit_tracking.training,
-        )
+        if unit_tracking := tracking.unit_tracking(node):
+            declared[node.name] = (unit_tracking.run_name(node), unit_tracking.stage, unit_tracking.logs)
     assert declared == {
-        "cartpole.train_expert": ("cartpole.expert", "expert", True),
-        "cartpole.measure_reference_returns": ("cartpole.expert", "expert", False),
-        "cartpole.bc.n1.s0.train_bc": ("cartpole.bc.n1.s0", "imitation", True),
-        "cartpole.bc.n1.s0.evaluate_policy": ("cartpole.bc.n1.s0", "evaluation", False),
-        "build_results_table": None,
+        "cartpole.train_expert": ("cartpole.expert", "expert", "training"),
+        "cartpole.measure_reference_returns": ("cartpole.expert", "expert", "metrics"),
+        "cartpole.sample_expert_trajectories": (
+            "cartpole.demonstrations",
+            "demonstrations",
+            "demonstrations",
+        ),
+        "cartpole.subsample_datasets": ("cartpole.demonstrations", "demonstrations", "demonstrations"),
+        "cartpole.bc.n1.s0.train_bc": ("cartpole.bc.n1.s0", "imitation", "training"),
+        "cartpole.bc.n1.s0.evaluate_policy": ("cartpole.bc.n1.s0", "evaluation", "metrics"),
     }
+
+
+def _demonstrations(metadata, sizes=(3, 4)):
+    from gail_pipeline.trajectories import Demonstrations, Trajectory
+
+    trajectories = [
+        Trajectory(
+            observations=np.zeros((n, 4), np.float32),
+            actions=np.zeros(n, np.int64),
+            rewards=np.ones(n),
+            terminated=True,
+            truncated=False,
+            steps=np.arange(n),
+        )
+        for n in sizes
+    ]
+    return Demonstrations(trajectories, "CartPole-v1", dict(metadata))
+
+
+def test_demonstrations_node_logs_its_sets_and_its_source_dataset(client):
+    """The subsampling node: sizes from its outputs' metadata; its input trajectory set, as the
+    catalog's dataset loaded it (version, path), becomes a dataset input of the task's run."""
+    node = Node(
+        lambda trajectories, task: None,
+        inputs=["expert_trajectories", "params:task"],
+        outputs={"n2": "demonstrations_n2"},
+        name="draw",
+        tags=[tracking.DEMONSTRATIONS],
+    )
+    node = _namespaced(node, "cartpole")
+    source = _demonstrations({"version": "2024-01-01T00.00.00.000Z", "path": "memory-only/expert.parquet"})
+    with mock.patch.object(tracking, "_file_digest", return_value="ab" * 32) as digest:
+        _after_node_run(
+            node,
+            {
+                "cartpole.demonstrations_n2": _demonstrations(
+                    {"num_trajectories": 2, "subsample_interval": 20}
+                )
+            },
+            inputs={"cartpole.expert_trajectories": source, "params:task": {"batch_size": 300}},
+        )
+    digest.assert_called_once_with("memory-only/expert.parquet")
+    kwargs = client.create_run.call_args.kwargs
+    assert (kwargs["run_name"], kwargs["tags"]["gail_pipeline.stage"]) == (
+        "cartpole.demonstrations",
+        "demonstrations",
+    )
+    (dataset_input,) = client.log_inputs.call_args.kwargs["datasets"]
+    assert dataset_input.dataset.name == "cartpole.expert_trajectories"
+    assert dataset_input.dataset.digest == "ab" * 8
+    assert {t.key: t.value for t in dataset_input.tags} == {
+        "mlflow.data.context": "source",
+        "gail_pipeline.version": "2024-01-01T00.00.00.000Z",
+        "gail_pipeline.path": "memory-only/expert.parquet",
+    }
+    params = {p.key: p.value for c in client.log_batch.call_args_list for p in c.kwargs.get("params") or []}
+    assert params == {"task.batch_size": "300", "subsample_interval": "20", "dataset_sizes": "[2]"}
+    metrics = {m.key: m.value for c in client.log_batch.call_args_list for m in c.kwargs.get("metrics") or []}
+    assert metrics == {"n2.trajectories": 2.0, "n2.steps": 7.0}
+    client.set_terminated.assert_called_once_with("child-run")
+
+
+def test_a_set_never_saved_to_a_file_is_digested_by_its_arrays():
+    first = tracking.dataset_input("d", _demonstrations({}), "training")
+    assert json.loads(first.dataset.source) == {"uri": "memory:d"}
+    assert first.dataset.digest == tracking.dataset_input("d", _demonstrations({}), "training").dataset.digest
+    assert (
+        first.dataset.digest
+        != tracking.dataset_input("d", _demonstrations({}, (3, 5)), "training").dataset.digest
+    )
+
+
+@pytest.mark.parametrize(
+    ("tags", "set_to"), [({}, "custom_model_development"), ({"mlflow.experimentKind": "x"}, None)]
+)
+def test_experiment_kind_is_set_only_where_missing(tags, set_to):
+    client = mock.MagicMock()
+    client.get_experiment.return_value.tags = tags
+    tracking.ensure_experiment_kind(client, "7")
+    if set_to:
+        client.set_experiment_tag.assert_called_once_with("7", "mlflow.experimentKind", set_to)
+    else:
+        client.set_experiment_tag.assert_not_called()
+
+
+def test_parent_run_is_named_and_described_by_the_grid():
+    task = {**TINY["tasks"]["cartpole"], "env_id": "CartPole-v1"}
+    params = {
+        "tasks": {"cartpole": task, "pendulum": {**task, "env_id": "Pendulum-v1"}},
+        "grid": {
+            "tasks": ["cartpole", "pendulum"],
+            "algorithms": ["bc", "gail"],
+            "seeds": 2,
+            "iterations": 3,
+        },
+    }
+    assert tracking.parent_run_name("quick", params) == "quick · cartpole, pendulum"
+    assert (
+        tracking.parent_run_name("quick", params, "demonstrations")
+        == "quick · cartpole, pendulum (demonstrations)"
+    )
+    note = tracking.grid_description("quick", "local", params, None)
+    assert note.startswith(
+        "**Grid `quick`** (config env `local`, pipeline `__default__`): 16 imitation units."
+    )
+    assert (
+        "| cartpole | bc, gail | 1, 2 | 2 | 3 |" in note and "| pendulum | bc, gail | 1, 2 | 2 | 3 |" in note
+    )
+
+
+def test_score_chart_is_logged_from_the_child_runs_and_skipped_without_scores():
+    client = mock.MagicMock()
+    run = mock.MagicMock()
+    run.data.tags = {"gail_pipeline.unit": "cartpole.gail.n1.s0"}
+    run.data.metrics = {"normalized_score": 0.5}
+    expert_run = mock.MagicMock()
+    expert_run.data.metrics = {"expert_return_mean": 50.0}
+    client.search_runs.return_value = [run, expert_run]
+    assert tracking.log_score_chart(client, "1", "parent-run")
+    (figure, path) = client.log_figure.call_args.args[1:]
+    assert path == "normalized_scores.png"
+    assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["cartpole.gail.n1.s0"]
+    client.search_runs.return_value = [expert_run]
+    client.log_figure.reset_mock()
+    assert not tracking.log_score_chart(client, "1", "parent-run")
+    client.log_figure.assert_not_called()
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,8 @@ from gail_pipeline import grid
 
 if TYPE_CHECKING:
     from gail_pipeline.tracking import UnitTracking
+
+logger = logging.getLogger(__name__)
 
 
 class GridConfigHook:
@@ -58,18 +61,34 @@ class TorchThreadsHook:
 class UnitTrackingHook:
     """One MLflow child run per training unit, under the ``kedro run``'s run (kedro-mlflow's).
 
-    Units: ``<task>.expert`` (training curve, reference returns) and each imitation unit
-    ``<task>.<algo>.n<size>.s<seed>`` (parameters, learning curve stepped by env steps, the policy
-    file and a curve plot; then its evaluation's return and normalised score); the reporting
-    figures and tables go to the ``kedro run``'s run itself. What is logged is declared, not
+    Units: ``<task>.expert`` (training curve, reference returns), ``<task>.demonstrations`` (the
+    expert's rollouts and the datasets drawn from them) and each imitation unit
+    ``<task>.<algo>.n<size>.s<seed>`` (parameters, its demonstrations as an MLflow dataset input,
+    learning curve stepped by env steps, the policy file and a curve plot; then its evaluation's
+    ``return_mean`` and ``normalized_score``); the reporting figures and tables go to the ``kedro
+    run``'s run itself, which is named after the grid (``quick · cartpole``), described by it, and
+    gets a chart of the units' normalised scores at the end. What is logged is declared, not
     inferred from names: node tags set where the pipelines are built, and dataset metadata in the
     catalog (the scheme: ``gail_pipeline.tracking``). Logging goes through explicit run ids, so it
     is right in ParallelRunner's worker processes too: the parent run id and the tracking URI reach
     them through the environment.
     """
 
+    def __init__(self) -> None:
+        self._label: str | None = None
+        self._env: str | None = None
+
     @hook_impl
-    def before_pipeline_run(self) -> None:
+    def after_context_created(self, context: Any) -> None:
+        """The run's grid label (``globals.yml``) and config env, to name its run."""
+        self._env = getattr(context, "env", None)
+        try:
+            self._label = context.config_loader["globals"].get("grid_label")
+        except Exception:  # noqa: BLE001 — no globals: the run is named after the env alone
+            self._label = None
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
         import mlflow
 
         run = mlflow.active_run()  # started by kedro-mlflow's hook, which runs before this one
@@ -80,15 +99,38 @@ class UnitTrackingHook:
             from mlflow.entities import RunTag
             from mlflow.tracking import MlflowClient
 
-            from gail_pipeline.tracking import version_tags
+            from gail_pipeline import tracking
 
-            tags = [RunTag(k, v) for k, v in version_tags().items()]
-            MlflowClient().log_batch(run.info.run_id, tags=tags)
+            client = MlflowClient()
+            tracking.ensure_experiment_kind(client, run.info.experiment_id)
+            params = grid.active_parameters()
+            label = self._label or self._env or "base"
+            names = (run_params or {}).get("pipeline_names") or [(run_params or {}).get("pipeline_name")]
+            pipeline = "+".join(n for n in names if n) or None
+            tags = {
+                **tracking.version_tags(),
+                "mlflow.runName": tracking.parent_run_name(label, params, pipeline),
+                "mlflow.note.content": tracking.grid_description(label, self._env, params, pipeline),
+            }
+            client.log_batch(run.info.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
         else:
             os.environ.pop(_PARENT_RUN, None)
 
     @hook_impl
     def after_pipeline_run(self) -> None:
+        parent = os.environ.get(_PARENT_RUN)
+        if parent:
+            from mlflow.tracking import MlflowClient
+
+            from gail_pipeline import tracking
+
+            experiment = os.environ[_EXPERIMENT]
+            tracking.log_score_chart(MlflowClient(), experiment, parent)
+            # MLflow 3's UI opens every experiment on its GenAI view unless asked for the other
+            logger.info(
+                "MLflow: `kedro mlflow ui`, then #/experiments/%s/runs?workflowType=machine_learning",
+                experiment,
+            )
         self._close()
 
     @hook_impl
@@ -129,7 +171,7 @@ class UnitTrackingHook:
 
         client = MlflowClient()
         if declared is not None:
-            self._log_unit(client, parent, node, declared, inputs, outputs)
+            self._log_unit(client, parent, node, declared, catalog, inputs, outputs)
         for artifact, value in artifacts:  # reporting: into the kedro run's own run
             artifact.log(client, parent, value)
 
@@ -139,21 +181,38 @@ class UnitTrackingHook:
         parent: str,
         node: Any,
         declared: UnitTracking,
+        catalog: Any,
         inputs: dict[str, Any],
         outputs: dict[str, Any],
     ) -> None:
-        """Into the child run the node's tag names: a training node's (policy, learning curve)
-        and ``params:`` inputs, then the run is ended; or a metrics node's result dict."""
+        """Into the child run the node's tag names: its trajectory-set inputs as dataset inputs;
+        then a training node's (policy, learning curve) and ``params:`` inputs, and the run is
+        ended; a demonstrations node's trajectory sets, and the run is ended; or a metrics node's
+        result dict."""
         from gail_pipeline import tracking
+        from gail_pipeline.trajectories import Demonstrations
 
         name = declared.run_name(node)
         run_id = tracking.find_or_create_run(
             client, os.environ[_EXPERIMENT], parent, name, {"gail_pipeline.stage": declared.stage}
         )
-        if declared.training:
+        context = "training" if declared.training else "source"
+        datasets = [
+            tracking.dataset_input(dataset, value, context)
+            for dataset, value in inputs.items()
+            if isinstance(value, Demonstrations)
+        ]
+        if datasets:
+            client.log_inputs(run_id, datasets=datasets)
+        params = {k[len("params:") :]: v for k, v in inputs.items() if k.startswith("params:")}
+        if declared.logs == "training":
             policy, curve = (outputs[output] for output in node.outputs)
-            params = {k[len("params:") :]: v for k, v in inputs.items() if k.startswith("params:")}
             tracking.log_training(client, run_id, name, with_defaults(params), policy, curve)
+            client.set_terminated(run_id)
+        elif declared.logs == "demonstrations":
+            sets = {output: outputs[output] for output in node.outputs}
+            saved = {output: _saved_version(catalog, output) for output in node.outputs}
+            tracking.log_demonstrations(client, run_id, tracking.flatten(params), sets, saved)
             client.set_terminated(run_id)
         else:
             (result,) = (outputs[output] for output in node.outputs)
@@ -164,6 +223,24 @@ def _metadata(catalog: Any, name: str) -> Any:
     """The catalog metadata of dataset ``name`` (None for datasets without)."""
     dataset = catalog.get(name) if catalog is not None else None
     return getattr(dataset, "metadata", None)
+
+
+def _saved_version(catalog: Any, name: str) -> tuple[str | None, str | None]:
+    """(save version, path) of the versioned file dataset ``name`` in this run; (None, None) for
+    others. The path is written as the project's datasets report a loaded one (``path`` in a
+    loaded set's metadata), so a learner's dataset input matches what its stage logged."""
+    from kedro.io.core import AbstractVersionedDataset
+
+    dataset = catalog.get(name) if catalog is not None else None
+    if not isinstance(dataset, AbstractVersionedDataset):
+        return None, None
+    try:
+        version = dataset.resolve_save_version()
+        path = str(dataset._get_save_path())  # Kedro's own path of a version (no public accessor)
+    except Exception:  # noqa: BLE001 — provenance is best effort, never a failed node
+        return None, None
+    protocol = getattr(dataset, "_protocol", "file")
+    return version, path if protocol in ("file", "") else f"{protocol}://{path}"
 
 
 def with_defaults(params: dict[str, Any]) -> dict[str, Any]:

@@ -12,26 +12,39 @@ What is logged is declared where it is defined, never inferred from names
 * **Node tags**, set where the pipelines are built — one of :data:`UNIT_TAGS` says which unit
   run a node logs to, under which stage, and what it logs:
 
-  ==============================  =================  ==========  ========
-  tag                             unit run           stage       logs
-  ==============================  =================  ==========  ========
-  ``tracking.expert_train``       ``<task>.expert``  expert      training
-  ``tracking.expert_reference``   ``<task>.expert``  expert      metrics
-  ``tracking.train``              ``<namespace>``    imitation   training
-  ``tracking.evaluation``         ``<namespace>``    evaluation  metrics
-  ==============================  =================  ==========  ========
+  ==============================  ===========================  ==============  ==============
+  tag                             unit run                     stage           logs
+  ==============================  ===========================  ==============  ==============
+  ``tracking.expert_train``       ``<task>.expert``            expert          training
+  ``tracking.expert_reference``   ``<task>.expert``            expert          metrics
+  ``tracking.demonstrations``     ``<task>.demonstrations``    demonstrations  demonstrations
+  ``tracking.train``              ``<namespace>``              imitation       training
+  ``tracking.evaluation``         ``<namespace>``              evaluation      metrics
+  ==============================  ===========================  ==============  ==============
 
   A *training* node's outputs are (policy, learning curve), in that order: the run gets the
   node's ``params:`` inputs and the policy's metadata as parameters, every numeric curve column
   as a metric history, the final value, ``policy.pt`` and ``learning_curve.png``, and is then
   ended. A *metrics* node's one output is a dict, of which :data:`RESULT_METRICS` are logged.
+  A *demonstrations* node's outputs are trajectory sets (:func:`log_demonstrations`): their
+  sizes, the stochastic expert's return and where each was saved; the run is ended after each.
   The stage is the run's ``gail_pipeline.stage`` tag, given by the node that creates the run.
   Untagged nodes log nothing, whatever their names.
+
+  Every tracked node's inputs that are trajectory sets (``Demonstrations``, as the catalog's
+  ``TrajectoryDataset`` loads them) become MLflow dataset inputs of its run
+  (:func:`dataset_input`): name, load version, path and a digest of the Parquet file, so a
+  learner's score traces back to the exact file it imitated.
 * **Dataset metadata** in the catalog — ``metadata: {tracking: {artifact: figure | text,
   artifact_path: reporting/<file>}}`` — logs whatever a node saves to that dataset into the
   ``kedro run``'s own run at ``artifact_path``: ``figure`` through ``MlflowClient.log_figure``
   (matplotlib or plotly; ``.html`` for plotly's interactive page), ``text`` through
   ``log_text``. (Not ``path``: Kedro makes every catalog key named ``path`` absolute.)
+
+The ``kedro run``'s run itself is named after what ran (:func:`parent_run_name`, ``quick ·
+cartpole``), described by its grid (:func:`grid_description`) and, once the run is over, gets a
+chart of every unit's normalised score (:func:`log_score_chart`). The experiment is marked a
+model-training one (:data:`EXPERIMENT_KIND`), so MLflow's UI lists its runs, not GenAI traces.
 """
 
 from __future__ import annotations
@@ -50,7 +63,9 @@ if TYPE_CHECKING:  # mlflow takes seconds to import: only where something is log
     from mlflow.tracking import MlflowClient
 
 __all__ = [
+    "DEMONSTRATIONS",
     "EVALUATION",
+    "EXPERIMENT_KIND",
     "EXPERT_REFERENCE",
     "EXPERT_TRAIN",
     "RESULT_METRICS",
@@ -58,10 +73,16 @@ __all__ = [
     "UNIT_TAGS",
     "ReportArtifact",
     "UnitTracking",
+    "dataset_input",
+    "ensure_experiment_kind",
     "flatten",
+    "grid_description",
+    "log_demonstrations",
     "log_result",
+    "log_score_chart",
     "log_training",
     "log_unit",
+    "parent_run_name",
     "report_artifact",
     "unit_tracking",
     "version_tags",
@@ -74,6 +95,7 @@ EXPERT_TRAIN = "tracking.expert_train"
 EXPERT_REFERENCE = "tracking.expert_reference"
 TRAIN = "tracking.train"
 EVALUATION = "tracking.evaluation"
+DEMONSTRATIONS = "tracking.demonstrations"
 
 #: The keys of a metrics node's result dict that are logged (those present).
 RESULT_METRICS = (
@@ -87,6 +109,11 @@ RESULT_METRICS = (
 )
 
 
+#: What a tracked node's outputs are: ``training`` (policy, learning curve), ``metrics`` (one
+#: result dict), ``demonstrations`` (trajectory sets).
+LOGS = ("training", "metrics", "demonstrations")
+
+
 @dataclass(frozen=True)
 class UnitTracking:
     """What a node tagged ``tag`` logs, and to which child run."""
@@ -94,7 +121,11 @@ class UnitTracking:
     tag: str
     stage: str  # the run's ``gail_pipeline.stage`` tag (set when the run is created)
     run_suffix: str  # the run is named ``<node namespace><run_suffix>``
-    training: bool  # outputs (policy, learning curve); else one result dict of metrics
+    logs: str  # one of LOGS
+
+    @property
+    def training(self) -> bool:
+        return self.logs == "training"
 
     def run_name(self, node: Any) -> str:
         return f"{node.namespace}{self.run_suffix}"
@@ -103,10 +134,11 @@ class UnitTracking:
 UNIT_TAGS: dict[str, UnitTracking] = {
     t.tag: t
     for t in (
-        UnitTracking(EXPERT_TRAIN, "expert", ".expert", training=True),
-        UnitTracking(EXPERT_REFERENCE, "expert", ".expert", training=False),
-        UnitTracking(TRAIN, "imitation", "", training=True),
-        UnitTracking(EVALUATION, "evaluation", "", training=False),
+        UnitTracking(EXPERT_TRAIN, "expert", ".expert", "training"),
+        UnitTracking(EXPERT_REFERENCE, "expert", ".expert", "metrics"),
+        UnitTracking(DEMONSTRATIONS, "demonstrations", ".demonstrations", "demonstrations"),
+        UnitTracking(TRAIN, "imitation", "", "training"),
+        UnitTracking(EVALUATION, "evaluation", "", "metrics"),
     )
 }
 
@@ -325,6 +357,241 @@ def log_training(
 def log_result(client: MlflowClient, run_id: str, result: Mapping[str, Any]) -> None:
     """A metrics node's result dict: its :data:`RESULT_METRICS`."""
     log_unit(client, run_id, metrics={k: result[k] for k in RESULT_METRICS if k in result})
+
+
+def log_demonstrations(
+    client: MlflowClient,
+    run_id: str,
+    params: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    saved: Mapping[str, tuple[str | None, str | None]] | None = None,
+) -> None:
+    """A demonstrations node's trajectory sets, from their metadata: the expert's rollouts
+    (``trajectories``, ``steps``, the stochastic expert's ``expert_return_mean`` / ``_std``, which
+    expert and seed) or a subsampled dataset (``n<size>.trajectories`` / ``.steps``, the
+    interval); where each was saved (``saved``: dataset name → (version, path)) as parameters
+    ``<dataset>.version`` / ``.path``; and the node's ``params:`` inputs."""
+    flat: dict[str, Any] = dict(params)
+    metrics: dict[str, float] = {}
+    sizes = []
+    for name, demonstrations in outputs.items():
+        if not hasattr(demonstrations, "trajectories"):
+            raise TypeError(f"{name}: a demonstrations node's outputs are trajectory sets")
+        meta = demonstrations.metadata
+        count = len(demonstrations.trajectories)
+        steps = sum(len(t) for t in demonstrations.trajectories)
+        size = meta.get("num_trajectories")
+        if size is None:  # the expert's rollouts
+            metrics.update(trajectories=count, steps=steps)
+            metrics.update({f"expert_{k}": meta[k] for k in ("return_mean", "return_std") if k in meta})
+            flat.update(
+                {
+                    "env_id": demonstrations.env_id,
+                    "expert.version": meta.get("expert_version"),
+                    "expert.path": meta.get("expert_path"),
+                    "seed": meta.get("seed"),
+                    "stochastic_expert": meta.get("stochastic_expert"),
+                }
+            )
+        else:  # one of the paper's datasets
+            sizes.append(int(size))
+            metrics.update({f"n{size}.trajectories": count, f"n{size}.steps": steps})
+            flat["subsample_interval"] = meta.get("subsample_interval")
+        version, path = (saved or {}).get(name, (None, None))
+        short = name.rsplit(".", 1)[-1]
+        flat.update({f"{short}.version": version, f"{short}.path": path})
+    if sizes:
+        flat["dataset_sizes"] = sorted(sizes)
+    log_unit(
+        client,
+        run_id,
+        params={k: v for k, v in flat.items() if v is not None},
+        metrics=metrics,
+    )
+
+
+def dataset_input(name: str, demonstrations: Any, context: str) -> Any:
+    """The MLflow dataset input of the trajectory set ``name`` as a node received it: named by
+    its catalog entry, with the load version and path the project's ``TrajectoryDataset`` put in
+    its metadata (tags ``gail_pipeline.version`` / ``.path`` and the profile), the source
+    ``{"uri": <path>}`` and a digest of the Parquet file (of the arrays when it was never a file).
+    ``context`` is the input's ``mlflow.data.context`` tag (``training``, ``source``)."""
+    import json
+
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    meta = demonstrations.metadata
+    version, path = meta.get("version"), meta.get("path")
+    digest, of = (_file_digest(path), "parquet file") if path else (_array_digest(demonstrations), "arrays")
+    trajectories = demonstrations.trajectories
+    profile = {
+        "version": version,
+        "path": path,
+        "env_id": demonstrations.env_id,
+        "trajectories": len(trajectories),
+        "steps": sum(len(t) for t in trajectories),
+        "sha256": digest,
+        "sha256_of": of,
+    }
+    source_type = "local" if not path or "://" not in path else path.split("://", 1)[0]
+    dataset = Dataset(
+        name=name,
+        digest=digest[:_DIGEST_LENGTH],
+        source_type=source_type,
+        source=json.dumps({"uri": path or f"memory:{name}"}),
+        profile=json.dumps(profile),
+    )
+    tags = [InputTag("mlflow.data.context", context)]
+    tags += [InputTag(f"gail_pipeline.{k}", str(v)) for k, v in (("version", version), ("path", path)) if v]
+    return DatasetInput(dataset, tags)
+
+
+_DIGEST_LENGTH = 16  # of the sha256's hex digits; MLflow keeps at most 36
+
+
+@functools.lru_cache(maxsize=256)  # a saved version never changes
+def _file_digest(path: str) -> str:
+    import hashlib
+
+    import fsspec
+
+    digest = hashlib.sha256()
+    with fsspec.open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _array_digest(demonstrations: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for trajectory in demonstrations.trajectories:
+        digest.update(trajectory.observations.tobytes())
+        digest.update(trajectory.actions.tobytes())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# The kedro run's run and its experiment
+# --------------------------------------------------------------------------------------------
+#: The experiment tag MLflow's UI reads for an experiment's type, and the value of a
+#: model-training experiment (its runs table, not the GenAI overview of traces and judges).
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+
+
+def ensure_experiment_kind(client: MlflowClient, experiment_id: str) -> None:
+    """Mark the experiment a model-training one unless it already says what it is (an experiment
+    created before ``conf/base/mlflow.yml`` set the tag, or by another tool)."""
+    key, value = EXPERIMENT_KIND
+    if key not in client.get_experiment(experiment_id).tags:
+        client.set_experiment_tag(experiment_id, key, value)
+
+
+def _grid_rows(params: Mapping[str, Any]) -> list[tuple[str, list[str], list[int], int, int]]:
+    """Per task of the grid: (task, algorithms, dataset sizes, seeds, iterations)."""
+    from gail_pipeline.grid import units
+
+    rows: dict[str, tuple[list[str], set[int], set[int], set[int]]] = {}
+    for unit in units(params):
+        algorithms, sizes, seeds, iterations = rows.setdefault(unit.task.name, ([], set(), set(), set()))
+        if unit.algorithm not in algorithms:
+            algorithms.append(unit.algorithm)
+        sizes.add(unit.dataset_size)
+        seeds.add(unit.seed)
+        iterations.add(unit.iterations)
+    return [(t, a, sorted(n), len(s), max(i)) for t, (a, n, s, i) in rows.items()]
+
+
+def parent_run_name(label: str, params: Mapping[str, Any], pipeline: str | None = None) -> str:
+    """``quick · cartpole``: the grid's label and its tasks, and the pipeline unless the default."""
+    from gail_pipeline.grid import selected_tasks
+
+    name = f"{label} · {', '.join(t.name for t in selected_tasks(params))}"
+    return name if pipeline in (None, "__default__") else f"{name} ({pipeline})"
+
+
+def grid_description(label: str, env: str | None, params: Mapping[str, Any], pipeline: str | None) -> str:
+    """The ``kedro run``'s run description (Markdown): the grid, one row per task."""
+    rows = _grid_rows(params)
+    count = sum(len(a) * len(n) * s for _, a, n, s, _ in rows)
+    lines = [
+        f"**Grid `{label}`** (config env `{env or 'base'}`, pipeline `{pipeline or '__default__'}`): "
+        f"{count} imitation unit{'s' if count != 1 else ''}.",
+        "",
+        "| task | algorithms | dataset sizes | seeds | iterations |",
+        "|---|---|---|---|---|",
+    ]
+    for task, algorithms, sizes, seeds, iterations in rows:
+        lines.append(
+            f"| {task} | {', '.join(algorithms)} | {', '.join(map(str, sizes))} | {seeds} | {iterations} |"
+        )
+    lines += [
+        "",
+        "Child runs: `<task>.expert`, `<task>.demonstrations`, one per unit "
+        "`<task>.<algorithm>.n<size>.s<seed>`; the chart `normalized_scores.png` compares the units.",
+    ]
+    return "\n".join(lines)
+
+
+SCORE_CHART = "normalized_scores.png"
+
+
+def log_score_chart(client: MlflowClient, experiment_id: str, parent_run_id: str) -> bool:
+    """A bar chart of every child run's ``normalized_score`` (a unit each) into the parent run as
+    :data:`SCORE_CHART`; False (nothing logged) when no unit was evaluated. Read back from MLflow,
+    so units evaluated in other processes count too."""
+    query = f"tags.mlflow.parentRunId = '{parent_run_id}'"
+    runs = client.search_runs([experiment_id], filter_string=query, max_results=5000)
+    scores = {
+        run.data.tags.get("gail_pipeline.unit", run.info.run_name): run.data.metrics["normalized_score"]
+        for run in runs
+        if "normalized_score" in run.data.metrics
+    }
+    if not scores:
+        return False
+    client.log_figure(parent_run_id, score_chart(scores), SCORE_CHART)
+    return True
+
+
+def score_chart(scores: Mapping[str, float]) -> Any:
+    """Horizontal bars, one per unit (sorted by name), coloured by algorithm; 0 is the random
+    policy, 1 the expert."""
+    from matplotlib.figure import Figure
+
+    names = sorted(scores)
+    algorithms = list(dict.fromkeys(n.split(".")[1] if n.count(".") >= 3 else n for n in names))
+    colours = {a: f"C{i}" for i, a in enumerate(algorithms)}
+    fig = Figure(figsize=(7, 1.2 + 0.35 * len(names)), dpi=100)
+    ax = fig.subplots()
+    y = range(len(names))
+    values = [scores[n] for n in names]
+    ax.barh(
+        list(y),
+        values,
+        color=[colours[n.split(".")[1] if n.count(".") >= 3 else n] for n in names],
+    )
+    for i, value in zip(y, values, strict=True):
+        right = value >= 0
+        ax.annotate(
+            f"{value:.2f}",
+            (value, i),
+            xytext=(3 if right else -3, 0),
+            textcoords="offset points",
+            va="center",
+            ha="left" if right else "right",
+        )
+    low, high = min(0.0, *values), max(1.0, *values)
+    ax.set_xlim(low - 0.12 * (high - low) * (low < 0), high + 0.12 * (high - low))
+    ax.set_yticks(list(y), names)
+    ax.invert_yaxis()
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.axvline(1, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("normalised score (0: random policy, 1: expert)")
+    ax.set_title("Normalised score per unit")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
 
 
 def plot_curve(curve: pd.DataFrame, x: str, y: str, title: str, directory: Path) -> Path:
