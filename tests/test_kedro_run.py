@@ -108,7 +108,7 @@ def _runs(project):
     return client, parents, children
 
 
-EXPECTED_UNITS = {"cartpole.expert"} | {
+EXPECTED_UNITS = {"cartpole.expert", "cartpole.demonstrations"} | {
     f"cartpole.{algo}.n{n}.s0" for algo in ("bc", "fem", "gtal", "gail") for n in (1, 2)
 }
 
@@ -123,6 +123,9 @@ def _check_children(client, parent, children):
         metrics = run.data.metrics
         if run.info.run_name == "cartpole.expert":
             assert {"expert_return_mean", "random_return_mean"} <= set(metrics)
+            continue
+        if run.info.run_name == "cartpole.demonstrations":
+            assert {"trajectories", "steps", "expert_return_mean"} <= set(metrics)
             continue
         assert {"return_mean", "normalized_score"} <= set(metrics)
         assert run.data.params["unit.algorithm"] == run.info.run_name.split(".")[1]

@@ -24,7 +24,9 @@ server with ``MLFLOW_TRACKING_URI``, see README). A node that fails on a worker 
 A node runs once. The runner releases each node's task as soon as it sees it finish, so no result
 stays in a worker's memory on the runner's behalf: were a worker lost later (killed, out of
 memory), the scheduler would otherwise run the finished node again to rebuild that result, and
-the second run would collide with the versioned outputs the first one saved. A node whose worker
+the second run would collide with the versioned outputs the first one saved. For a worker lost in
+the moment between a node's end and that release, each finished node is also marked done in the
+scheduler's metadata, and a task that finds its node marked returns without running it. A node whose worker
 is lost *while it runs* is started again on another worker by Dask (it has saved nothing yet).
 """
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+import uuid
 from itertools import chain
 from typing import Any
 
@@ -60,15 +63,26 @@ class NodeFailedError(RuntimeError):
 
 
 _worker_hooks: Any = None  # one hook manager per worker process
+_DONE = "gail_pipeline.done_nodes"  # scheduler metadata: the nodes of a run that have run
 
 
 def _run_node_on_worker(
-    node: Node, catalog: CatalogProtocol, run_id: str | None, env: dict[str, str], cwd: str
+    node: Node,
+    catalog: CatalogProtocol,
+    run_id: str | None,
+    env: dict[str, str],
+    cwd: str,
+    done_key: list[str],
 ) -> str:
     """Runs inside a Dask worker: set up the project as ``kedro run`` would (with the project's
-    hooks), then run the node through Kedro's own ``Task``."""
+    hooks), then run the node through Kedro's own ``Task``; once it has run, mark ``done_key`` in
+    the scheduler's metadata, so that a rerun of the task (its worker lost before the runner
+    released it) finds the node done and returns at once."""
     global _worker_hooks
-    from distributed import get_worker
+    from distributed import get_client, get_worker
+
+    if get_client().get_metadata(done_key, default=False):
+        return node.name  # ran already; its outputs are saved
     from kedro.framework.hooks.manager import _create_hook_manager, _register_hooks
     from kedro.framework.project import PACKAGE_NAME, configure_project, settings
     from kedro.runner.task import Task
@@ -91,6 +105,7 @@ def _run_node_on_worker(
             f"node {node.name!r} failed on Dask worker {worker}: {type(exc).__name__}: {exc}\n"
             f"--- traceback on the worker ---\n{traceback.format_exc()}"
         ) from None
+    get_client().set_metadata(done_key, True)
     return node.name
 
 
@@ -175,6 +190,7 @@ class DaskRunner(AbstractRunner):
         done: set[Node] = set()
         env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
         client, cluster = self._client()
+        marker = f"{run_id or ''}-{uuid.uuid4().hex}"  # this run's done-marks on the scheduler
         try:
             by_future: dict[Any, Node] = {}
             running = as_completed()
@@ -183,6 +199,7 @@ class DaskRunner(AbstractRunner):
                 ready = {n for n in todo if dependencies[n] <= done}
                 todo.difference_update(ready)
                 for node in sorted(ready, key=lambda n: n.name):
+                    key = f"{node.name}-{run_id or ''}-{len(done)}-{len(by_future)}"
                     future = client.submit(
                         _run_node_on_worker,
                         node,
@@ -190,7 +207,8 @@ class DaskRunner(AbstractRunner):
                         run_id,
                         env,
                         os.getcwd(),
-                        key=f"{node.name}-{run_id or ''}-{len(done)}-{len(by_future)}",
+                        [_DONE, marker, key],
+                        key=key,
                         pure=False,
                     )
                     by_future[future] = node
@@ -219,6 +237,10 @@ class DaskRunner(AbstractRunner):
             if todo:
                 raise RuntimeError(f"DaskRunner: nodes left unscheduled: {sorted(n.name for n in todo)}")
         finally:
+            try:
+                client.set_metadata([_DONE, marker], {})  # forget this run's marks
+            except Exception:  # noqa: BLE001 - a scheduler already gone keeps nothing anyway
+                pass
             client.close()
             if cluster is not None:
                 cluster.close()
