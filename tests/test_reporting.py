@@ -98,17 +98,106 @@ def test_figures_have_a_panel_per_task_and_the_paper_beside_ours():
     assert list(gail.y) == pytest.approx([0.6, 0.6])  # mean over the two seeds
 
 
-def test_learning_curves_skip_bc_and_average_seeds():
+def test_figure_one_marks_the_dataset_sizes_and_the_expert_and_random_levels():
+    from gail_pipeline.reporting import figure_one
+
+    results = build_results_table(
+        *(_evaluation(a, n, 0, 150.0, 0.7) for a in ("bc", "gail") for n in (1, 4, 10))
+    )
+    comparison = compare_with_paper(
+        results, pd.read_csv(RAW / "paper_appendix_b.csv"), pd.read_csv(RAW / "paper_expert_random.csv")
+    )
+    png, _ = figure_one(comparison, results)
+    (ax,) = [ax for ax in png.axes if ax.get_title()]
+    assert list(ax.get_xticks()) == [1, 4, 10]
+    levels = {line.get_label(): line.get_ydata()[0] for line in ax.get_lines()}
+    assert levels["expert (1)"] == 1.0 and levels["random (0)"] == 0.0
+    legend = {text.get_text() for text in png.legends[0].get_texts()}
+    assert {"BC", "GAIL", "GAIL (paper)", "expert (1)", "random (0)"} <= legend
+
+
+def _curve(steps, returns):
+    return pd.DataFrame({"iteration": range(1, len(returns) + 1), "env_steps": steps, "return_mean": returns})
+
+
+def _curves_and_results():
+    steps = [50_000, 100_000, 150_000, 1_500_000]
+    curves = {
+        "cartpole.gail.n1.s0": _curve(steps, [20.0, 60.0, 120.0, 190.0]),
+        "cartpole.gail.n1.s1": _curve(steps, [40.0, 80.0, 140.0, 200.0]),
+        "cartpole.fem.n1.s0": _curve(steps, [20.0, 30.0, 40.0, 50.0]),
+        "cartpole.bc.n1.s0": pd.DataFrame(
+            {"step": [0, 10], "train_nll": [0.7, 0.5], "validation_nll": [0.7, 0.6]}
+        ),
+    }
+    results = build_results_table(
+        _evaluation("bc", 1, 0, 90.0, 0.4),
+        _evaluation("bc", 1, 1, 110.0, 0.5),
+        _evaluation("fem", 1, 0, 50.0, 0.2),
+        _evaluation("gail", 1, 0, 200.0, 1.0),
+        _evaluation("gail", 1, 1, 200.0, 1.0),
+    )
+    return curves, results
+
+
+def test_curves_table_is_tidy():
+    from gail_pipeline.reporting import curves_table
+
+    curves, _ = _curves_and_results()
+    table = curves_table(curves)
+    assert list(table.columns[:4]) == ["task", "algorithm", "n_trajectories", "seed"]
+    assert list(dict.fromkeys(table["algorithm"])) == ["bc", "fem", "gail"]  # the paper's order
+    assert len(table) == 2 + 4 * 3
+    assert table.loc[table["algorithm"] == "bc", "env_steps"].isna().all()
+
+
+def test_learning_curves_show_every_algorithm_bc_and_the_reference_returns():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from gail_pipeline.reporting import curves_table, learning_curves
+
+    curves, results = _curves_and_results()
+    png, html = learning_curves(curves_table(curves), results)
+    (ax,) = png.axes
+    assert ax.get_title() == "cartpole — 1 trajectory"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"FEM", "GAIL", "BC (final)", "expert", "random"}
+    assert list(lines["GAIL"].get_ydata()) == [30.0, 70.0, 130.0, 195.0]  # mean over the seeds
+    # BC has no env steps: its final return (mean over seeds) as a horizontal line, as the references.
+    for name, level in (("BC (final)", 100.0), ("expert", 200.0), ("random", 20.0)):
+        assert list(lines[name].get_ydata()) == [level, level]
+        assert list(lines[name].get_xdata()) == [0, 1]  # axes coordinates: the panel's whole width
+    legend = [text.get_text() for text in png.legends[0].get_texts()]
+    assert legend == ["FEM", "GAIL", "BC (final)", "expert", "random"]
+
+    # Env steps in engineering form: 150k and 1.5M, never 150000 (labels that ran into each other).
+    FigureCanvasAgg(png).draw()
+    labels = [label.get_text() for label in ax.get_xticklabels() if label.get_text()]
+    assert labels and all(len(label) <= 5 for label in labels), labels
+    assert any(label.endswith("M") for label in labels) and "0" in labels
+    formatter = ax.xaxis.get_major_formatter()
+    assert (formatter(150_000), formatter(1_500_000), formatter(100_000)) == ("150k", "1.5M", "100k")
+    assert ax.get_xlabel() == "env steps" and ax.get_ylabel() == "true return"
+
+    traces = {trace.name: trace for trace in html.data}
+    assert set(traces) == {"FEM", "GAIL", "BC (final)", "expert", "random"}
+    assert list(traces["GAIL"].y) == [30.0, 70.0, 130.0, 195.0]
+    assert list(traces["BC (final)"].y) == [100.0, 100.0]
+    assert html.layout.xaxis.tickformat == "~s"
+
+
+def test_learning_curves_need_curves_with_env_steps():
     from gail_pipeline.reporting import learning_curves
 
-    curve = pd.DataFrame({"iteration": [1, 2], "env_steps": [100, 200], "return_mean": [10.0, 20.0]})
-    bc_curve = pd.DataFrame({"step": [0], "validation_nll": [1.0]})
-    png, html = learning_curves(
-        {
-            "cartpole.gail.n1.s0": curve,
-            "cartpole.gail.n1.s1": curve.assign(return_mean=[30.0, 40.0]),
-            "cartpole.bc.n1.s0": bc_curve,
-        }
-    )
-    assert [ax.get_title() for ax in png.axes] == ["cartpole — GAIL"]
-    assert list(html.data[0].y) == [20.0, 30.0]
+    curves, results = _curves_and_results()
+    with pytest.raises(ValueError, match="env steps"):
+        learning_curves({"cartpole.bc.n1.s0": curves["cartpole.bc.n1.s0"]}, results)
+
+
+def test_results_tables_of_tasks_concatenate_to_the_table_of_all():
+    from gail_pipeline.reporting import concat_results
+
+    rows = [_evaluation(a, n, seed, 100.0, 0.5) for a in ("gail", "bc") for n in (4, 1) for seed in (1, 0)]
+    rows += [{**r, "task": "acrobot"} for r in rows]
+    per_task = [build_results_table(*(r for r in rows if r["task"] == t)) for t in ("cartpole", "acrobot")]
+    pd.testing.assert_frame_equal(concat_results(*per_task), build_results_table(*rows))

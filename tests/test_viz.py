@@ -63,6 +63,55 @@ def test_viz_build_shows_the_layers_in_data_flow_order(viz_build):
     assert "cartpole" in modular  # the task's namespace is one collapsible group
 
 
+def test_each_tasks_lineage_collapses_into_its_group(viz_build):
+    """The units' evaluations and learning curves are inside the task's group: only the task's
+    tables (names outside its namespace) leave it for the tables and figures over all tasks."""
+    import json
+
+    graph = json.loads((viz_build / "api" / "main").read_text())
+    names = {node["id"]: node["name"] for node in graph["nodes"]}
+    cartpole = graph["modular_pipelines"]["cartpole"]
+    inside = {names.get(child["id"], child["id"]) for child in cartpole["children"]}
+    for unit in ("cartpole.bc.n1.s0", "cartpole.gail.n10.s0"):
+        assert {f"{unit}.evaluation", f"{unit}.learning_curve"} <= inside
+    leaving = {names[output] for output in cartpole["outputs"]}
+    assert {"cartpole_results_table", "cartpole_learning_curves"} <= leaving
+    assert not any(name.endswith((".evaluation", ".learning_curve", ".policy")) for name in leaving)
+    top = {
+        names.get(child["id"], child["id"]) for child in graph["modular_pipelines"]["__root__"]["children"]
+    }
+    assert "build_results_table" in top and "cartpole.bc.n1.s0.evaluation" not in top
+
+
+def test_no_dotted_dataset_name_crosses_a_namespace():
+    """Kedro's rule (it warns otherwise): a dataset named with dots is read and written only by
+    nodes of the namespace its name begins with; two tasks, every stage."""
+    from gail_pipeline.config_loader import parameters_from_conf
+    from gail_pipeline.grid import selected_tasks, units
+    from gail_pipeline.pipelines import demonstrations, evaluation, expert, imitation, reporting
+
+    params = parameters_from_conf(env="base", conf_source=PROJECT / "conf")
+    params["grid"] = {**params["grid"], "tasks": ["cartpole", "acrobot"]}
+    grid_units = units(params)
+    pipeline = evaluation.create_pipeline(grid_units) + reporting.create_pipeline(grid_units)
+    for task in selected_tasks(params):
+        pipeline += expert.create_pipeline(task.name)
+        pipeline += demonstrations.create_pipeline(task.name, task.dataset_sizes)
+    for unit in grid_units:
+        pipeline += imitation.create_pipeline(unit)
+    assert {node.namespace for node in pipeline.nodes if node.name.endswith("build_task_results_table")} == {
+        "cartpole",
+        "acrobot",
+    }
+    for node in pipeline.nodes:
+        for name in {*node.inputs, *node.outputs}:
+            if "." in name and not name.startswith("params:"):
+                assert node.namespace and name.split(".")[0] == node.namespace.split(".")[0], (
+                    node.name,
+                    name,
+                )
+
+
 @pytest.mark.slow
 def test_viz_build_loads_in_headless_chromium(viz_build, tmp_path):
     if CHROMIUM is None:

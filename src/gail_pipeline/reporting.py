@@ -8,12 +8,36 @@ expert and random returns measured by our expert stage, the paper's its own (fro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["compare_with_paper", "to_markdown"]
+__all__ = [
+    "compare_with_paper",
+    "concat_results",
+    "curves_table",
+    "figure_one",
+    "learning_curves",
+    "to_markdown",
+]
 
 ALGORITHM_NAMES = {"bc": "BC", "fem": "FEM", "gtal": "GTAL", "gail": "GAIL"}
+UNIT_COLUMNS = ["task", "algorithm", "n_trajectories", "seed"]
+
+
+def _in_grid_order(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``table`` sorted by ``columns`` (stable), algorithms in the paper's order."""
+    order = {name: i for i, name in enumerate(ALGORITHM_NAMES)}
+    return table.sort_values(
+        columns, key=lambda c: c.map(order) if c.name == "algorithm" else c, kind="stable"
+    ).reset_index(drop=True)
+
+
+def concat_results(*tables: pd.DataFrame) -> pd.DataFrame:
+    """Results tables (one per task, or from several runs) as one, one row per unit, sorted by task,
+    algorithm, dataset size and seed."""
+    return _in_grid_order(pd.concat(tables, ignore_index=True), UNIT_COLUMNS)
 
 
 def compare_with_paper(
@@ -103,6 +127,7 @@ def to_markdown(comparison: pd.DataFrame) -> str:
 # Figures (matplotlib's object API: no pyplot state, safe in threads and notebooks)
 # --------------------------------------------------------------------------------------------
 _COLORS = {"bc": "#1f77b4", "fem": "#2ca02c", "gtal": "#9467bd", "gail": "#d62728"}
+_REFERENCE_STYLE = {"expert": ("black", "--"), "random": ("grey", ":")}
 
 
 def figure_one(comparison: pd.DataFrame, results: pd.DataFrame):
@@ -176,70 +201,155 @@ def figure_one(comparison: pd.DataFrame, results: pd.DataFrame):
                 ),
                 **position,
             )
+        for reference, level in (("expert", 1.0), ("random", 0.0)):
+            color, style = _REFERENCE_STYLE[reference]
+            ax.axhline(level, color=color, lw=0.9, ls=style, label=f"{reference} ({level:g})", zorder=1)
         ax.set_title(task)
         ax.set_xlabel("expert trajectories")
         ax.set_ylabel("normalised score")
-        ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+        ax.set_xticks(sorted(set(comparison.loc[comparison["task"] == task, "n_trajectories"])))
         ax.grid(alpha=0.3)
     for j in range(len(tasks), rows * cols):
         axes[j // cols][j % cols].axis("off")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(
-        handles, labels, loc="lower center", ncol=min(4, 2 * cols), fontsize=8, bbox_to_anchor=(0.5, 0.0)
-    )
-    fig.tight_layout(rect=(0, 0.08 if cols > 1 else 0.16, 1, 1))
+    ncol = min(5, 2 * cols + 1)
+    strip = 0.2 + 0.2 * -(-len(labels) // ncol)  # inches below the panels for the legend's rows
+    fig.set_size_inches(4.2 * cols, 3.4 * rows + strip)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8)
+    fig.tight_layout(rect=(0, strip / (3.4 * rows + strip), 1, 1))
+    interactive.add_hline(y=1.0, line={"color": "black", "dash": "dash", "width": 1}, row="all", col="all")
+    interactive.add_hline(y=0.0, line={"color": "grey", "dash": "dot", "width": 1}, row="all", col="all")
     interactive.update_layout(
-        title="Normalised score against expert trajectories (dashed: the paper)",
+        title="Normalised score against expert trajectories (dashed: the paper; expert 1, random 0)",
         height=350 * rows,
         width=420 * cols,
     )
     return fig, interactive
 
 
-def learning_curves(curves: dict[str, pd.DataFrame]):
-    """True return of the training rollouts against env steps, per task (rows) and algorithm
-    (columns), one line per dataset size (mean over seeds). ``curves`` maps unit namespaces
-    (``task.algo.nN.sS``) to learning curves; BC's (no env steps) are left out."""
-    import plotly.graph_objects as go
-    from matplotlib.figure import Figure
-    from plotly.subplots import make_subplots
-
+def curves_table(curves: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Learning curves keyed by unit namespace (``task.algo.nN.sS``) as one tidy table: the unit's
+    ``task``, ``algorithm``, ``n_trajectories`` and ``seed``, then the curve's own columns (BC's by
+    Adam step, the others' by iteration with ``env_steps``; a column a curve lacks is empty)."""
     frames = []
     for namespace, curve in curves.items():
         task, algorithm, size, seed = namespace.split(".")
-        if "env_steps" not in curve:
-            continue
-        frames.append(curve.assign(task=task, algorithm=algorithm, size=int(size[1:]), seed=int(seed[1:])))
+        unit = pd.DataFrame(
+            {"task": task, "algorithm": algorithm, "n_trajectories": int(size[1:]), "seed": int(seed[1:])},
+            index=curve.index,
+        )
+        frames.append(pd.concat([unit, curve], axis=1))
     if not frames:
+        return pd.DataFrame(columns=UNIT_COLUMNS)
+    return _in_grid_order(pd.concat(frames, ignore_index=True, sort=False), UNIT_COLUMNS)
+
+
+def _trajectories(size: int) -> str:
+    return f"{size} trajectory" if size == 1 else f"{size} trajectories"
+
+
+def learning_curves(curves: pd.DataFrame | Mapping[str, pd.DataFrame], results: pd.DataFrame | None = None):
+    """True return against env steps, one panel per task (rows) and dataset size (columns): FEM,
+    GTAL and GAIL as curves of their training rollouts (mean over seeds, band: min–max), BC's final
+    return (its 50-episode evaluation, mean over seeds) as a horizontal line, since BC has no env
+    steps, and the expert's and a random policy's returns as reference lines.
+
+    ``curves``: :func:`curves_table`'s table, or curves keyed by unit namespace. ``results``: the
+    results table (BC's returns and the references); without it, only the curves are drawn.
+    Returns (matplotlib figure, plotly figure)."""
+    import plotly.graph_objects as go
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+    from plotly.subplots import make_subplots
+
+    table = curves_table(curves) if isinstance(curves, Mapping) else curves
+    if "env_steps" not in table:
         raise ValueError("no learning curve with env steps among the inputs")
-    data = pd.concat(frames)
+    data = table[(table["algorithm"] != "bc") & table["env_steps"].notna()]
+    if data.empty:
+        raise ValueError("no learning curve with env steps among the inputs")
+    results = results if results is not None else pd.DataFrame(columns=UNIT_COLUMNS)
     tasks = list(dict.fromkeys(data["task"]))
-    algorithms = [a for a in ALGORITHM_NAMES if a in set(data["algorithm"])]
-    fig = Figure(figsize=(4 * len(algorithms), 3 * len(tasks)), dpi=110)
-    axes = fig.subplots(len(tasks), len(algorithms), squeeze=False, sharex="row", sharey="row")
-    titles = [f"{t} — {ALGORITHM_NAMES[a]}" for t in tasks for a in algorithms]
-    interactive = make_subplots(rows=len(tasks), cols=len(algorithms), subplot_titles=titles)
+    sizes = {task: sorted(set(data.loc[data["task"] == task, "n_trajectories"])) for task in tasks}
+    rows, cols = len(tasks), max(len(s) for s in sizes.values())
+    height = 3.2 * rows + 0.45  # inches, with a strip for the legend below the panels
+    fig = Figure(figsize=(4.2 * cols, height), dpi=110)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    titles = [
+        f"{t} — {_trajectories(sizes[t][j])}" if j < len(sizes[t]) else "" for t in tasks for j in range(cols)
+    ]
+    interactive = make_subplots(rows=rows, cols=cols, subplot_titles=titles)
+    legend: dict[str, Line2D] = {}
+    shown: set[str] = set()
+
+    def interactive_line(name, x, y, position, **style):
+        interactive.add_trace(
+            go.Scatter(
+                x=x, y=y, mode="lines", name=name, legendgroup=name, showlegend=name not in shown, **style
+            ),
+            **position,
+        )
+        shown.add(name)
+
     for i, task in enumerate(tasks):
-        for j, algorithm in enumerate(algorithms):
+        task_results = results[results["task"] == task]
+        for j, size in enumerate(sizes[task]):
             ax = axes[i][j]
-            sel = data[(data["task"] == task) & (data["algorithm"] == algorithm)]
-            for size, group in sel.groupby("size"):
-                mean = group.groupby("iteration").agg(
-                    env_steps=("env_steps", "mean"), ret=("return_mean", "mean")
+            position = {"row": i + 1, "col": j + 1}
+            panel = data[(data["task"] == task) & (data["n_trajectories"] == size)]
+            span = [0.0, float(panel["env_steps"].max())]
+            for algorithm, name in ALGORITHM_NAMES.items():
+                runs = panel[panel["algorithm"] == algorithm]
+                if runs.empty:
+                    continue
+                curve = runs.groupby("iteration").agg(
+                    env_steps=("env_steps", "mean"),
+                    mean=("return_mean", "mean"),
+                    low=("return_mean", "min"),
+                    high=("return_mean", "max"),
                 )
-                ax.plot(mean["env_steps"], mean["ret"], label=f"{size} traj.")
-                interactive.add_trace(
-                    go.Scatter(
-                        x=mean["env_steps"], y=mean["ret"], mode="lines", name=f"{task} {algorithm} n={size}"
-                    ),
-                    row=i + 1,
-                    col=j + 1,
-                )
-            ax.set_title(f"{task} — {ALGORITHM_NAMES[algorithm]}")
+                color = _COLORS[algorithm]
+                (legend[name],) = ax.plot(curve["env_steps"], curve["mean"], color=color, label=name)
+                ax.fill_between(curve["env_steps"], curve["low"], curve["high"], color=color, alpha=0.15)
+                interactive_line(name, curve["env_steps"], curve["mean"], position, line={"color": color})
+            bc = task_results[(task_results["algorithm"] == "bc") & (task_results["n_trajectories"] == size)]
+            levels = []
+            if not bc.empty:
+                levels.append(("BC (final)", float(bc["return_mean"].mean()), _COLORS["bc"], "-."))
+            for reference, (color, style) in _REFERENCE_STYLE.items():
+                column = f"{reference}_return_mean"
+                if column in task_results and task_results[column].notna().any():
+                    levels.append((reference, float(task_results[column].iloc[0]), color, style))
+            for name, level, color, style in levels:
+                # BC above the reference lines it may coincide with (a BC at the expert's return).
+                zorder = 1.5 if name.startswith("BC") else 1.0
+                legend[name] = ax.axhline(level, color=color, ls=style, lw=1.2, label=name, zorder=zorder)
+                dash = {"-.": "dashdot", "--": "dash", ":": "dot"}[style]
+                interactive_line(name, span, [level, level], position, line={"color": color, "dash": dash})
+            ax.set_title(f"{task} — {_trajectories(size)}", fontsize=10)
             ax.set_xlabel("env steps")
             ax.set_ylabel("true return")
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+            ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+            ax.set_xlim(left=0)
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
-    fig.tight_layout()
-    interactive.update_layout(height=320 * len(tasks), width=420 * len(algorithms), showlegend=False)
+        for j in range(len(sizes[task]), cols):
+            axes[i][j].axis("off")
+    fig.legend(
+        list(legend.values()),
+        list(legend),
+        loc="lower center",
+        ncol=min(len(legend), 6),
+        fontsize=8,
+        bbox_to_anchor=(0.5, 0.0),
+    )
+    fig.tight_layout(rect=(0, 0.45 / height, 1, 1))
+    interactive.update_xaxes(tickformat="~s", title_text="env steps")
+    interactive.update_yaxes(title_text="true return")
+    interactive.update_layout(
+        title="True return against env steps (BC: its final return; expert and random: reference returns)",
+        height=320 * rows + 80,
+        width=420 * cols + 160,
+    )
     return fig, interactive

@@ -3,6 +3,7 @@
 returns, then the results table."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
@@ -11,7 +12,7 @@ from kedro.runner import SequentialRunner
 from gail_pipeline import config_loader
 from gail_pipeline.grid import units
 from gail_pipeline.pipelines import evaluation
-from gail_pipeline.pipelines.evaluation.nodes import RESULT_COLUMNS
+from gail_pipeline.pipelines.evaluation.nodes import RESULT_COLUMNS, build_results_table
 from gail_pipeline.rl.policies import CategoricalPolicy, load_policy
 from tests.conftest import PROJECT, TINY
 
@@ -78,6 +79,11 @@ def test_evaluation_pipeline_scores_every_unit_then_tabulates(params):
         if unit.algorithm == "gail":  # the shipped expert holds the pole for all 50 steps
             assert result["returns"] == [50.0] * 3 and result["normalized_score"] == pytest.approx(1.0)
 
+    # The task's table (inside the task's namespace), then the table over the tasks.
+    SequentialRunner().run(pipeline.only_nodes("cartpole.build_task_results_table"), catalog)
+    pd.testing.assert_frame_equal(
+        catalog.load("cartpole_results_table"), build_results_table(*results.values())
+    )
     SequentialRunner().run(pipeline.only_nodes("build_results_table"), catalog)
     table = catalog.load("results_table")
     assert list(table.columns) == RESULT_COLUMNS

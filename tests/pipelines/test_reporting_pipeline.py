@@ -71,7 +71,7 @@ def _catalog(grid_units):
 def test_reporting_pipeline_compares_with_the_paper_and_plots():
     grid_units = _units(["bc", "gail"])
     pipeline = reporting.create_pipeline(grid_units)
-    curves = {f"{u.namespace}.learning_curve" for u in grid_units if u.algorithm == "gail"}
+    curves = {f"{u.namespace}.learning_curve" for u in grid_units}
     assert (
         pipeline.inputs()
         == {"results_table", "paper_results", "paper_expert_random", "params:imitation"} | curves
@@ -105,12 +105,16 @@ def test_reporting_pipeline_compares_with_the_paper_and_plots():
     assert len(lines) == 2 + len(comparison)
     assert lines[2].startswith("| cartpole | 1 | BC | 2 |")
 
+    # The task's curves as one table (inside the task's namespace), then the figures.
+    SequentialRunner().run(pipeline.only_nodes("cartpole.collect_learning_curves"), catalog)
+    assert len(catalog.load("cartpole_learning_curves")) == 2 * len(grid_units)
     SequentialRunner().run(pipeline.only_nodes("plot_figure_one", "plot_learning_curves"), catalog)
     for name in ("figure_one", "learning_curves"):
         assert isinstance(catalog.load(f"{name}_png"), Figure)
         assert isinstance(catalog.load(f"{name}_html"), go.Figure)
-    # One interactive line per (algorithm with env steps, dataset size): GAIL at n=1 and n=4.
-    assert len(catalog.load("learning_curves_html").data) == 2
+    # Per dataset size (n=1 and n=4): GAIL's curve, BC's final return, the expert's and random returns.
+    names = [trace.name for trace in catalog.load("learning_curves_html").data]
+    assert names == ["GAIL", "BC (final)", "expert", "random"] * 2
 
 
 def test_bc_only_grid_has_no_learning_curve_plot():

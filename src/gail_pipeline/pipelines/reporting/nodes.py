@@ -9,6 +9,7 @@ import pandas as pd
 from gail_pipeline.imitation import ImitationSettings
 from gail_pipeline.reporting import (
     compare_with_paper,
+    curves_table,
     figure_one,
     learning_curves,
     to_markdown,
@@ -32,6 +33,12 @@ def plot_figure_one(paper_comparison: pd.DataFrame, results_table: pd.DataFrame)
     return figure_one(paper_comparison, results_table)
 
 
-def plot_learning_curves(**curves: pd.DataFrame) -> tuple[Any, Any]:
-    """Learning curves per task and algorithm; inputs are keyed by unit namespace."""
-    return learning_curves(curves)
+def collect_learning_curves(**curves: pd.DataFrame) -> pd.DataFrame:
+    """One task's learning curves as one tidy table; inputs are keyed by unit namespace."""
+    return curves_table(curves)
+
+
+def plot_learning_curves(results_table: pd.DataFrame, *task_curves: pd.DataFrame) -> tuple[Any, Any]:
+    """Learning curves per task and dataset size, with BC's final return and the expert's and
+    random returns as horizontal lines (PNG and interactive HTML)."""
+    return learning_curves(pd.concat(task_curves, ignore_index=True), results_table)

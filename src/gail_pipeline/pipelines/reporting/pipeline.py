@@ -10,32 +10,58 @@ from gail_pipeline.grid import Unit
 from gail_pipeline.pipelines.reporting import nodes
 
 
-def create_pipeline(units: Sequence[Unit]) -> Pipeline:
-    pipeline_nodes = [
+def task_curves(task: str) -> str:
+    """The dataset of one task's learning curves: a name outside the task's namespace, so that the
+    plot over all tasks reads it without crossing into the namespace."""
+    return f"{task}_learning_curves"
+
+
+def create_curves_pipeline(units: Sequence[Unit]) -> Pipeline:
+    """Per task (in its namespace), ``<task>_learning_curves`` from its units' curves; then the plot
+    over all tasks. Empty for a BC-only grid: BC has no env-step axis to plot against."""
+    if all(u.algorithm == "bc" for u in units):
+        return Pipeline([])
+    tasks: dict[str, list[Unit]] = {}
+    for unit in units:
+        tasks.setdefault(unit.task.name, []).append(unit)
+    per_task = [
         Node(
-            nodes.paper_comparison,
-            inputs=["results_table", "paper_results", "paper_expert_random", "params:imitation"],
-            outputs=["paper_comparison", "paper_comparison_markdown"],
-            name="compare_with_paper",
+            nodes.collect_learning_curves,
+            inputs={u.namespace: f"{u.namespace}.learning_curve" for u in task_units},
+            outputs=task_curves(task),
+            name="collect_learning_curves",
             tags=["reporting"],
-        ),
-        Node(
-            nodes.plot_figure_one,
-            inputs=["paper_comparison", "results_table"],
-            outputs=["figure_one_png", "figure_one_html"],
-            name="plot_figure_one",
-            tags=["reporting"],
-        ),
-    ]
-    curves = {u.namespace: f"{u.namespace}.learning_curve" for u in units if u.algorithm != "bc"}
-    if curves:
-        pipeline_nodes.append(
-            Node(
-                nodes.plot_learning_curves,
-                inputs=curves,
-                outputs=["learning_curves_png", "learning_curves_html"],
-                name="plot_learning_curves",
-                tags=["reporting"],
-            )
+            namespace=task,
         )
-    return Pipeline(pipeline_nodes)
+        for task, task_units in tasks.items()
+    ]
+    plot = Node(
+        nodes.plot_learning_curves,
+        inputs=["results_table", *(task_curves(task) for task in tasks)],
+        outputs=["learning_curves_png", "learning_curves_html"],
+        name="plot_learning_curves",
+        tags=["reporting"],
+    )
+    return Pipeline([*per_task, plot])
+
+
+def create_pipeline(units: Sequence[Unit]) -> Pipeline:
+    """The comparison with the paper, Figure 1, and the learning curves."""
+    return Pipeline(
+        [
+            Node(
+                nodes.paper_comparison,
+                inputs=["results_table", "paper_results", "paper_expert_random", "params:imitation"],
+                outputs=["paper_comparison", "paper_comparison_markdown"],
+                name="compare_with_paper",
+                tags=["reporting"],
+            ),
+            Node(
+                nodes.plot_figure_one,
+                inputs=["paper_comparison", "results_table"],
+                outputs=["figure_one_png", "figure_one_html"],
+                name="plot_figure_one",
+                tags=["reporting"],
+            ),
+        ]
+    ) + create_curves_pipeline(units)
