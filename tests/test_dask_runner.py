@@ -92,7 +92,8 @@ class _KillAWorker(logging.Handler):
         self.pids = client.run(os.getpid)
 
     def emit(self, record):
-        if not record.getMessage().startswith("Completed node:"):
+        # One line per finished node: "Completed n out of N tasks: <node>" (gail_pipeline.logs).
+        if not record.getMessage().startswith("Completed ") or "tasks: " not in record.getMessage():
             return
         self.completed += 1
         if self.completed != self.after:

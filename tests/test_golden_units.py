@@ -1,6 +1,7 @@
 """The learners compute what they computed when these numbers were recorded: one unit of each
 (BC, FEM, GTAL, GAIL, and GAIL with BC warm start and causal entropy λ > 0), trained through a
-real ``kedro run`` on a tiny CartPole config from the shipped expert's demonstrations.
+real ``kedro run --env paper`` (the paper's settings) on a tiny CartPole config from the shipped
+expert's demonstrations.
 
 ``tests/data/golden_units.json`` holds, per unit, a SHA-256 of the learned policy's weights and
 the training curve's true returns and env-step counts, written by this file's recorder
@@ -30,7 +31,7 @@ from tests.conftest import TINY
 GOLDEN = Path(__file__).parent / "data" / "golden_units.json"
 RECORD = os.environ.get("GAIL_PIPELINE_RECORD_GOLDEN") == "1"
 
-_GRID = {**TINY["grid"], "dataset_sizes": [2], "iterations": 3}
+_GRID = {**TINY["grid"], "tasks": ["cartpole"], "dataset_sizes": [2], "iterations": 3}
 RUNS = {
     # name → runtime parameters of one kedro run, and the units it trains
     "plain": (
@@ -64,7 +65,7 @@ def platform_fingerprint() -> dict[str, str]:
 
 
 def unit_record(project: Path, algorithm: str) -> dict:
-    (version,) = (project / f"data/06_models/quick/cartpole/{algorithm}/n2/s0/policy.pt").iterdir()
+    (version,) = (project / f"data/06_models/paper/cartpole/{algorithm}/n2/s0/policy.pt").iterdir()
     policy = load_policy(version / "policy.pt")
     state = policy.state_dict()
     digest = hashlib.sha256()
@@ -72,7 +73,7 @@ def unit_record(project: Path, algorithm: str) -> dict:
         digest.update(name.encode())
         digest.update(state[name].detach().cpu().contiguous().numpy().tobytes())
     (curve_version,) = (
-        project / f"data/08_reporting/quick/cartpole/{algorithm}/n2/s0/learning_curve.csv"
+        project / f"data/08_reporting/paper/cartpole/{algorithm}/n2/s0/learning_curve.csv"
     ).iterdir()
     curve = pd.read_csv(curve_version / "learning_curve.csv")
     column = "return_mean" if "return_mean" in curve else "validation_nll"
@@ -89,7 +90,7 @@ def unit_record(project: Path, algorithm: str) -> dict:
 
 
 def _train(project: Path, params: dict) -> None:
-    with KedroSession.create(project_path=project, runtime_params=params) as session:
+    with KedroSession.create(project_path=project, env="paper", runtime_params=params) as session:
         session.run(pipeline_names=["demonstrations", "imitation"])
 
 

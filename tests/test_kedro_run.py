@@ -130,7 +130,10 @@ def _check_children(client, parent, children):
         assert {"return_mean", "normalized_score"} <= set(metrics)
         assert run.data.params["unit.algorithm"] == run.info.run_name.split(".")[1]
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert artifacts == {"policy.pt", "learning_curve.png"}
+        iterative = ".bc." not in run.info.run_name
+        assert artifacts == {"policy.pt", "learning_curve.png"} | (
+            {"diagnostics.png"} if iterative else set()
+        )
         if ".bc." not in run.info.run_name:
             history = client.get_metric_history(run.info.run_id, "curve.return_mean")
             assert len(history) == 2  # two iterations, stepped by env steps

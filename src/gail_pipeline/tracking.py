@@ -329,7 +329,8 @@ def log_training(
 ) -> None:
     """A training node's outputs: ``params`` and the policy's metadata (``unit.*``) as
     parameters, the learning curve (stepped by env steps; BC's by gradient step), its final return
-    (BC: validation NLL), the policy file and a plot of the curve."""
+    (BC: validation NLL), the policy file, a plot of the curve and, for the iterative learners,
+    their diagnostics (:func:`gail_pipeline.diagnostics.diagnostics_figure`)."""
     from gail_pipeline.rl.policies import save_policy
 
     if not isinstance(curve, pd.DataFrame) or not hasattr(policy, "metadata"):
@@ -342,7 +343,12 @@ def log_training(
     with temporary_directory() as tmp:
         policy_file = Path(tmp) / "policy.pt"
         save_policy(policy, policy_file)
-        plot = plot_curve(curve, step, y, title, Path(tmp))
+        artifacts = [policy_file, plot_curve(curve, step, y, title, Path(tmp))]
+        if step == "env_steps":  # an iterative learner: its diagnostics too
+            from gail_pipeline.diagnostics import diagnostics_figure
+
+            artifacts.append(Path(tmp) / "diagnostics.png")
+            diagnostics_figure(curve, title).savefig(artifacts[-1])
         log_unit(
             client,
             run_id,
@@ -350,7 +356,7 @@ def log_training(
             curve=curve,
             step_column=step,
             metrics={f"final_{y}": float(curve[y].iloc[-1])},
-            artifacts=[policy_file, plot],
+            artifacts=artifacts,
         )
 
 

@@ -1,0 +1,149 @@
+"""The cores of GAIL's options beyond the paper: absorbing states, reward forms, spectral norm,
+sign-preserving reward scaling, minibatch epochs, the frozen discriminator."""
+
+import numpy as np
+import pytest
+import torch
+
+from gail_pipeline.config import ConfigError, parse_settings
+from gail_pipeline.imitation.gail import GAILConfig, GAILReward, reward_from_logits
+from gail_pipeline.rl.batch import Batch
+from gail_pipeline.trajectories import Demonstrations, Trajectory
+
+GAMMA = 0.99
+
+
+def _trajectory(n, shift, terminated=False, truncated=False, seed=0):
+    rng = np.random.default_rng(seed)
+    obs = (rng.normal(size=(n, 3)) + shift).astype(np.float32)
+    actions = rng.normal(size=(n, 2)).astype(np.float32)
+    return Trajectory(obs, actions, np.zeros(n), terminated=terminated, truncated=truncated)
+
+
+def _expert(terminated=(True, True, False), interval=5):
+    trajectories = [
+        _trajectory(20, 1.0, terminated=t, truncated=not t, seed=i) for i, t in enumerate(terminated)
+    ]
+    return Demonstrations(trajectories, "X-v0", {"subsample_interval": interval})
+
+
+def _model(**settings):
+    torch.manual_seed(0)  # the discriminator's initial weights
+    config = GAILConfig(**{"reward": "logit", "absorbing_states": True, **settings})
+    return GAILReward(_expert(), config, seed=0, action_dim=2, gamma=GAMMA)
+
+
+def test_absorbing_state_reward_continues_a_terminated_episode_only():
+    model = _model()
+    ended = _trajectory(5, -1.0, terminated=True, seed=10)
+    cut = _trajectory(5, -1.0, truncated=True, seed=11)
+    batch = Batch.from_trajectories([ended, cut])
+    rewards = model.rewards(batch)
+    with torch.no_grad():
+        logits = model.discriminator(batch.observations, batch.executed_actions).numpy()
+        absorbing = float(model.discriminator.absorbing_logit()[0])
+    np.testing.assert_allclose(rewards[1], logits[5:], rtol=1e-6)  # a time-limit end: no tail
+    np.testing.assert_allclose(rewards[0][:-1], logits[:4], rtol=1e-6)
+    tail = GAMMA * absorbing / (1 - GAMMA)  # Σ_{k≥1} γ^k r_abs
+    assert rewards[0][-1] == pytest.approx(logits[4] + tail, rel=1e-5)
+
+
+def test_the_absorbing_input_is_the_indicator_alone():
+    model = _model()
+    d = model.discriminator
+    first = d.net[0]
+    assert first.in_features == 3 + 2 + 1  # standardised (s, a), then the indicator
+    x = torch.zeros(1, first.in_features)
+    x[0, -1] = 1.0
+    torch.testing.assert_close(d.absorbing_logit(), d.net(x).squeeze(-1))
+    # Real pairs see the indicator 0.
+    obs, act = torch.zeros(1, 3), torch.zeros(1, 2)
+    inputs = torch.cat([d.input_normalizer(d.inputs(obs, act)), torch.zeros(1, 1)], dim=-1)
+    torch.testing.assert_close(d(obs, act), d.net(inputs).squeeze(-1))
+
+
+def test_expert_absorbing_pairs_are_drawn_at_their_weight():
+    model = _model()
+    n_real = len(model.expert_obs)  # 60 pairs, 2 terminated trajectories, interval 5
+    assert model.expert_absorbing_weight == pytest.approx(2 / 5)
+    draw = model._draw_expert(200_000)
+    share = float((draw == n_real).float().mean())
+    assert share == pytest.approx(0.4 / (n_real + 0.4), rel=0.1)
+    assert int(draw.max()) == n_real and int(draw.min()) == 0
+
+
+def test_the_update_counts_the_policys_absorbing_pairs_and_learns_they_are_not_expert():
+    model = _model(learning_rate=0.01, epochs=1)
+    policy = [_trajectory(10, -1.0, terminated=True, seed=20 + i) for i in range(3)]
+    policy.append(_trajectory(10, -1.0, truncated=True, seed=30))
+    before = float(model.discriminator.absorbing_logit()[0])
+    for _ in range(30):
+        batch = Batch.from_trajectories(policy)
+        model.rewards(batch)
+        stats = model.update(batch)
+    assert stats["absorbing_pairs_policy"] == 3
+    # The expert's absorbing pairs are rarer (weight 0.4 in 60 against 3 in 40): D's absorbing
+    # logit falls, ending early costs the policy.
+    assert stats["discriminator_absorbing_logit"] < before
+
+
+@pytest.mark.parametrize("minibatch_size", [None, 16])
+def test_minibatch_epochs_and_the_frozen_discriminator(minibatch_size):
+    expert = _expert(terminated=(False, False, False))
+    batch = Batch.from_trajectories([_trajectory(40, -1.5, truncated=True, seed=40)])
+    frozen = GAILReward(expert, GAILConfig(learning_rate=0.0, epochs=3, minibatch_size=minibatch_size), 0, 2)
+    weights = [p.detach().clone() for p in frozen.discriminator.parameters()]
+    frozen.update(batch)
+    assert all(torch.equal(a, b) for a, b in zip(weights, frozen.discriminator.parameters()))
+    learning = GAILReward(
+        expert, GAILConfig(learning_rate=3e-3, epochs=3, minibatch_size=minibatch_size), 0, 2
+    )
+    first = learning.update(batch)["discriminator_loss"]
+    for _ in range(10):
+        last = learning.update(batch)["discriminator_loss"]
+    assert last < first
+
+
+def test_reward_forms_and_their_signs():
+    z = torch.linspace(-4, 4, 9)
+    assert (reward_from_logits(z, "positive") >= 0).all()
+    assert (reward_from_logits(z, "negative") <= 0).all()
+    torch.testing.assert_close(reward_from_logits(z, "logit"), z)
+    # log D − log(1 − D) = (log D) − (log(1 − D)): the two others' sum, in the right signs.
+    torch.testing.assert_close(
+        reward_from_logits(z, "logit"), reward_from_logits(z, "negative") + reward_from_logits(z, "positive")
+    )
+    with pytest.raises(ConfigError, match="gail.reward: expected one of task, positive, negative, logit"):
+        parse_settings(GAILConfig, {"reward": "log"}, "gail")
+
+
+def test_spectral_norm_bounds_each_layer():
+    model = _model(spectral_norm=True, learning_rate=0.05)
+    batch = Batch.from_trajectories([_trajectory(50, -1.0, truncated=True, seed=50)])
+    for _ in range(20):  # Adam steps move the raw weights; the normalised ones stay bounded
+        model.rewards(batch)
+        model.update(batch)
+    d = model.discriminator
+    d.eval()
+    for layer in d.net:
+        if isinstance(layer, torch.nn.Linear):
+            assert torch.linalg.matrix_norm(layer.weight.detach(), ord=2) <= 1.0 + 1e-3
+    plain = _model(learning_rate=0.05)
+    assert any(
+        torch.linalg.matrix_norm(layer.weight.detach(), ord=2) > 1.0
+        for layer in plain.discriminator.net
+        if isinstance(layer, torch.nn.Linear)
+    )
+
+
+def test_running_std_scaling_keeps_the_sign_and_divides():
+    plain = _model(reward_scale="none")
+    scaled = _model(reward_scale="running_std")
+    batch = Batch.from_trajectories([_trajectory(30, -1.0, truncated=True, seed=60)])
+    for model in (plain, scaled):
+        model.update(batch)  # one step each from the same initial weights: the same discriminator
+    raw, divided = plain.rewards(batch)[0], scaled.rewards(batch)[0]
+    assert np.array_equal(np.sign(raw), np.sign(divided))
+    std = float(torch.sqrt(scaled.reward_normalizer.var + scaled.reward_normalizer.eps))
+    np.testing.assert_allclose(divided, raw / std, rtol=1e-6)
+    assert std != pytest.approx(1.0)
