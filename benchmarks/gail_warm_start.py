@@ -11,10 +11,10 @@ discriminator).
 
 Uses the latest expert reference returns (else the shipped expert's manifest) and demonstration
 datasets of the project in the current directory, loaded through its catalog (``data_root``
-included; run the demonstrations pipeline first), and its imitation parameters (conf's, for
-``KEDRO_ENV`` or local). A run stops when the mean true return of an iteration's (stochastic)
-training rollouts first reaches the target normalised score, or after the task's iteration
-budget. BC's own updates use no env steps.
+included; run the demonstrations pipeline first), and the paper's imitation settings (conf/paper;
+the recipe's are measured by gail_to_expert.py). A run stops when the mean true return of an
+iteration's (stochastic) training rollouts first reaches the target normalised score, or after the
+task's iteration budget. BC's own updates use no env steps.
 """
 
 from __future__ import annotations
@@ -118,8 +118,11 @@ def main() -> None:
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)  # BC pre-training; the GAIL loop sets its own (imitation.update_threads)
-    context = project_context()  # the project in the current directory
-    catalog, params = context.catalog, context.config_loader["parameters"]
+    context = project_context()  # the project in the current directory: its datasets
+    catalog = context.catalog
+    # The paper's settings (conf/paper), which the variants change one at a time; the paper env's
+    # grid and labels play no part here.
+    params = project_context(env="paper").config_loader["parameters"]
     for override in args.trpo:
         key, value = override.split("=", 1)
         params["imitation"].setdefault("trpo", {})[key] = value if key == "value_fit" else float(value)

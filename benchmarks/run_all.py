@@ -16,6 +16,12 @@ date, the machine and its exact command:
     ``gail_to_0.9_walker.md`` and ``gail_to_0.9_<task>_batch10k.md`` (one task at a time),
     ``gail_to_0.9_walker_batch10k_seeds12.md`` (seeds 1 and 2) and
     ``gail_to_0.9_halfcheetah_batch10k_gradient_penalty.md`` (a gradient penalty);
+``gail_to_expert.md`` / ``gail_to_expert.csv`` — the deterministic normalised score of GAIL
+    during training: env steps and wall time to 0.9 and the score at a fifth of the paper's budget,
+    for the paper's settings, the recipe and its frozen-discriminator control, 4 trajectories, 3
+    seeds, on the classic tasks and (conf/mujoco's budgets) Hopper, HalfCheetah, Walker2d and Ant;
+    and the ablations on CartPole (each option of the recipe removed, each added to the paper's;
+    runs end at 0.9);
 ``dask_vs_sequential.md`` — a small grid through SequentialRunner and DaskRunner (2 local workers):
     wall times, identical results.
 
@@ -73,17 +79,62 @@ def run(script: str, *args: str) -> None:
     subprocess.run(command, cwd=PROJECT, check=True)
 
 
+def to_expert(catalog, args: argparse.Namespace) -> None:
+    """gail_to_expert.py: the classic tasks, the CartPole ablations, then the MuJoCo tasks."""
+    out = [
+        "--csv",
+        str(args.results / "gail_to_expert.csv"),
+        "--output",
+        str(args.results / "gail_to_expert.md"),
+    ]
+    seeds = ["--seeds", "0"] if args.quick else ["--seeds", "0", "1", "2"]
+    budget = ["--budget", "20000"] if args.quick else []
+    classic = [t for t in ("cartpole", "acrobot", "mountaincar") if ensure_demonstrations(catalog, t, 4)]
+    if classic:
+        run("gail_to_expert.py", "--tasks", *classic, *seeds, *budget, *out)
+        ablations = ["recipe-logit", "recipe-absorbing", "recipe-d_epochs", "paper+logit", "paper+absorbing"]
+        run(
+            "gail_to_expert.py",
+            "--tasks",
+            "cartpole",
+            *seeds,
+            *budget,
+            "--stop-at-target",
+            "--configs",
+            *ablations,
+            "paper+d_epochs",
+            *out,
+        )
+    mujoco = [t for t in ("hopper", "halfcheetah", "walker", "ant") if ensure_demonstrations(catalog, t, 4)]
+    if mujoco:
+        budget = ["--budget", "20000"] if args.quick else []
+        run(
+            "gail_to_expert.py",
+            "--env",
+            "mujoco",
+            "--tasks",
+            *mujoco,
+            *seeds,
+            *budget,
+            "--eval-every",
+            "5",
+            *out,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--results", type=Path, default=HERE / "results")
-    parser.add_argument("--only", nargs="+", choices=["sampler", "loop", "to_target", "dask"], default=None)
+    parser.add_argument(
+        "--only", nargs="+", choices=["sampler", "loop", "to_target", "to_expert", "dask"], default=None
+    )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    only = set(args.only or ["sampler", "loop", "to_target", "dask"])
+    only = set(args.only or ["sampler", "loop", "to_target", "to_expert", "dask"])
     args.results.mkdir(parents=True, exist_ok=True)
-    if only & {"loop", "to_target"}:
+    if only & {"loop", "to_target", "to_expert"}:
         from gail_loop import dataset_size
 
         from gail_pipeline.catalog import project_context
@@ -142,6 +193,8 @@ def main() -> None:
                 "--output",
                 str(args.results / "gail_to_0.9_mujoco_batch10k.md"),
             )
+    if "to_expert" in only:
+        to_expert(catalog, args)
     if "dask" in only:
         iterations = ["--iterations", "2"] if args.quick else []
         run("dask_vs_sequential.py", *iterations, "--output", str(args.results / "dask_vs_sequential.md"))

@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -304,18 +305,21 @@ def _with_evaluation(
     seed: int,
 ) -> Callable[[dict[str, float]], None] | None:
     """``on_iteration`` preceded, every ``settings.eval_every`` iterations and at the last, by a
-    deterministic evaluation of the current policy written into the row (its own environments,
-    seeded apart from the training's; deterministic actions draw no random numbers)."""
+    deterministic evaluation of the current policy written into the row (``eval_return_mean``,
+    ``eval_return_std``, its wall time ``time_evaluation``; its own environments, seeded apart
+    from the training's; deterministic actions draw no random numbers)."""
     if settings.eval_every <= 0:
         return on_iteration
 
     def evaluate_then(row: dict[str, float]) -> None:
         if row["iteration"] % settings.eval_every == 0 or row["iteration"] == iterations:
+            started = time.perf_counter()
             returns = evaluate(
                 make, learner.policy, settings.eval_episodes, seed + 50_000, deterministic=True
             )
             row["eval_return_mean"] = float(returns.mean())
             row["eval_return_std"] = float(returns.std())
+            row["time_evaluation"] = time.perf_counter() - started
         if on_iteration is not None:
             on_iteration(row)
 

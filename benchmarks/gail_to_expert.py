@@ -1,0 +1,234 @@
+"""GAIL to the expert: env steps and wall time until the deterministic normalised score first
+reaches 0.9, and the score at the end of the budget, for the paper's settings, the recipe, its
+frozen-discriminator control and the ablations.
+
+    python benchmarks/gail_to_expert.py --tasks cartpole acrobot mountaincar --seeds 0 1 2 \
+        --configs paper recipe frozen_d
+    python benchmarks/gail_to_expert.py --tasks cartpole --seeds 0 1 2 --stop-at-target \
+        --configs recipe-logit recipe-absorbing recipe-d_epochs paper+logit paper+absorbing paper+d_epochs
+    python benchmarks/gail_to_expert.py --env mujoco --tasks hopper --seeds 0 --configs recipe paper frozen_d
+
+Configs: ``paper`` (conf/paper: the paper's settings), ``recipe`` (the settings of ``--env``: the
+recipe of conf/base, with conf/mujoco's value fit for the MuJoCo tasks), ``frozen_d`` (the recipe
+with the discriminator's learning rate 0: what the reward's form alone buys), ``recipe-<option>``
+(the recipe with one option put back to the paper's) and ``paper+<option>`` (the paper's settings
+with one option of the recipe), options: ``logit`` (the reward log D − log(1 − D) instead of the
+task's sign), ``absorbing`` (absorbing states), ``d_epochs`` (5 minibatch epochs at lr 1e-3
+instead of one full-batch step at 1e-2).
+
+Every ``--eval-every`` iterations the current policy's deterministic return over
+``--eval-episodes`` episodes is measured (its own seeded environments: the training is unchanged)
+and normalised by the task's reference returns (the catalog's: measured by the expert stage, else
+the shipped expert's manifest). "Env steps to 0.9" is the training env-step count at the first
+such evaluation at or above 0.9; the wall time is the training's up to that iteration (the
+evaluations' own time excluded). The budget is a fifth of the paper's env steps unless
+``--budget`` says otherwise. Datasets and reference returns come from the project's catalog: run
+the demonstrations stage for the tasks first. Rows go to ``--csv`` (a row per task, config,
+seed and dataset size, replacing the same key's earlier row) and a Markdown report to ``--output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from common import header, write_report
+
+from gail_pipeline.catalog import project_context
+from gail_pipeline.config_loader import parameters_from_conf
+from gail_pipeline.imitation import ImitationSettings, train_imitation
+from gail_pipeline.tasks import TaskSpec
+
+COLUMNS = [
+    "task",
+    "config",
+    "seed",
+    "n_trajectories",
+    "budget_env_steps",
+    "env_steps_to_0_9",
+    "wall_s_to_0_9",
+    "final_score",
+]
+TARGET = 0.9
+# A fifth of the paper's env steps (batch × iterations in the paper: 5,000 × 300 classic,
+# 50,000 × 200 Reacher, 50,000 × 500 MuJoCo, 50,000 × 1,500 Humanoid).
+BUDGETS = {
+    "cartpole": 300_000,
+    "acrobot": 300_000,
+    "mountaincar": 300_000,
+    "reacher": 2_000_000,
+    "halfcheetah": 5_000_000,
+    "hopper": 5_000_000,
+    "walker": 5_000_000,
+    "ant": 5_000_000,
+    "humanoid": 15_000_000,
+}
+PAPER_GAIL = dataclasses.asdict(ImitationSettings().gail)
+OPTIONS = {  # option → the recipe's values of its settings
+    "logit": ("reward",),
+    "absorbing": ("absorbing_states",),
+    "d_epochs": ("learning_rate", "epochs", "minibatch_size"),
+}
+
+
+def settings_for(config: str, env: str) -> ImitationSettings:
+    """The imitation settings of a config (see the module docstring)."""
+    recipe = ImitationSettings.parse(parameters_from_conf(env)["imitation"])
+    paper = ImitationSettings.parse(parameters_from_conf("paper")["imitation"])
+    recipe_gail, paper_gail = dataclasses.asdict(recipe.gail), dataclasses.asdict(paper.gail)
+    if config == "recipe":
+        settings = recipe
+    elif config == "paper":
+        settings = dataclasses.replace(recipe, gail=paper.gail)  # the env's budgets, the paper's GAIL
+        if env == "paper":
+            settings = paper
+    elif config == "frozen_d":
+        settings = dataclasses.replace(recipe, gail=dataclasses.replace(recipe.gail, learning_rate=0.0))
+    elif config.startswith("recipe-") and config[7:] in OPTIONS:
+        keys = OPTIONS[config[7:]]
+        gail = {**recipe_gail, **{k: paper_gail[k] for k in keys}}
+        settings = dataclasses.replace(recipe, gail=type(recipe.gail)(**gail))
+    elif config.startswith("paper+") and config[6:] in OPTIONS:
+        keys = OPTIONS[config[6:]]
+        gail = {**paper_gail, **{k: recipe_gail[k] for k in keys}}
+        settings = dataclasses.replace(recipe, gail=type(recipe.gail)(**gail))
+    else:
+        raise SystemExit(f"unknown config {config!r}; see --help")
+    return ImitationSettings.parse(dataclasses.replace(settings, checkpoint_dir=None))
+
+
+def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namespace, context: Any) -> dict:
+    demos = context.catalog.load(f"{task.name}.demonstrations_n{size}")
+    reference = context.catalog.load(f"{task.name}.reference_returns")
+    expert, random = reference["expert_return_mean"], reference["random_return_mean"]
+    settings = dataclasses.replace(
+        settings_for(config, args.env), eval_every=args.eval_every, eval_episodes=args.eval_episodes
+    )
+    budget = args.budget or BUDGETS.get(task.name, task.batch_size * task.iterations // 5)
+    iterations = -(-budget // task.batch_size)
+
+    def score(row: dict) -> float | None:
+        value = row.get("eval_return_mean")
+        return None if value is None else (value - random) / (expert - random)
+
+    def stop(curve: list[dict]) -> bool:
+        return args.stop_at_target and (score(curve[-1]) or -1.0) >= TARGET
+
+    curve = train_imitation(
+        task, "gail", demos, seed=1_000 * seed + size, iterations=iterations, settings=settings, stop=stop
+    ).curve
+    if args.curves:
+        args.curves.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(curve).to_csv(args.curves / f"{task.name}.{config}.n{size}.s{seed}.csv", index=False)
+    evaluated = [(row, score(row)) for row in curve if score(row) is not None]
+    reached = next((row for row, s in evaluated if s >= TARGET), None)
+    # The training's wall time to that iteration: less the evaluations before it (each row's
+    # wall_time includes the earlier rows' evaluations, not its own).
+    wall_to_target = None
+    if reached is not None:
+        earlier = sum(r.get("time_evaluation", 0.0) for r in curve if r["iteration"] < reached["iteration"])
+        wall_to_target = reached["wall_time"] - earlier
+    row = {
+        "task": task.name,
+        "config": config,
+        "seed": seed,
+        "n_trajectories": size,
+        "budget_env_steps": curve[-1]["env_steps"] if not args.stop_at_target else budget,
+        "env_steps_to_0_9": reached["env_steps"] if reached else "",
+        "wall_s_to_0_9": round(wall_to_target, 1) if reached else "",
+        "final_score": round(evaluated[-1][1], 4) if evaluated else "",
+    }
+    print(row, {"scores": [round(s, 2) for _, s in evaluated]}, flush=True)
+    return row
+
+
+def merged_rows(path: Path, rows: list[dict]) -> list[dict]:
+    """The CSV's rows with ``rows`` replacing those of the same task, config, seed and size."""
+    key = ("task", "config", "seed", "n_trajectories")
+    old = []
+    if path.exists():
+        with path.open() as f:
+            old = list(csv.DictReader(f))
+    new_keys = {tuple(str(r[k]) for k in key) for r in rows}
+    kept = [r for r in old if tuple(r[k] for k in key) not in new_keys]
+    return kept + rows
+
+
+def report(rows: list[dict], args: argparse.Namespace) -> list[str]:
+    lines = [
+        *header(
+            "GAIL to 0.9 of the expert: paper settings, recipe, frozen-discriminator control",
+            "gail_to_expert.py",
+        ),
+        f"- conf env: `{args.env}`; {args.eval_episodes} deterministic episodes every {args.eval_every} "
+        f"iterations; budget: a fifth of the paper's env steps unless stated; CSV: `{args.csv}`",
+        "",
+        "| task | config | n | seeds | reached 0.9 | median env steps to 0.9 | median wall s to 0.9 "
+        "| final scores |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    cells: dict[tuple, list[dict]] = {}
+    for row in rows:
+        cells.setdefault((row["task"], row["config"], str(row["n_trajectories"])), []).append(row)
+    for (task, config, size), cell in sorted(cells.items()):
+        reached = [r for r in cell if str(r["env_steps_to_0_9"]) != ""]
+        steps = statistics.median(int(r["env_steps_to_0_9"]) for r in reached) if reached else None
+        wall = statistics.median(float(r["wall_s_to_0_9"]) for r in reached) if reached else None
+        finals = ", ".join(
+            f"{float(r['final_score']):.2f}" for r in sorted(cell, key=lambda r: int(r["seed"]))
+        )
+        lines.append(
+            f"| {task} | {config} | {size} | {len(cell)} | {len(reached)}/{len(cell)} | "
+            f"{f'{steps:,.0f}' if steps is not None else '–'} | "
+            f"{f'{wall:.0f}' if wall is not None else '–'} | {finals} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tasks", nargs="+", default=["cartpole"])
+    parser.add_argument("--configs", nargs="+", default=["paper", "recipe", "frozen_d"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--size", type=int, default=None, help="expert trajectories (default 4; Humanoid 80)")
+    parser.add_argument("--env", default="base", help="the conf env whose settings are the recipe")
+    parser.add_argument(
+        "--budget", type=int, default=None, help="env steps (default: a fifth of the paper's)"
+    )
+    parser.add_argument("--eval-every", type=int, default=2)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--stop-at-target", action="store_true", help="end a run once it reaches 0.9")
+    parser.add_argument("--csv", type=Path, default=Path("benchmarks/results/gail_to_expert.csv"))
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/gail_to_expert.md"))
+    parser.add_argument(
+        "--curves", type=Path, default=None, help="a folder for each run's learning curve (CSV)"
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    context = project_context(env=None if args.env == "base" else args.env)
+    tasks = {name: TaskSpec.from_config(name, cfg) for name, cfg in context.params["tasks"].items()}
+    rows = []
+    for name in args.tasks:
+        size = args.size or (80 if name == "humanoid" else 4)
+        for config in args.configs:
+            for seed in args.seeds:
+                rows.append(run(tasks[name], config, seed, size, args, context))
+                all_rows = merged_rows(args.csv, rows)
+                args.csv.parent.mkdir(parents=True, exist_ok=True)
+                with args.csv.open("w", newline="") as f:
+                    writer = csv.DictWriter(f, fieldnames=COLUMNS)
+                    writer.writeheader()
+                    writer.writerows(all_rows)
+    write_report(report(merged_rows(args.csv, []), args), args.output)
+
+
+if __name__ == "__main__":
+    main()
