@@ -212,6 +212,9 @@ def main() -> None:
         "--curves", type=Path, default=None, help="a folder for each run's learning curve (CSV)"
     )
     args = parser.parse_args()
+    if args.report_only:
+        write_report(report(merged_rows(args.csv, []), args), args.output)
+        return
     torch.set_num_threads(1)
     context = project_context(env=None if args.env == "base" else args.env)
     tasks = {name: TaskSpec.from_config(name, cfg) for name, cfg in context.params["tasks"].items()}

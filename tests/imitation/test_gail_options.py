@@ -147,3 +147,54 @@ def test_running_std_scaling_keeps_the_sign_and_divides():
     std = float(torch.sqrt(scaled.reward_normalizer.var + scaled.reward_normalizer.eps))
     np.testing.assert_allclose(divided, raw / std, rtol=1e-6)
     assert std != pytest.approx(1.0)
+
+
+def _tiny_cartpole():
+    from gail_pipeline.tasks import TaskSpec
+
+    task = TaskSpec(name="cartpole", env_id="CartPole-v1", max_episode_steps=50, batch_size=400)
+    rng = np.random.default_rng(0)
+    trajectories = [
+        Trajectory(
+            rng.normal(scale=0.05, size=(50, 4)).astype(np.float32),
+            rng.integers(0, 2, 50),
+            np.ones(50),
+            truncated=True,
+        )
+        for _ in range(2)
+    ]
+    return task, Demonstrations(trajectories, "CartPole-v1", {})
+
+
+def test_warmup_iterations_train_the_discriminator_and_leave_the_policy_alone():
+    from gail_pipeline.imitation import ImitationSettings, train_imitation
+
+    task, demos = _tiny_cartpole()
+    settings = {"checkpoint_dir": None, "policy_hidden_sizes": [8], "num_envs": 2}
+    frozen = ImitationSettings.parse({**settings, "gail": {"warmup_iterations": 2}})
+    result = train_imitation(task, "gail", demos, seed=0, iterations=2, settings=frozen)
+    last = [p for p in result.policy.parameters()][-2:]  # the output layer: zero at initialisation
+    assert all(torch.count_nonzero(p) == 0 for p in last if p.dim() == 2)
+    assert all("policy_kl" not in row for row in result.curve)
+    assert all("discriminator_loss" in row for row in result.curve)
+    moving = train_imitation(
+        task, "gail", demos, seed=0, iterations=2, settings=ImitationSettings.parse(settings)
+    )
+    assert any(torch.count_nonzero(p) > 0 for p in [*moving.policy.parameters()][-2:] if p.dim() == 2)
+
+
+def test_ppo_as_the_policy_step():
+    from gail_pipeline.imitation import ImitationSettings, train_imitation
+
+    task, demos = _tiny_cartpole()
+    base = {"checkpoint_dir": None, "policy_hidden_sizes": [8], "num_envs": 2}
+    ppo = ImitationSettings.parse({**base, "policy_step": "ppo", "ppo": {"epochs": 2, "minibatch_size": 64}})
+    trpo = ImitationSettings.parse(base)
+    with_ppo = train_imitation(task, "gail", demos, seed=0, iterations=2, settings=ppo)
+    with_trpo = train_imitation(task, "gail", demos, seed=0, iterations=2, settings=trpo)
+    assert "learning_rate" in with_ppo.curve[-1] and "step_fraction" not in with_ppo.curve[-1]
+    assert "step_fraction" in with_trpo.curve[-1]
+    a, b = with_ppo.policy.state_dict(), with_trpo.policy.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ConfigError, match="imitation.policy_step: expected trpo or ppo"):
+        ImitationSettings.parse({"policy_step": "sac"})
