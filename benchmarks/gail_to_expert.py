@@ -108,7 +108,10 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
     reference = context.catalog.load(f"{task.name}.reference_returns")
     expert, random = reference["expert_return_mean"], reference["random_return_mean"]
     settings = dataclasses.replace(
-        settings_for(config, args.env), eval_every=args.eval_every, eval_episodes=args.eval_episodes
+        settings_for(config, args.env),
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+        update_threads=args.update_threads,
     )
     budget = args.budget or BUDGETS.get(task.name, task.batch_size * task.iterations // 5)
     iterations = -(-budget // task.batch_size)
@@ -210,6 +213,13 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/gail_to_expert.md"))
     parser.add_argument(
         "--curves", type=Path, default=None, help="a folder for each run's learning curve (CSV)"
+    )
+    parser.add_argument("--report-only", action="store_true", help="write the report from the CSV's rows")
+    parser.add_argument(
+        "--update-threads",
+        type=lambda v: v if v == "auto" else int(v),
+        default="auto",
+        help="torch threads of the updates (auto: all CPUs for a run alone; 1 when runs share the machine)",
     )
     args = parser.parse_args()
     if args.report_only:
