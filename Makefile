@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test benchmark mlflow-ui
+.PHONY: install render-libs run test benchmark mlflow-ui
 
 $(BIN)/kedro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,19 @@ $(BIN)/kedro: pyproject.toml
 	$(BIN)/pip install -e '.[test]'
 	touch $(BIN)/kedro
 
-install: $(BIN)/kedro
+install: $(BIN)/kedro render-libs
+
+# Headless OpenGL for MuJoCo's rollout videos: Debian's EGL with mesa's software renderer, installed
+# when missing and run as root. Without it the MuJoCo videos say they cannot render and runs go on.
+GL_LIBS := libegl1 libegl-mesa0 libgl1-mesa-dri
+render-libs:
+	@if ! ldconfig -p 2>/dev/null | grep -q -e libEGL_mesa -e libEGL_nvidia -e libOSMesa; then \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	        apt-get install -y -q $(GL_LIBS) >/dev/null 2>&1 \
+	        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(GL_LIBS) >/dev/null 2>&1; } \
+	        || echo "note: $(GL_LIBS) could not be installed; MuJoCo rollout videos will be skipped"; \
+	    else echo "note: no EGL or OSMesa (Debian: apt-get install $(GL_LIBS)); MuJoCo rollout videos will be skipped"; fi; \
+	fi
 
 run: install
 	$(BIN)/kedro run

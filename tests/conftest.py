@@ -50,6 +50,7 @@ TINY = {
     "grid": {"dataset_sizes": [1, 2], "iterations": 2},
     "expert": {"checkpoint_dir": None},
     "imitation": {"policy_hidden_sizes": [16], "num_envs": 2, "checkpoint_dir": None},
+    "evaluation": {"video": {"enabled": False}},  # the videos have tests of their own (test_video.py)
 }
 
 

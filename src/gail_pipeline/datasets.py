@@ -7,6 +7,9 @@
 * :class:`TrajectoryDataset` — trajectories as Parquet (schema in ``gail_pipeline.trajectories``),
   validated on load; errors name the file and the field.
 * :class:`ReferenceReturnsDataset` — the expert's and the random policy's measured returns (JSON).
+* :class:`VideoDataset` — a rollout video (:class:`gail_pipeline.video.Video`) as MP4 (H.264).
+  (kedro-datasets 9.6 has no video dataset; one by OpenCV would write ``mp4v``, which browsers
+  do not play.)
 
 :class:`PolicyDataset` and :class:`ReferenceReturnsDataset` take a ``fallback_filepath``: the
 file loaded when no version has been saved yet — how the experts shipped in
@@ -40,8 +43,16 @@ from kedro.io.core import (
 
 from gail_pipeline.rl.policies import Policy, load_policy, save_policy
 from gail_pipeline.trajectories import Demonstrations, read_trajectories, to_table
+from gail_pipeline.video import FORMATS, Video, decode
 
-__all__ = ["JSONDataset", "PolicyDataset", "ReferenceReturnsDataset", "TableDataset", "TrajectoryDataset"]
+__all__ = [
+    "JSONDataset",
+    "PolicyDataset",
+    "ReferenceReturnsDataset",
+    "TableDataset",
+    "TrajectoryDataset",
+    "VideoDataset",
+]
 
 
 class _VersionedFileDataset(AbstractVersionedDataset):
@@ -206,3 +217,23 @@ class JSONDataset(_VersionedFileDataset):
 
     def save(self, data: dict[str, Any]) -> None:
         self._write(lambda handle: handle.write(json.dumps(data, indent=2).encode()))
+
+
+class VideoDataset(_VersionedFileDataset):
+    """A rollout video as ``.mp4`` (H.264); loads back as a :class:`~gail_pipeline.video.Video`
+    (frames and fps; ``metadata``: version and path)."""
+
+    def __init__(self, filepath: str, *args: Any, **kwargs: Any) -> None:
+        self._format = PurePosixPath(filepath).suffix.lstrip(".").lower()
+        if self._format not in FORMATS:
+            raise DatasetError(f"{filepath}: a video file ends in {' or '.join('.' + f for f in FORMATS)}")
+        super().__init__(filepath, *args, **kwargs)
+
+    def load(self) -> Video:
+        (frames, fps), url, version = self._read(lambda handle, _: decode(handle.read(), self._format))
+        return Video(frames, fps, {"version": version, "path": url})
+
+    def save(self, data: Video) -> None:
+        if not isinstance(data, Video):
+            raise DatasetError(f"VideoDataset saves Video objects, got {type(data).__name__}")
+        self._write(lambda handle: handle.write(data.encoded(self._format)))

@@ -214,6 +214,9 @@ class UnitTrackingHook:
             saved = {output: _saved_version(catalog, output) for output in node.outputs}
             tracking.log_demonstrations(client, run_id, tracking.flatten(params), sets, saved)
             client.set_terminated(run_id)
+        elif declared.logs == "video":
+            (video,) = (outputs[output] for output in node.outputs)
+            tracking.log_video(client, run_id, video)
         else:
             (result,) = (outputs[output] for output in node.outputs)
             tracking.log_result(client, run_id, result)

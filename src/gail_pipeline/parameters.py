@@ -12,7 +12,8 @@ section             dataclass                                            read by
 ``expert``          :class:`gail_pipeline.experts.ExpertSettings`        the expert stage
 ``demonstrations``  :class:`StageSettings`                               the demonstrations stage
 ``imitation``       :class:`gail_pipeline.imitation.ImitationSettings`   the imitation stage
-``evaluation``      :class:`StageSettings`                               the evaluation stage
+``evaluation``      :class:`EvaluationSettings`                          the evaluation stage
+                    (its ``video``: :class:`~gail_pipeline.video.VideoSettings`, the expert stage too)
 ``dask``            :class:`DaskSettings`                                ``DaskRunner``
 ==================  ==================================================  ==========================
 
@@ -25,12 +26,13 @@ its entry (the same functions: the same result).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gail_pipeline.config import parse_settings
+from gail_pipeline.video import VideoSettings, parse_video_settings
 
-__all__ = ["DaskSettings", "StageSettings", "check_run_parameters"]
+__all__ = ["DaskSettings", "EvaluationSettings", "StageSettings", "check_run_parameters"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,15 @@ class StageSettings:
 
     def checks(self) -> dict[str, Any]:
         return {"seed": (self.seed >= 0, "a non-negative integer")}
+
+
+@dataclass(frozen=True)
+class EvaluationSettings(StageSettings):
+    """The ``evaluation`` section."""
+
+    video: VideoSettings = field(default_factory=VideoSettings, metadata={"parse": parse_video_settings})
+    """A rollout video of the expert (``<task>.expert_video``) and of every learned policy
+    (``<unit>.video``): ``true`` / ``false``, or the settings of :class:`VideoSettings`."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +82,7 @@ def check_run_parameters(params: Mapping[str, Any]) -> None:
     expert = ExpertSettings.parse(params.get("expert"))
     imitation = ImitationSettings.parse(params.get("imitation"))
     parse_settings(StageSettings, params.get("demonstrations"), "demonstrations")
-    parse_settings(StageSettings, params.get("evaluation"), "evaluation")
+    parse_settings(EvaluationSettings, params.get("evaluation"), "evaluation")
     parse_settings(DaskSettings, params.get("dask"), "dask")
     expert.torch_device("expert")
     imitation.torch_device("imitation")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from gail_pipeline.grid import selected_tasks, units
+from gail_pipeline.config import parse_settings
+from gail_pipeline.grid import active_parameters, selected_tasks, units
+from gail_pipeline.parameters import EvaluationSettings
 from gail_pipeline.pipelines import (
     demonstrations,
     evaluation,
@@ -28,13 +30,16 @@ def register_pipelines() -> dict[str, Pipeline]:
     """
     tasks = selected_tasks()
     grid_units = units()
+    video = parse_settings(
+        EvaluationSettings, active_parameters().get("evaluation"), "evaluation"
+    ).video.enabled
     stages = {
-        "expert": sum((expert.create_pipeline(t.name) for t in tasks), Pipeline([])),
+        "expert": sum((expert.create_pipeline(t.name, video) for t in tasks), Pipeline([])),
         "demonstrations": sum(
             (demonstrations.create_pipeline(t.name, t.dataset_sizes) for t in tasks), Pipeline([])
         ),
         "imitation": sum((imitation.create_pipeline(u) for u in grid_units), Pipeline([])),
-        "evaluation": evaluation.create_pipeline(grid_units),
+        "evaluation": evaluation.create_pipeline(grid_units, video),
         "reporting": reporting.create_pipeline(grid_units),
     }
     stages["__default__"] = sum(stages.values(), Pipeline([]))

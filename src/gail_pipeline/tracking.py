@@ -20,6 +20,8 @@ What is logged is declared where it is defined, never inferred from names
   ``tracking.demonstrations``     ``<task>.demonstrations``    demonstrations  demonstrations
   ``tracking.train``              ``<namespace>``              imitation       training
   ``tracking.evaluation``         ``<namespace>``              evaluation      metrics
+  ``tracking.expert_video``       ``<task>.expert``            expert          video
+  ``tracking.video``              ``<namespace>``              evaluation      video
   ==============================  ===========================  ==============  ==============
 
   A *training* node's outputs are (policy, learning curve), in that order: the run gets the
@@ -28,6 +30,8 @@ What is logged is declared where it is defined, never inferred from names
   ended. A *metrics* node's one output is a dict, of which :data:`RESULT_METRICS` are logged.
   A *demonstrations* node's outputs are trajectory sets (:func:`log_demonstrations`): their
   sizes, the stochastic expert's return and where each was saved; the run is ended after each.
+  A *video* node's one output is a :class:`gail_pipeline.video.Video` (:func:`log_video`):
+  ``rollout.mp4`` and its frame count, render time and episode return as metrics.
   The stage is the run's ``gail_pipeline.stage`` tag, given by the node that creates the run.
   Untagged nodes log nothing, whatever their names.
 
@@ -68,9 +72,11 @@ __all__ = [
     "EXPERIMENT_KIND",
     "EXPERT_REFERENCE",
     "EXPERT_TRAIN",
+    "EXPERT_VIDEO",
     "RESULT_METRICS",
     "TRAIN",
     "UNIT_TAGS",
+    "VIDEO",
     "ReportArtifact",
     "UnitTracking",
     "dataset_input",
@@ -82,6 +88,7 @@ __all__ = [
     "log_score_chart",
     "log_training",
     "log_unit",
+    "log_video",
     "parent_run_name",
     "report_artifact",
     "unit_tracking",
@@ -96,6 +103,8 @@ EXPERT_REFERENCE = "tracking.expert_reference"
 TRAIN = "tracking.train"
 EVALUATION = "tracking.evaluation"
 DEMONSTRATIONS = "tracking.demonstrations"
+EXPERT_VIDEO = "tracking.expert_video"
+VIDEO = "tracking.video"
 
 #: The keys of a metrics node's result dict that are logged (those present).
 RESULT_METRICS = (
@@ -110,8 +119,8 @@ RESULT_METRICS = (
 
 
 #: What a tracked node's outputs are: ``training`` (policy, learning curve), ``metrics`` (one
-#: result dict), ``demonstrations`` (trajectory sets).
-LOGS = ("training", "metrics", "demonstrations")
+#: result dict), ``demonstrations`` (trajectory sets), ``video`` (one rollout video).
+LOGS = ("training", "metrics", "demonstrations", "video")
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,8 @@ UNIT_TAGS: dict[str, UnitTracking] = {
         UnitTracking(DEMONSTRATIONS, "demonstrations", ".demonstrations", "demonstrations"),
         UnitTracking(TRAIN, "imitation", "", "training"),
         UnitTracking(EVALUATION, "evaluation", "", "metrics"),
+        UnitTracking(EXPERT_VIDEO, "expert", ".expert", "video"),
+        UnitTracking(VIDEO, "evaluation", "", "video"),
     )
 }
 
@@ -363,6 +374,26 @@ def log_training(
 def log_result(client: MlflowClient, run_id: str, result: Mapping[str, Any]) -> None:
     """A metrics node's result dict: its :data:`RESULT_METRICS`."""
     log_unit(client, run_id, metrics={k: result[k] for k in RESULT_METRICS if k in result})
+
+
+VIDEO_ARTIFACT = "rollout.mp4"
+_VIDEO_METRICS = ("frames", "episode_length", "episode_return", "render_seconds")
+
+
+def log_video(client: MlflowClient, run_id: str, video: Any) -> None:
+    """A video node's clip as :data:`VIDEO_ARTIFACT` (MP4), with its ``video.frames``,
+    ``video.episode_length``, ``video.episode_return`` and ``video.render_seconds``; where the
+    env could not render, the tag ``gail_pipeline.video`` says why."""
+    if not hasattr(video, "encoded"):
+        raise TypeError(f"a video node's output is a Video, got {type(video).__name__}")
+    meta = video.metadata
+    with temporary_directory() as tmp:
+        path = Path(tmp) / VIDEO_ARTIFACT
+        path.write_bytes(video.encoded("mp4"))
+        metrics = {f"video.{k}": meta[k] for k in _VIDEO_METRICS if meta.get(k) is not None}
+        log_unit(client, run_id, metrics=metrics, artifacts=[path])
+    if not video.rendered:
+        client.set_tag(run_id, "gail_pipeline.video", str(meta.get("reason", "not rendered")))
 
 
 def log_demonstrations(

@@ -1,4 +1,5 @@
-"""Nodes of the evaluation stage: deterministic rollouts, normalised scores, the results table."""
+"""Nodes of the evaluation stage: deterministic rollouts, normalised scores, the results table,
+a rollout video per learned policy."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from typing import Any
 import pandas as pd
 
 from gail_pipeline.config import parse_settings
-from gail_pipeline.parameters import StageSettings
+from gail_pipeline.parameters import EvaluationSettings
 from gail_pipeline.pipelines.common import check_trained_on
 from gail_pipeline.pipelines.imitation.nodes import UnitSpec
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.rl.policies import Policy
 from gail_pipeline.tasks import TaskSpec, make_env
+from gail_pipeline.video import Video, render_rollout
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ def evaluate_unit(
     """Returns of ``evaluation_episodes`` deterministic episodes and the normalised score."""
     task = TaskSpec.from_config(unit.task_name, task_config)
     check_trained_on(policy, task)
-    seed = parse_settings(StageSettings, params, "evaluation").seed + 100_000 + unit.training_seed
+    seed = parse_settings(EvaluationSettings, params, "evaluation").seed + 100_000 + unit.training_seed
     returns = evaluate(partial(make_env, task), policy, task.evaluation_episodes, seed, deterministic=True)
     expert, random = reference_returns["expert_return_mean"], reference_returns["random_return_mean"]
     score = normalized_score(float(returns.mean()), expert, random)
@@ -77,6 +79,18 @@ def evaluate_unit(
         "episodes": len(returns),
         "returns": [float(r) for r in returns],
     }
+
+
+def render_unit_video(
+    policy: Policy, task_config: dict[str, Any], params: dict[str, Any], *, unit: UnitSpec
+) -> Video:
+    """One deterministic episode of the learned policy, rendered (``evaluation.video``); the
+    episode's seed is that of the unit's first evaluation episode's sampler."""
+    task = TaskSpec.from_config(unit.task_name, task_config)
+    check_trained_on(policy, task)
+    settings = parse_settings(EvaluationSettings, params, "evaluation")
+    seed = settings.seed + 100_000 + unit.training_seed
+    return render_rollout(task, policy, seed, settings.video, label=unit.name)
 
 
 def build_results_table(*evaluations: dict[str, Any]) -> pd.DataFrame:

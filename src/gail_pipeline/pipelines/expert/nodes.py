@@ -1,4 +1,5 @@
-"""Nodes of the expert stage: unpack parameters, call ``gail_pipeline.rl``, return artifacts."""
+"""Nodes of the expert stage: unpack parameters, call ``gail_pipeline.rl``, return artifacts
+(the policy, its curve, the reference returns and a rollout video)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from typing import Any
 import pandas as pd
 
 from gail_pipeline import experts
+from gail_pipeline.config import parse_settings
 from gail_pipeline.experts import ExpertSettings
+from gail_pipeline.parameters import EvaluationSettings
 from gail_pipeline.pipelines.common import check_trained_on
 from gail_pipeline.progress import training_report
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.rl.policies import Policy, RandomPolicy
 from gail_pipeline.tasks import TaskSpec, make_env
+from gail_pipeline.video import Video, render_rollout
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +70,20 @@ def measure_reference_returns(
         "expert_returns": [float(x) for x in expert],
         "random_returns": [float(x) for x in random],
     }
+
+
+def render_expert_video(
+    expert_policy: Policy,
+    task_config: dict[str, Any],
+    expert_params: dict[str, Any],
+    evaluation_params: dict[str, Any],
+    *,
+    task_name: str,
+) -> Video:
+    """One deterministic episode of the expert, rendered (``evaluation.video``), from the first
+    seed of its reference episodes."""
+    task = TaskSpec.from_config(task_name, task_config)
+    check_trained_on(expert_policy, task)
+    seed = ExpertSettings.parse(expert_params).seed + 10_000
+    settings = parse_settings(EvaluationSettings, evaluation_params, "evaluation").video
+    return render_rollout(task, expert_policy, seed, settings, label=f"{task.name} expert")

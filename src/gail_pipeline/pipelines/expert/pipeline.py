@@ -6,13 +6,21 @@ from kedro.pipeline import Node, Pipeline
 
 from gail_pipeline.pipelines.common import bind_task
 from gail_pipeline.pipelines.expert import nodes
-from gail_pipeline.tracking import EXPERT_REFERENCE, EXPERT_TRAIN
+from gail_pipeline.tracking import EXPERT_REFERENCE, EXPERT_TRAIN, EXPERT_VIDEO
 
 
-def create_pipeline(task_name: str) -> Pipeline:
-    """``<task>.expert_policy``, ``<task>.expert_training_curve``, ``<task>.reference_returns``.
+def create_pipeline(task_name: str, video: bool = False) -> Pipeline:
+    """``<task>.expert_policy``, ``<task>.expert_training_curve``, ``<task>.reference_returns``
+    and, with ``video`` (``evaluation.video.enabled``), ``<task>.expert_video``.
 
-    Both nodes log to the MLflow run ``<task>.expert`` (tags: ``gail_pipeline.tracking``)."""
+    The nodes log to the MLflow run ``<task>.expert`` (tags: ``gail_pipeline.tracking``)."""
+    render = Node(
+        bind_task(nodes.render_expert_video, task_name),
+        inputs=["expert_policy", "params:task", "params:expert", "params:evaluation"],
+        outputs="expert_video",
+        name="render_expert_video",
+        tags=["expert", "video", EXPERT_VIDEO],
+    )
     return Pipeline(
         [
             Node(
@@ -29,7 +37,12 @@ def create_pipeline(task_name: str) -> Pipeline:
                 name="measure_reference_returns",
                 tags=["expert", EXPERT_REFERENCE],
             ),
+            *([render] if video else []),
         ],
         namespace=task_name,
-        parameters={"params:task": f"params:tasks.{task_name}", "params:expert": "params:expert"},
+        parameters={
+            "params:task": f"params:tasks.{task_name}",
+            "params:expert": "params:expert",
+            **({"params:evaluation": "params:evaluation"} if video else {}),
+        },
     )
