@@ -171,6 +171,7 @@ def report(rows: list[dict], args: argparse.Namespace) -> list[str]:
         ),
         f"- conf env: `{args.env}`; {args.eval_episodes} deterministic episodes every {args.eval_every} "
         f"iterations; budget: a fifth of the paper's env steps unless stated; CSV: `{args.csv}`",
+        *(f"- {note}" for note in args.note),
         "",
         "| task | config | n | seeds | reached 0.9 | median env steps to 0.9 | median wall s to 0.9 "
         "| final scores |",
@@ -215,6 +216,7 @@ def main() -> None:
         "--curves", type=Path, default=None, help="a folder for each run's learning curve (CSV)"
     )
     parser.add_argument("--report-only", action="store_true", help="write the report from the CSV's rows")
+    parser.add_argument("--note", action="append", default=[], help="a line for the report's header")
     parser.add_argument(
         "--update-threads",
         type=lambda v: v if v == "auto" else int(v),
