@@ -281,7 +281,8 @@ def test_tagged_node_is_logged_whatever_its_name(client):
     ]
     assert ("curve.return_mean", 600, 20.0) in metrics and ("final_return_mean", 0, 20.0) in metrics
     artifacts = sorted(c.args[1].rsplit("/", 1)[-1] for c in client.log_artifact.call_args_list)
-    assert artifacts == ["learning_curve.png", "policy.pt"]
+    # (an env-step curve: an iterative learner's, so its diagnostics figure too)
+    assert artifacts == ["diagnostics.png", "learning_curve.png", "policy.pt"]
     client.set_terminated.assert_called_once_with("child-run")
 
 
