@@ -43,5 +43,7 @@ benchmark: install
 	$(BIN)/python benchmarks/run_all.py
 
 # MLflow's UI on the project's tracking store (http://127.0.0.1:5000).
+# MLflow 3 opens an experiment on its GenAI page; its runs table is the "Model training" view.
 mlflow-ui: install
+	@echo "MLflow: http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning"
 	$(BIN)/kedro mlflow ui
