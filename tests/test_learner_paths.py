@@ -20,12 +20,23 @@ from tests.conftest import TINY
 LAMBDA = 1.0  # large, so its effect is plain in 3 iterations
 
 
+# The paper's GAIL (conf/paper), which these paths are about: the task's reward sign, no absorbing
+# states, one full-batch discriminator step (conf/base runs the recipe instead).
+PAPER_GAIL = {
+    "reward": "task",
+    "absorbing_states": False,
+    "learning_rate": 0.01,
+    "epochs": 1,
+    "minibatch_size": None,
+}
+
+
 def _params(algorithms, gail=None, task=None, iterations=3):
     return {
         **TINY,
         "tasks": {"cartpole": {**TINY["tasks"]["cartpole"], **(task or {})}},
         "grid": {**TINY["grid"], "dataset_sizes": [2], "iterations": iterations, "algorithms": algorithms},
-        "imitation": {**TINY["imitation"], "gail": gail or {}},
+        "imitation": {**TINY["imitation"], "eval_every": 0, "gail": {**PAPER_GAIL, **(gail or {})}},
     }
 
 

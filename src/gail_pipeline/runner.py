@@ -26,7 +26,9 @@ stays in a worker's memory on the runner's behalf: were a worker lost later (kil
 memory), the scheduler would otherwise run the finished node again to rebuild that result, and
 the second run would collide with the versioned outputs the first one saved. For a worker lost in
 the moment between a node's end and that release, each finished node is also marked done in the
-scheduler's metadata, and a task that finds its node marked returns without running it. A node whose worker
+scheduler's metadata, and a task that finds its node marked returns without running it; a node
+whose worker was lost while it saved its outputs is run again after what it had saved of this run's
+version is removed. A node whose worker
 is lost *while it runs* is started again on another worker by Dask (it has saved nothing yet).
 """
 
@@ -83,6 +85,7 @@ def _run_node_on_worker(
 
     if get_client().get_metadata(done_key, default=False):
         return node.name  # ran already; its outputs are saved
+    _remove_partial_outputs(node, catalog)
     from kedro.framework.hooks.manager import _create_hook_manager, _register_hooks
     from kedro.framework.project import PACKAGE_NAME, configure_project, settings
     from kedro.runner.task import Task
@@ -107,6 +110,29 @@ def _run_node_on_worker(
         ) from None
     get_client().set_metadata(done_key, True)
     return node.name
+
+
+def _remove_partial_outputs(node: Node, catalog: CatalogProtocol) -> None:
+    """Before a node runs: the outputs it has at this run's save version, left by a worker lost
+    while it saved them (the node is not marked done, so they are incomplete), are removed, so that
+    running it again does not collide with them. A node's first run finds none."""
+    for name in node.outputs:
+        try:
+            dataset = catalog.get(name)
+        except Exception:  # noqa: BLE001 - not a catalog dataset: nothing saved to clear
+            continue
+        version = getattr(dataset, "_version", None)
+        if version is None or not hasattr(dataset, "_get_versioned_path"):
+            continue
+        path = str(dataset._get_versioned_path(dataset.resolve_save_version()))
+        if dataset._exists_function(path):
+            logger.warning(
+                "%s: removing the partial output %s of a worker lost while saving it", node.name, path
+            )
+            folder = path.rsplit("/", 1)[0]  # <filepath>/<version>/<name>: the version's folder
+            fs = getattr(dataset, "_fs", None)
+            if fs is not None:
+                fs.rm(folder, recursive=True)
 
 
 class DaskRunner(AbstractRunner):
