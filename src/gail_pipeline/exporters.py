@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gail_pipeline.logs import exit_without_teardown
 from gail_pipeline.trajectories import Demonstrations, Trajectory, TrajectoryFileError, read_trajectories
 
 __all__ = ["episode_observations", "to_imitation", "to_minari"]
@@ -186,13 +187,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-    # The command's work is done and reported: leave without the interpreter's teardown, where a
-    # native thread pool (pyarrow's, under a Kedro session's libraries) has aborted the process
-    # ("terminate called without an active exception") after a successful run.
-    import logging
-    import os
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    logging.shutdown()
-    os._exit(0)
+    exit_without_teardown()

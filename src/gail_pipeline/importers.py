@@ -47,6 +47,7 @@ import gymnasium as gym
 import numpy as np
 import pyarrow as pa
 
+from gail_pipeline.logs import exit_without_teardown
 from gail_pipeline.trajectories import (
     Demonstrations,
     Trajectory,
@@ -307,13 +308,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-    # The command's work is done and reported: leave without the interpreter's teardown, where a
-    # native thread pool (pyarrow's, under a Kedro session's libraries) has aborted the process
-    # ("terminate called without an active exception") after a successful run.
-    import logging
-    import os
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    logging.shutdown()
-    os._exit(0)
+    exit_without_teardown()

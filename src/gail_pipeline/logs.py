@@ -9,10 +9,19 @@ run a node. Log levels per logger are in ``conf/logging.yml``.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
 import warnings
 
-__all__ = ["IGNORED_WARNINGS", "NodeLineFilter", "WarningFilter", "filter_warnings", "install"]
+__all__ = [
+    "IGNORED_WARNINGS",
+    "NodeLineFilter",
+    "WarningFilter",
+    "exit_without_teardown",
+    "filter_warnings",
+    "install",
+]
 
 # (message, category, module): each ignored only where it is raised, by its message (a regular
 # expression matched from the start of the text).
@@ -108,3 +117,14 @@ def install() -> None:
     logging.getLogger("py.warnings").addFilter(WarningFilter())
     for name in RUNNER_LOGGERS:
         logging.getLogger(name).addFilter(NodeLineFilter())
+
+
+def exit_without_teardown(code: int = 0) -> None:
+    """End a finished command-line run: flush its output and logs, then leave without the
+    interpreter's teardown, where a native thread pool (pyarrow's, under a Kedro session's
+    libraries) has aborted a process that had done its work ("terminate called without an active
+    exception")."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
