@@ -153,43 +153,16 @@ def main() -> None:
     if "to_target" in only:
         tasks = [t for t in ("hopper", "halfcheetah", "walker") if ensure_demonstrations(catalog, t, 4)]
         budget = ["--max-env-steps", "100000"] if args.quick else ["--max-env-steps", "5000000"]
+        common = ["--tasks", *tasks, "--size", "4", "--seeds", "0", "--target", "0.9"]
+        common += ["--variants", "plain", "bc_warm_start", *budget]
         if tasks:
-            run(
-                "gail_warm_start.py",
-                "--tasks",
-                *tasks,
-                "--size",
-                "4",
-                "--seeds",
-                "0",
-                "--target",
-                "0.9",
-                "--variants",
-                "plain",
-                "bc_warm_start",
-                *budget,
-                "--output",
-                str(args.results / "gail_to_0.9_mujoco.md"),
-            )
+            run("gail_warm_start.py", *common, "--output", str(args.results / "gail_to_0.9_mujoco.md"))
             # The workstation settings of conf/mujoco: 10,000-step batches, Adam value fit.
+            workstation = ["--batch-size", "10000", "--trpo", "value_fit=adam"]
             run(
                 "gail_warm_start.py",
-                "--tasks",
-                *tasks,
-                "--size",
-                "4",
-                "--seeds",
-                "0",
-                "--target",
-                "0.9",
-                "--variants",
-                "plain",
-                "bc_warm_start",
-                *budget,
-                "--batch-size",
-                "10000",
-                "--trpo",
-                "value_fit=adam",
+                *common,
+                *workstation,
                 "--output",
                 str(args.results / "gail_to_0.9_mujoco_batch10k.md"),
             )
