@@ -11,10 +11,13 @@ frozen-discriminator control and the ablations.
 Configs: ``paper`` (conf/paper: the paper's settings), ``recipe`` (the settings of ``--env``: the
 recipe of conf/base, with conf/mujoco's value fit for the MuJoCo tasks), ``frozen_d`` (the recipe
 with the discriminator's learning rate 0: what the reward's form alone buys), ``recipe-<option>``
-(the recipe with one option put back to the paper's) and ``paper+<option>`` (the paper's settings
-with one option of the recipe), options: ``logit`` (the reward log D − log(1 − D) instead of the
-task's sign), ``absorbing`` (absorbing states), ``d_epochs`` (5 minibatch epochs at lr 1e-3
-instead of one full-batch step at 1e-2).
+(the recipe with one option put back to the paper's), ``recipe+<option>`` and ``paper+<option>``
+(the recipe or the paper's settings with one option added; several chain: ``recipe+gp+sn``).
+Options: ``logit`` (the reward log D − log(1 − D) instead of the task's sign), ``absorbing``
+(absorbing states), ``d_epochs`` (5 minibatch epochs at lr 1e-3 instead of one full-batch step at
+1e-2) — each at the recipe's value —, ``gp`` (gradient penalty, weight 10), ``sn`` (spectral
+normalisation), ``positive`` (the reward −log(1 − D)), ``scale`` (rewards divided by their running
+std), ``ppo`` (PPO's policy step instead of TRPO's).
 
 Every ``--eval-every`` iterations the current policy's deterministic return over
 ``--eval-episodes`` episodes is measured (its own seeded environments: the training is unchanged)
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import fcntl
 import statistics
 from pathlib import Path
 from typing import Any
@@ -69,11 +73,17 @@ BUDGETS = {
     "ant": 5_000_000,
     "humanoid": 15_000_000,
 }
-PAPER_GAIL = dataclasses.asdict(ImitationSettings().gail)
-OPTIONS = {  # option → the recipe's values of its settings
+RECIPE_OPTIONS = {  # option → its settings (imitation.gail.*), at the recipe's values
     "logit": ("reward",),
     "absorbing": ("absorbing_states",),
     "d_epochs": ("learning_rate", "epochs", "minibatch_size"),
+}
+OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, or imitation.* for policy_step)
+    "gp": {"gradient_penalty": 10.0},
+    "sn": {"spectral_norm": True},
+    "positive": {"reward": "positive"},
+    "scale": {"reward_scale": "running_std"},
+    "ppo": {"policy_step": "ppo"},
 }
 
 
@@ -81,25 +91,40 @@ def settings_for(config: str, env: str) -> ImitationSettings:
     """The imitation settings of a config (see the module docstring)."""
     recipe = ImitationSettings.parse(parameters_from_conf(env)["imitation"])
     paper = ImitationSettings.parse(parameters_from_conf("paper")["imitation"])
-    recipe_gail, paper_gail = dataclasses.asdict(recipe.gail), dataclasses.asdict(paper.gail)
-    if config == "recipe":
+    if config == "frozen_d":
+        settings = dataclasses.replace(recipe, gail=dataclasses.replace(recipe.gail, learning_rate=0.0))
+        return ImitationSettings.parse(dataclasses.replace(settings, checkpoint_dir=None))
+    base, *added = config.split("+")
+    removed = None
+    if base.startswith("recipe-") and not added:
+        base, removed = "recipe", base[7:]
+    if base == "recipe":
         settings = recipe
-    elif config == "paper":
+    elif base == "paper":
         settings = dataclasses.replace(recipe, gail=paper.gail)  # the env's budgets, the paper's GAIL
         if env == "paper":
             settings = paper
-    elif config == "frozen_d":
-        settings = dataclasses.replace(recipe, gail=dataclasses.replace(recipe.gail, learning_rate=0.0))
-    elif config.startswith("recipe-") and config[7:] in OPTIONS:
-        keys = OPTIONS[config[7:]]
-        gail = {**recipe_gail, **{k: paper_gail[k] for k in keys}}
-        settings = dataclasses.replace(recipe, gail=type(recipe.gail)(**gail))
-    elif config.startswith("paper+") and config[6:] in OPTIONS:
-        keys = OPTIONS[config[6:]]
-        gail = {**paper_gail, **{k: recipe_gail[k] for k in keys}}
-        settings = dataclasses.replace(recipe, gail=type(recipe.gail)(**gail))
     else:
         raise SystemExit(f"unknown config {config!r}; see --help")
+    changes: dict[str, Any] = {}
+    if removed is not None:
+        if removed in RECIPE_OPTIONS:
+            changes = {k: getattr(paper.gail, k) for k in RECIPE_OPTIONS[removed]}
+        elif removed in OTHER_OPTIONS:
+            keys = OTHER_OPTIONS[removed]
+            changes = {k: getattr(paper.gail if hasattr(paper.gail, k) else paper, k) for k in keys}
+        else:
+            raise SystemExit(f"unknown option {removed!r} in config {config!r}; see --help")
+    for option in added:
+        if option in RECIPE_OPTIONS:
+            changes.update({k: getattr(recipe.gail, k) for k in RECIPE_OPTIONS[option]})
+        elif option in OTHER_OPTIONS:
+            changes.update(OTHER_OPTIONS[option])
+        else:
+            raise SystemExit(f"unknown option {option!r} in config {config!r}; see --help")
+    gail = {k: v for k, v in changes.items() if hasattr(settings.gail, k)}
+    top = {k: v for k, v in changes.items() if not hasattr(settings.gail, k)}
+    settings = dataclasses.replace(settings, gail=dataclasses.replace(settings.gail, **gail), **top)
     return ImitationSettings.parse(dataclasses.replace(settings, checkpoint_dir=None))
 
 
@@ -123,8 +148,23 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
     def stop(curve: list[dict]) -> bool:
         return args.stop_at_target and (score(curve[-1]) or -1.0) >= TARGET
 
+    def progress(row: dict) -> None:  # each evaluation as it comes (long runs are watched)
+        if score(row) is not None:
+            print(
+                f"{task.name} {config} seed {seed}: {row['env_steps']:,} env steps, "
+                f"score {score(row):.3f}, {row['wall_time']:.0f} s",
+                flush=True,
+            )
+
     curve = train_imitation(
-        task, "gail", demos, seed=1_000 * seed + size, iterations=iterations, settings=settings, stop=stop
+        task,
+        "gail",
+        demos,
+        seed=1_000 * seed + size,
+        iterations=iterations,
+        settings=settings,
+        on_iteration=progress,
+        stop=stop,
     ).curve
     if args.curves:
         args.curves.mkdir(parents=True, exist_ok=True)
@@ -161,6 +201,18 @@ def merged_rows(path: Path, rows: list[dict]) -> list[dict]:
     new_keys = {tuple(str(r[k]) for k in key) for r in rows}
     kept = [r for r in old if tuple(r[k] for k in key) not in new_keys]
     return kept + rows
+
+
+def save_rows(path: Path, rows: list[dict]) -> None:
+    """Merge ``rows`` into the CSV, holding a lock: several benchmark processes may share it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        all_rows = merged_rows(path, rows)
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(all_rows)
 
 
 def report(rows: list[dict], args: argparse.Namespace) -> list[str]:
@@ -236,12 +288,7 @@ def main() -> None:
         for config in args.configs:
             for seed in args.seeds:
                 rows.append(run(tasks[name], config, seed, size, args, context))
-                all_rows = merged_rows(args.csv, rows)
-                args.csv.parent.mkdir(parents=True, exist_ok=True)
-                with args.csv.open("w", newline="") as f:
-                    writer = csv.DictWriter(f, fieldnames=COLUMNS)
-                    writer.writeheader()
-                    writer.writerows(all_rows)
+                save_rows(args.csv, rows)
     write_report(report(merged_rows(args.csv, []), args), args.output)
 
 

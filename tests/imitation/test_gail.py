@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.imitation import ImitationSettings, gail, train_imitation
 from gail_pipeline.imitation.gail import GAILConfig, GAILReward, reward_from_logits
 from gail_pipeline.rl.batch import Batch
@@ -164,13 +165,7 @@ def test_expert_pairs_drawn_twice_are_evaluated_once_with_the_same_loss_and_grad
     assert stats["discriminator_accuracy_expert"] == pytest.approx(float(accuracy), rel=1e-12)
 
 
-RECIPE = {
-    "reward": "logit",
-    "absorbing_states": True,
-    "learning_rate": 0.001,
-    "epochs": 5,
-    "minibatch_size": 512,
-}
+RECIPE = parameters_from_conf("base")["imitation"]["gail"]  # the recipe as `make run` runs it
 
 
 @pytest.mark.slow

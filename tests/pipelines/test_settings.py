@@ -1,10 +1,14 @@
 """The runtime settings every training stage reads: checked, with errors that name the key."""
 
+import dataclasses
+
 import pytest
 
 from gail_pipeline.config import ConfigError, parse_settings
+from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.experts import ExpertSettings
 from gail_pipeline.imitation import ImitationSettings
+from gail_pipeline.imitation.gail import GAILConfig
 
 
 def test_num_envs_auto_is_one_full_length_episode_per_env():
@@ -68,3 +72,13 @@ def test_parsed_settings_are_the_dataclass_defaults_where_the_yaml_is_silent():
     assert settings.gail.causal_entropy == 0.01 and settings.gail.learning_rate == 0.01
     assert settings.trpo.value_hidden_sizes == (8,) and settings.trpo.max_kl == 0.01
     assert parse_settings(ImitationSettings, None, "imitation") == ImitationSettings()
+
+
+def test_conf_paper_puts_back_every_setting_the_recipe_changes():
+    """`--env paper` runs the paper's GAIL: the dataclasses' defaults, whatever conf/base's recipe sets."""
+    paper = ImitationSettings.parse(parameters_from_conf("paper")["imitation"])
+    recipe = ImitationSettings.parse(parameters_from_conf("base")["imitation"])
+    assert paper.gail == GAILConfig() and recipe.gail != GAILConfig()
+    assert dataclasses.replace(paper, checkpoint_dir=None) == ImitationSettings()
+    mujoco = ImitationSettings.parse(parameters_from_conf("mujoco")["imitation"])
+    assert mujoco.gail == dataclasses.replace(recipe.gail, gradient_penalty=10.0)  # the recipe + GP

@@ -11,8 +11,9 @@ weighted k):
 
     L = BCE(logit_expert, 1) + BCE(logit_policy, 0)  (means over each half)
         − entropy_weight · mean H(Bernoulli(D_expert))        [entropy_weight = 0.001]
-        + gradient_penalty · mean (‖∇_x logit(x̂)‖ − 1)²       [off by default; x̂ mixes expert
-                                                               and policy inputs, Gulrajani 2017]
+        + gradient_penalty · mean (‖∇_x̂ logit(x̂)‖ − 1)²      [off by default; x̂ mixes expert
+                                                               and policy inputs, Gulrajani 2017,
+                                                               in D's standardised input space]
 
 Reward given to the policy (its cost is the discriminator's log-loss):
 
@@ -164,7 +165,10 @@ class Discriminator(nn.Module):
         return torch.cat([observations, actions.reshape(len(actions), -1)], dim=-1)
 
     def logits_from_inputs(self, inputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        x = self.input_normalizer(inputs)
+        return self.logits_from_standardised(self.input_normalizer(inputs), actions)
+
+    def logits_from_standardised(self, x: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """The logits of inputs already standardised (the features the network sees)."""
         if self.absorbing:
             x = torch.cat([x, torch.zeros_like(x[:, :1])], dim=-1)
         return self._head(self.net(x), actions)
@@ -388,13 +392,16 @@ class GAILReward:
         expert_obs: torch.Tensor,
         expert_actions: torch.Tensor,
     ) -> torch.Tensor:
+        # In the standardised inputs the network sees: a scale-free penalty, the same on CartPole
+        # (raw features ~0.1) as on Hopper (velocities ~10). On the raw inputs, D could not tell
+        # CartPole's expert from its policy well enough to hold the expert (docs/gail_recipe.md).
         d = self.discriminator
-        x_expert = d.inputs(expert_obs, expert_actions)
-        x_policy = d.inputs(policy_obs, policy_actions)
+        x_expert = d.input_normalizer(d.inputs(expert_obs, expert_actions))
+        x_policy = d.input_normalizer(d.inputs(policy_obs, policy_actions))
         alpha = torch.rand(len(x_expert), 1, generator=self.generator).to(x_expert.device)
-        mixed = (alpha * x_expert + (1 - alpha) * x_policy).requires_grad_(True)
+        mixed = (alpha * x_expert + (1 - alpha) * x_policy).detach().requires_grad_(True)
         # Discrete actions: the penalty is on the logit of the expert's action at the mixed state.
-        logits = d.logits_from_inputs(mixed, expert_actions)
+        logits = d.logits_from_standardised(mixed, expert_actions)
         (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=True)
         return (grad.norm(dim=-1) - 1).pow(2).mean()
 
