@@ -37,6 +37,7 @@ import csv
 import dataclasses
 import fcntl
 import statistics
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ from common import header, write_report
 from gail_pipeline.catalog import project_context
 from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.imitation import ImitationSettings, train_imitation
-from gail_pipeline.tasks import TaskSpec
+from gail_pipeline.rl.evaluation import evaluate
+from gail_pipeline.tasks import TaskSpec, make_env
 
 COLUMNS = [
     "task",
@@ -146,7 +148,11 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
         return None if value is None else (value - random) / (expert - random)
 
     def stop(curve: list[dict]) -> bool:
-        return args.stop_at_target and (score(curve[-1]) or -1.0) >= TARGET
+        # A batch ends its episodes, so an iteration takes a little more than the batch size: end
+        # before the iteration that would pass the budget (taken as long as the last one).
+        last = curve[-1]["env_steps"] - (curve[-2]["env_steps"] if len(curve) > 1 else 0)
+        over_budget = curve[-1]["env_steps"] + last > budget
+        return over_budget or (args.stop_at_target and (score(curve[-1]) or -1.0) >= TARGET)
 
     def progress(row: dict) -> None:  # each evaluation as it comes (long runs are watched)
         if score(row) is not None:
@@ -156,7 +162,7 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
                 flush=True,
             )
 
-    curve = train_imitation(
+    result = train_imitation(
         task,
         "gail",
         demos,
@@ -165,7 +171,18 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
         settings=settings,
         on_iteration=progress,
         stop=stop,
-    ).curve
+    )
+    curve = result.curve
+    if "eval_return_mean" not in curve[-1]:  # ended between evaluations: the final one, same protocol
+        returns = evaluate(
+            partial(make_env, task), result.policy, args.eval_episodes, 1_000 * seed + size + 50_000, True
+        )
+        curve[-1] = {
+            **curve[-1],
+            "eval_return_mean": float(returns.mean()),
+            "eval_return_std": float(returns.std()),
+        }
+        progress(curve[-1])
     if args.curves:
         args.curves.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(curve).to_csv(args.curves / f"{task.name}.{config}.n{size}.s{seed}.csv", index=False)
