@@ -14,7 +14,8 @@ with the discriminator's learning rate 0: what the reward's form alone buys), ``
 (the recipe with one option put back to the paper's), ``recipe+<option>`` and ``paper+<option>``
 (the recipe or the paper's settings with one option added; several chain: ``recipe+gp+sn``).
 Options: ``logit`` (the reward log D − log(1 − D) instead of the task's sign), ``absorbing``
-(absorbing states), ``d_epochs`` (5 minibatch epochs at lr 1e-3 instead of one full-batch step at
+(absorbing states), ``replay`` (the policy's absorbing pairs kept at their share so far),
+``d_epochs`` (5 minibatch epochs at lr 1e-3 instead of one full-batch step at
 1e-2) — each at the recipe's value —, ``gp`` (gradient penalty, weight 10), ``sn`` (spectral
 normalisation), ``positive`` (the reward −log(1 − D)), ``scale`` (rewards divided by their running
 std), ``ppo`` (PPO's policy step instead of TRPO's).
@@ -77,7 +78,8 @@ BUDGETS = {
 }
 RECIPE_OPTIONS = {  # option → its settings (imitation.gail.*), at the recipe's values
     "logit": ("reward",),
-    "absorbing": ("absorbing_states",),
+    "absorbing": ("absorbing_states", "absorbing_replay"),
+    "replay": ("absorbing_replay",),
     "d_epochs": ("learning_rate", "epochs", "minibatch_size"),
 }
 OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, or imitation.* for policy_step)

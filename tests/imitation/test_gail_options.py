@@ -1,6 +1,8 @@
 """The cores of GAIL's options beyond the paper: absorbing states, reward forms, spectral norm,
 sign-preserving reward scaling, minibatch epochs, the frozen discriminator."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -85,6 +87,32 @@ def test_the_update_counts_the_policys_absorbing_pairs_and_learns_they_are_not_e
     # The expert's absorbing pairs are rarer (weight 0.4 in 60 against 3 in 40): D's absorbing
     # logit falls, ending early costs the policy.
     assert stats["discriminator_absorbing_logit"] < before
+
+
+@pytest.mark.parametrize("replay", [False, True])
+def test_absorbing_replay_keeps_the_policys_endings_at_their_share_so_far(replay):
+    """Two batches with 3 terminations in 40 pairs, then 40 pairs without one: with the replay the
+    third update still trains on round(6 / 120 · 40) = 2 absorbing pairs, without it on none; the
+    counts travel with the state (exact resume)."""
+    model = _model(learning_rate=0.01, epochs=1, absorbing_replay=replay)
+    ending = [_trajectory(10, -1.0, terminated=True, seed=20 + i) for i in range(3)]
+    ending.append(_trajectory(10, -1.0, truncated=True, seed=30))
+    surviving = [_trajectory(10, -1.0, truncated=True, seed=40 + i) for i in range(4)]
+    for policy in (ending, ending):
+        stats = model.update(Batch.from_trajectories(policy))
+        assert stats["absorbing_pairs_policy"] == 3
+    resumed = _model(learning_rate=0.01, epochs=1, absorbing_replay=replay)
+    resumed.load_state_dict(copy.deepcopy(model.state_dict()))  # as a checkpoint file holds it
+    for m in (model, resumed):
+        stats = m.update(Batch.from_trajectories(surviving))
+        assert stats["absorbing_pairs_policy"] == (2 if replay else 0)
+    assert (model.policy_pairs_seen, model.policy_absorbing_seen) == (120, 6)
+    torch.testing.assert_close(model.discriminator.absorbing_logit(), resumed.discriminator.absorbing_logit())
+
+
+def test_absorbing_replay_needs_absorbing_states():
+    with pytest.raises(ConfigError, match="absorbing_replay"):
+        parse_settings(GAILConfig, {"absorbing_replay": True}, "gail")
 
 
 @pytest.mark.parametrize("minibatch_size", [None, 16])

@@ -34,7 +34,8 @@ Beyond the paper (each a :class:`GAILConfig` setting, off by default):
   for that many). A terminated trajectory's return then continues in the absorbing state for
   ever: its last reward gets γ r_abs / (1 − γ). Time-limit ends are not terminations. With it, one
   reward form serves tasks that end on failure and on success: ending is paid what D thinks of
-  ending, not what the reward's sign says;
+  ending, not what the reward's sign says; ``absorbing_replay`` keeps the policy's absorbing
+  pairs in D's updates at their share of all its pairs so far;
 * ``epochs`` / ``minibatch_size`` — several minibatch Adam epochs per iteration instead of one
   full-batch step; ``spectral_norm`` — each layer's weight divided by its largest singular value
   (Miyato et al. 2018); ``gradient_penalty`` above;
@@ -94,6 +95,10 @@ class GAILConfig:
     −log(1 − D), ``negative`` log D, or ``logit`` log D − log(1 − D)."""
     absorbing_states: bool = False
     """Beyond the paper: DAC's absorbing state after an early termination (module docstring)."""
+    absorbing_replay: bool = False
+    """With ``absorbing_states``: the policy's absorbing pairs in each update never fall below their
+    share of all the policy's pairs so far (what a replay buffer of every past batch holds, as
+    DAC's does), so that D keeps calling ending non-expert while the policy no longer ends."""
     epochs: int = 1
     """Passes over the iteration's pairs per discriminator update (the paper: 1)."""
     minibatch_size: int | None = None
@@ -119,6 +124,10 @@ class GAILConfig:
             "minibatch_size": self.minibatch_size is None or self.minibatch_size >= 1,
             "reward_scale": (self.reward_scale in ("none", "running_std"), "none or running_std"),
             "warmup_iterations": self.warmup_iterations >= 0,
+            "absorbing_replay": (
+                self.absorbing_states or not self.absorbing_replay,
+                "false unless absorbing_states is true",
+            ),
         }
 
 
@@ -268,6 +277,8 @@ class GAILReward:
         self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate)
         self.generator = torch.Generator().manual_seed(seed)
         self._kept = KeptLogits(self.discriminator)
+        self.policy_pairs_seen = 0  # all the policy's pairs and terminations so far (absorbing_replay)
+        self.policy_absorbing_seen = 0
 
     static = False  # the reward changes with every update
 
@@ -411,6 +422,7 @@ class GAILReward:
             "discriminator": self.discriminator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
+            "policy_seen": (self.policy_pairs_seen, self.policy_absorbing_seen),
         }
         if self.reward_normalizer is not None:
             state["reward_normalizer"] = self.reward_normalizer.state_dict()
@@ -420,6 +432,7 @@ class GAILReward:
         self.discriminator.load_state_dict(state["discriminator"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
+        self.policy_pairs_seen, self.policy_absorbing_seen = state.get("policy_seen", (0, 0))
         if self.reward_normalizer is not None:
             self.reward_normalizer.load_state_dict(state["reward_normalizer"])
 
@@ -436,6 +449,14 @@ class GAILReward:
 
     def update(self, batch: Batch) -> dict[str, float]:
         absorbing = sum(t.terminated for t in batch.trajectories) if self.config.absorbing_states else 0
+        self.policy_pairs_seen += len(batch)
+        self.policy_absorbing_seen += absorbing
+        if self.config.absorbing_replay:
+            # Without it, a policy that stops ending gives D no absorbing pair, D's absorbing logit
+            # drifts up until ending pays, the policy falls again, and so on (Hopper: a cycle of
+            # ~15 iterations between 1,000-step episodes and ~330; docs/gail_recipe.md).
+            share = self.policy_absorbing_seen / self.policy_pairs_seen
+            absorbing = max(absorbing, round(share * len(batch)))
         full_batch = self.config.epochs == 1 and (
             self.config.minibatch_size is None or self.config.minibatch_size >= len(batch)
         )
