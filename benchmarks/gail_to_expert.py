@@ -26,7 +26,9 @@ and normalised by the task's reference returns (the catalog's: measured by the e
 the shipped expert's manifest). "Env steps to 0.9" is the training env-step count at the first
 such evaluation at or above 0.9; the wall time is the training's up to that iteration (the
 evaluations' own time excluded). The budget is a fifth of the paper's env steps unless
-``--budget`` says otherwise. Datasets and reference returns come from the project's catalog: run
+``--budget`` says otherwise; a run ends before the iteration that would pass it. The final score is
+the policy's at that end, over ``--final-episodes`` deterministic episodes (50, the evaluation
+stage's protocol). Datasets and reference returns come from the project's catalog: run
 the demonstrations stage for the tasks first. Rows go to ``--csv`` (a row per task, config,
 seed and dataset size, replacing the same key's earlier row) and a Markdown report to ``--output``.
 """
@@ -175,16 +177,15 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
         stop=stop,
     )
     curve = result.curve
-    if "eval_return_mean" not in curve[-1]:  # ended between evaluations: the final one, same protocol
-        returns = evaluate(
-            partial(make_env, task), result.policy, args.eval_episodes, 1_000 * seed + size + 50_000, True
-        )
-        curve[-1] = {
-            **curve[-1],
-            "eval_return_mean": float(returns.mean()),
-            "eval_return_std": float(returns.std()),
-        }
-        progress(curve[-1])
+    # The final score: the policy at the end of the budget (or at 0.9 with --stop-at-target) by the
+    # evaluation stage's protocol, --final-episodes deterministic episodes (10 during training).
+    returns = evaluate(
+        partial(make_env, task), result.policy, args.final_episodes, 1_000 * seed + size + 50_000, True
+    )
+    final = (float(returns.mean()) - random) / (expert - random)
+    print(
+        f"{task.name} {config} seed {seed}: final {final:.3f} over {args.final_episodes} episodes", flush=True
+    )
     if args.curves:
         args.curves.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(curve).to_csv(args.curves / f"{task.name}.{config}.n{size}.s{seed}.csv", index=False)
@@ -204,7 +205,7 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
         "budget_env_steps": curve[-1]["env_steps"] if not args.stop_at_target else budget,
         "env_steps_to_0_9": reached["env_steps"] if reached else "",
         "wall_s_to_0_9": round(wall_to_target, 1) if reached else "",
-        "final_score": round(evaluated[-1][1], 4) if evaluated else "",
+        "final_score": round(final, 4),
     }
     print(row, {"scores": [round(s, 2) for _, s in evaluated]}, flush=True)
     return row
@@ -241,7 +242,8 @@ def report(rows: list[dict], args: argparse.Namespace) -> list[str]:
             "gail_to_expert.py",
         ),
         f"- conf env: `{args.env}`; {args.eval_episodes} deterministic episodes every {args.eval_every} "
-        f"iterations; budget: a fifth of the paper's env steps unless stated; CSV: `{args.csv}`",
+        f"iterations, final score over {args.final_episodes}; budget: a fifth of the paper's env steps "
+        f"unless stated; CSV: `{args.csv}`",
         *(f"- {note}" for note in args.note),
         "",
         "| task | config | n | seeds | reached 0.9 | median env steps to 0.9 | median wall s to 0.9 "
@@ -279,7 +281,15 @@ def main() -> None:
         "--budget", type=int, default=None, help="env steps (default: a fifth of the paper's)"
     )
     parser.add_argument("--eval-every", type=int, default=2)
-    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument(
+        "--eval-episodes", type=int, default=10, help="episodes of each evaluation in training"
+    )
+    parser.add_argument(
+        "--final-episodes",
+        type=int,
+        default=50,
+        help="episodes of the final evaluation (the evaluation stage's 50)",
+    )
     parser.add_argument("--stop-at-target", action="store_true", help="end a run once it reaches 0.9")
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/results/gail_to_expert.csv"))
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/gail_to_expert.md"))
