@@ -64,6 +64,33 @@ def test_discriminator_loss_drops_and_rewards_follow(continuous, gradient_penalt
     assert model.rewards(batch)[0].mean() < before
 
 
+@pytest.mark.parametrize("continuous", [False, True])
+def test_the_gradient_penalty_is_taken_on_the_standardised_inputs(continuous):
+    """The same data in raw units 100 times smaller (CartPole's ~0.1 against Hopper's ~10): the
+    discriminator standardises both to the same features, so its penalty, loss and updates are
+    the same — the penalty does not depend on the task's units."""
+
+    def trained(scale):
+        expert, batch = _separable(continuous)
+        for t in [*expert.trajectories, *batch.trajectories]:
+            t.observations *= scale
+        if continuous:
+            for t in [*expert.trajectories, *batch.trajectories]:
+                t.actions *= scale
+        batch = Batch.from_trajectories(batch.trajectories)
+        expert = Demonstrations(expert.trajectories, expert.env_id, {})
+        torch.manual_seed(0)
+        model = GAILReward(expert, GAILConfig(gradient_penalty=10.0), seed=0, action_dim=2)
+        return [model.update(batch) for _ in range(3)]
+
+    for raw, small in zip(trained(1.0), trained(0.01)):
+        assert small["discriminator_gradient_penalty"] > 0
+        assert small["discriminator_gradient_penalty"] == pytest.approx(
+            raw["discriminator_gradient_penalty"], rel=1e-2
+        )
+        assert small["discriminator_loss"] == pytest.approx(raw["discriminator_loss"], rel=1e-2)
+
+
 def _count_policy_forwards(model, rows):
     """Wrap the discriminator so that it counts its passes over ``rows``-row inputs."""
     calls = []
