@@ -5,18 +5,19 @@ frozen-discriminator control and the ablations.
     python benchmarks/gail_to_expert.py --tasks cartpole acrobot mountaincar --seeds 0 1 2 \
         --configs paper recipe frozen_d
     python benchmarks/gail_to_expert.py --tasks cartpole --seeds 0 1 2 --stop-at-target \
-        --configs recipe-logit recipe-absorbing recipe-d_epochs paper+logit paper+absorbing paper+d_epochs
+        --configs recipe-logit recipe-absorbing recipe-replay recipe-d_epochs paper+logit paper+absorbing
     python benchmarks/gail_to_expert.py --env mujoco --tasks hopper --seeds 0 --configs recipe paper frozen_d
 
 Configs: ``paper`` (conf/paper: the paper's settings), ``recipe`` (the settings of ``--env``: the
-recipe of conf/base, with conf/mujoco's value fit for the MuJoCo tasks), ``frozen_d`` (the recipe
-with the discriminator's learning rate 0: what the reward's form alone buys), ``recipe-<option>``
-(the recipe with one option put back to the paper's), ``recipe+<option>`` and ``paper+<option>``
-(the recipe or the paper's settings with one option added; several chain: ``recipe+gp+sn``).
+recipe of conf/base, with conf/mujoco's value fit and gradient penalty for the MuJoCo tasks),
+``frozen_d`` (the recipe with the discriminator's learning rate 0: what the reward's form alone
+buys), ``recipe-<option>`` (the recipe with an option put back to the paper's; several chain:
+``recipe-gp-replay``), then ``+<option>`` after either (an option added: ``recipe+gp``,
+``paper+logit``, ``recipe-replay+gp``). A step that changes nothing is refused.
 Options: ``logit`` (the reward log D − log(1 − D) instead of the task's sign), ``absorbing``
-(absorbing states), ``replay`` (the policy's absorbing pairs kept at their share so far),
-``d_epochs`` (5 minibatch epochs at lr 1e-3 instead of one full-batch step at
-1e-2) — each at the recipe's value —, ``gp`` (gradient penalty, weight 10), ``sn`` (spectral
+(absorbing states, with their replay), ``replay`` (the policy's absorbing pairs kept at their
+share so far), ``d_epochs`` (5 minibatch epochs at lr 1e-3 instead of one full-batch step at
+1e-2) — each at conf/base's value —, ``gp`` (gradient penalty, weight 10), ``sn`` (spectral
 normalisation), ``positive`` (the reward −log(1 − D)), ``scale`` (rewards divided by their running
 std), ``ppo`` (PPO's policy step instead of TRPO's).
 
@@ -26,7 +27,9 @@ and normalised by the task's reference returns (the catalog's: measured by the e
 the shipped expert's manifest). "Env steps to 0.9" is the training env-step count at the first
 such evaluation at or above 0.9; the wall time is the training's up to that iteration (the
 evaluations' own time excluded). The budget is a fifth of the paper's env steps unless
-``--budget`` says otherwise; a run ends before the iteration that would pass it. The final score is
+``--budget`` says otherwise; a run ends before the iteration that would pass it, judged by the
+last iteration's length (a batch ends its episodes, so an iteration may run a little longer than
+that: the CSV's ``budget_env_steps`` is the run's own count). The final score is
 the policy's at that end, over ``--final-episodes`` deterministic episodes (50, the evaluation
 stage's protocol). Datasets and reference returns come from the project's catalog: run
 the demonstrations stage for the tasks first. Rows go to ``--csv`` (a row per task, config,
@@ -39,6 +42,7 @@ import argparse
 import csv
 import dataclasses
 import fcntl
+import os
 import statistics
 from functools import partial
 from pathlib import Path
@@ -49,6 +53,7 @@ import torch
 from common import header, write_report
 
 from gail_pipeline.catalog import project_context
+from gail_pipeline.config import ConfigError
 from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.imitation import ImitationSettings, train_imitation
 from gail_pipeline.rl.evaluation import evaluate
@@ -94,43 +99,54 @@ OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, or imita
 
 
 def settings_for(config: str, env: str) -> ImitationSettings:
-    """The imitation settings of a config (see the module docstring)."""
+    """The imitation settings of a config (see the module docstring): ``frozen_d``, or ``recipe`` /
+    ``paper`` followed by ``-<option>`` removals (recipe only) and ``+<option>`` additions. A step
+    that changes nothing (removing an option the recipe of ``env`` does not have, adding one it has)
+    is refused, so that a row's name always says what differs."""
     recipe = ImitationSettings.parse(parameters_from_conf(env)["imitation"])
     paper = ImitationSettings.parse(parameters_from_conf("paper")["imitation"])
+    base_recipe = ImitationSettings.parse(parameters_from_conf("base")["imitation"]).gail
     if config == "frozen_d":
         settings = dataclasses.replace(recipe, gail=dataclasses.replace(recipe.gail, learning_rate=0.0))
         return ImitationSettings.parse(dataclasses.replace(settings, checkpoint_dir=None))
-    base, *added = config.split("+")
-    removed = None
-    if base.startswith("recipe-") and not added:
-        base, removed = "recipe", base[7:]
-    if base == "recipe":
+    name, *added = config.split("+")
+    start, *removed = name.split("-")
+    if start == "recipe":
         settings = recipe
-    elif base == "paper":
-        settings = dataclasses.replace(recipe, gail=paper.gail)  # the env's budgets, the paper's GAIL
-        if env == "paper":
-            settings = paper
+    elif start == "paper" and not removed:
+        settings = paper if env == "paper" else dataclasses.replace(recipe, gail=paper.gail)
     else:
         raise SystemExit(f"unknown config {config!r}; see --help")
-    changes: dict[str, Any] = {}
-    if removed is not None:
-        if removed in RECIPE_OPTIONS:
-            changes = {k: getattr(paper.gail, k) for k in RECIPE_OPTIONS[removed]}
-        elif removed in OTHER_OPTIONS:
-            keys = OTHER_OPTIONS[removed]
-            changes = {k: getattr(paper.gail if hasattr(paper.gail, k) else paper, k) for k in keys}
-        else:
-            raise SystemExit(f"unknown option {removed!r} in config {config!r}; see --help")
-    for option in added:
+
+    def values(option: str, of: Any) -> dict[str, Any]:
+        """The option's settings: at ``of``'s values, or (other options) at the option's own."""
         if option in RECIPE_OPTIONS:
-            changes.update({k: getattr(recipe.gail, k) for k in RECIPE_OPTIONS[option]})
-        elif option in OTHER_OPTIONS:
-            changes.update(OTHER_OPTIONS[option])
-        else:
-            raise SystemExit(f"unknown option {option!r} in config {config!r}; see --help")
-    gail = {k: v for k, v in changes.items() if hasattr(settings.gail, k)}
-    top = {k: v for k, v in changes.items() if not hasattr(settings.gail, k)}
-    settings = dataclasses.replace(settings, gail=dataclasses.replace(settings.gail, **gail), **top)
+            return {k: getattr(of.gail if hasattr(of.gail, k) else of, k) for k in RECIPE_OPTIONS[option]}
+        if option in OTHER_OPTIONS:
+            if of is paper:
+                return {k: getattr(of.gail if hasattr(of.gail, k) else of, k) for k in OTHER_OPTIONS[option]}
+            return dict(OTHER_OPTIONS[option])
+        raise SystemExit(f"unknown option {option!r} in config {config!r}; see --help")
+
+    def current(keys: dict[str, Any]) -> dict[str, Any]:
+        return {k: getattr(settings.gail if hasattr(settings.gail, k) else settings, k) for k in keys}
+
+    def apply(changes: dict[str, Any]) -> ImitationSettings:
+        gail = {k: v for k, v in changes.items() if hasattr(settings.gail, k)}
+        top = {k: v for k, v in changes.items() if not hasattr(settings.gail, k)}
+        return dataclasses.replace(settings, gail=dataclasses.replace(settings.gail, **gail), **top)
+
+    recipe_values = dataclasses.replace(recipe, gail=base_recipe)  # the recipe options' values
+    for option in removed:
+        has = values(option, recipe_values)
+        if current(has) != has or current(has) == values(option, paper):
+            raise SystemExit(f"config {config!r}: the recipe of --env {env} has no {option!r} to remove")
+        settings = apply(values(option, paper))
+    for option in added:
+        wanted = values(option, recipe_values)
+        if current(wanted) == wanted:
+            raise SystemExit(f"config {config!r}: {start} under --env {env} has {option!r} already")
+        settings = apply(wanted)
     return ImitationSettings.parse(dataclasses.replace(settings, checkpoint_dir=None))
 
 
@@ -178,9 +194,10 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
     )
     curve = result.curve
     # The final score: the policy at the end of the budget (or at 0.9 with --stop-at-target) by the
-    # evaluation stage's protocol, --final-episodes deterministic episodes (10 during training).
+    # evaluation stage's protocol, --final-episodes deterministic episodes (10 during training),
+    # seeded as that stage seeds them, apart from the evaluations in training.
     returns = evaluate(
-        partial(make_env, task), result.policy, args.final_episodes, 1_000 * seed + size + 50_000, True
+        partial(make_env, task), result.policy, args.final_episodes, 1_000 * seed + size + 100_000, True
     )
     final = (float(returns.mean()) - random) / (expert - random)
     print(
@@ -224,15 +241,25 @@ def merged_rows(path: Path, rows: list[dict]) -> list[dict]:
 
 
 def save_rows(path: Path, rows: list[dict]) -> None:
-    """Merge ``rows`` into the CSV, holding a lock: several benchmark processes may share it."""
+    """Merge ``rows`` into the CSV, holding a lock (several benchmark processes may share it) and
+    replacing the file whole (a process killed while writing loses nothing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         all_rows = merged_rows(path, rows)
-        with path.open("w", newline="") as f:
+        partial_path = path.with_suffix(".csv.partial")
+        with partial_path.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(all_rows)
+        os.replace(partial_path, path)
+
+
+def saved_rows(path: Path) -> list[dict]:
+    """The CSV's rows, read under the lock."""
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        return merged_rows(path, [])
 
 
 def report(rows: list[dict], args: argparse.Namespace) -> list[str]:
@@ -306,8 +333,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.report_only:
-        write_report(report(merged_rows(args.csv, []), args), args.output)
+        write_report(report(saved_rows(args.csv), args), args.output)
         return
+    for config in args.configs:  # every config's settings checked before the first run
+        try:
+            settings_for(config, args.env)
+        except ConfigError as error:
+            raise SystemExit(f"config {config!r}: {error}") from None
     torch.set_num_threads(1)
     context = project_context(env=None if args.env == "base" else args.env)
     tasks = {name: TaskSpec.from_config(name, cfg) for name, cfg in context.params["tasks"].items()}
@@ -318,7 +350,7 @@ def main() -> None:
             for seed in args.seeds:
                 rows.append(run(tasks[name], config, seed, size, args, context))
                 save_rows(args.csv, rows)
-    write_report(report(merged_rows(args.csv, []), args), args.output)
+    write_report(report(saved_rows(args.csv), args), args.output)
 
 
 if __name__ == "__main__":

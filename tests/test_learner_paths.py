@@ -14,6 +14,7 @@ import pytest
 import torch
 from kedro.framework.session import KedroSession
 
+from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.rl.policies import load_policy
 from tests.conftest import TINY
 
@@ -22,13 +23,7 @@ LAMBDA = 1.0  # large, so its effect is plain in 3 iterations
 
 # The paper's GAIL (conf/paper), which these paths are about: the task's reward sign, no absorbing
 # states, one full-batch discriminator step (conf/base runs the recipe instead).
-PAPER_GAIL = {
-    "reward": "task",
-    "absorbing_states": False,
-    "learning_rate": 0.01,
-    "epochs": 1,
-    "minibatch_size": None,
-}
+PAPER_GAIL = parameters_from_conf("paper")["imitation"]["gail"]
 
 
 def _params(algorithms, gail=None, task=None, iterations=3):

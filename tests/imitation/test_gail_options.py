@@ -89,25 +89,35 @@ def test_the_update_counts_the_policys_absorbing_pairs_and_learns_they_are_not_e
     assert stats["discriminator_absorbing_logit"] < before
 
 
-@pytest.mark.parametrize("replay", [False, True])
-def test_absorbing_replay_keeps_the_policys_endings_at_their_share_so_far(replay):
+@pytest.mark.parametrize("minibatch_size", [None, 16])
+def test_absorbing_replay_keeps_the_policys_endings_at_their_share_so_far(minibatch_size):
     """Two batches with 3 terminations in 40 pairs, then 40 pairs without one: with the replay the
-    third update still trains on round(6 / 120 · 40) = 2 absorbing pairs, without it on none; the
-    counts travel with the state (exact resume)."""
-    model = _model(learning_rate=0.01, epochs=1, absorbing_replay=replay)
+    third update still trains on round(6 / 120 · 40) = 2 absorbing pairs, and pushes D's absorbing
+    logit further down than without it (which trains on none); the counts travel with the state
+    (exact resume)."""
     ending = [_trajectory(10, -1.0, terminated=True, seed=20 + i) for i in range(3)]
     ending.append(_trajectory(10, -1.0, truncated=True, seed=30))
     surviving = [_trajectory(10, -1.0, truncated=True, seed=40 + i) for i in range(4)]
-    for policy in (ending, ending):
-        stats = model.update(Batch.from_trajectories(policy))
-        assert stats["absorbing_pairs_policy"] == 3
-    resumed = _model(learning_rate=0.01, epochs=1, absorbing_replay=replay)
-    resumed.load_state_dict(copy.deepcopy(model.state_dict()))  # as a checkpoint file holds it
-    for m in (model, resumed):
-        stats = m.update(Batch.from_trajectories(surviving))
-        assert stats["absorbing_pairs_policy"] == (2 if replay else 0)
-    assert (model.policy_pairs_seen, model.policy_absorbing_seen) == (120, 6)
-    torch.testing.assert_close(model.discriminator.absorbing_logit(), resumed.discriminator.absorbing_logit())
+    settings = {"learning_rate": 0.01, "epochs": 2, "minibatch_size": minibatch_size}
+    absorbing_logit = {}
+    for replay in (False, True):
+        model = _model(**settings, absorbing_replay=replay)
+        for policy in (ending, ending):
+            stats = model.update(Batch.from_trajectories(policy))
+            assert stats["absorbing_pairs_policy"] == stats["terminations_policy"] == 3
+        resumed = _model(**settings, absorbing_replay=replay)
+        resumed.load_state_dict(copy.deepcopy(model.state_dict()))  # as a checkpoint file holds it
+        before = float(model.discriminator.absorbing_logit()[0])
+        for m in (model, resumed):
+            stats = m.update(Batch.from_trajectories(surviving))
+            assert stats["absorbing_pairs_policy"] == (2 if replay else 0)
+            assert stats["terminations_policy"] == 0
+        assert (model.policy_pairs_seen, model.policy_absorbing_seen) == (120, 6)
+        torch.testing.assert_close(
+            model.discriminator.absorbing_logit(), resumed.discriminator.absorbing_logit()
+        )
+        absorbing_logit[replay] = float(model.discriminator.absorbing_logit()[0]) - before
+    assert absorbing_logit[True] < absorbing_logit[False]
 
 
 def test_absorbing_replay_needs_absorbing_states():

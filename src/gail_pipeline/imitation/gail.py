@@ -84,7 +84,8 @@ class GAILConfig:
     entropy_weight: float = 0.001
     """Weight of the Bernoulli entropy of D subtracted from the discriminator's loss (≥ 0)."""
     gradient_penalty: float = 0.0
-    """Beyond the paper: weight of the gradient penalty (‖∇D‖ − 1)² (0: off, the paper)."""
+    """Beyond the paper: weight of the gradient penalty (‖∇D‖ − 1)² on D's standardised inputs (0:
+    off, the paper)."""
     causal_entropy: float = 0.0
     """λ, the causal-entropy bonus: the policy's entropy enters TRPO's surrogate with this weight
     (the paper tries 0, 1e-3 and 1e-2 on Reacher; ≥ 0)."""
@@ -417,7 +418,8 @@ class GAILReward:
         return (grad.norm(dim=-1) - 1).pow(2).mean()
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything the next updates depend on: weights, input standardiser, Adam, RNG."""
+        """Everything the next updates depend on: weights, input standardiser, Adam, RNG, and the
+        policy pairs and terminations seen so far (``absorbing_replay``)."""
         state = {
             "discriminator": self.discriminator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -448,15 +450,17 @@ class GAILReward:
         return draw.to(self.expert_obs.device)
 
     def update(self, batch: Batch) -> dict[str, float]:
-        absorbing = sum(t.terminated for t in batch.trajectories) if self.config.absorbing_states else 0
+        terminated = sum(t.terminated for t in batch.trajectories) if self.config.absorbing_states else 0
+        absorbing = terminated
         self.policy_pairs_seen += len(batch)
-        self.policy_absorbing_seen += absorbing
+        self.policy_absorbing_seen += terminated
         if self.config.absorbing_replay:
             # Without it, a policy that stops ending gives D no absorbing pair, D's absorbing logit
             # drifts up until ending pays, the policy falls again, and so on (Hopper: a cycle of
             # ~15 iterations between 1,000-step episodes and ~330; docs/gail_recipe.md).
+            # (round: a share under half a pair per batch replays none.)
             share = self.policy_absorbing_seen / self.policy_pairs_seen
-            absorbing = max(absorbing, round(share * len(batch)))
+            absorbing = max(terminated, round(share * len(batch)))
         full_batch = self.config.epochs == 1 and (
             self.config.minibatch_size is None or self.config.minibatch_size >= len(batch)
         )
@@ -478,7 +482,8 @@ class GAILReward:
         if self.config.absorbing_states:
             with torch.no_grad():
                 stats["discriminator_absorbing_logit"] = float(self.discriminator.absorbing_logit()[0])
-            stats["absorbing_pairs_policy"] = float(absorbing)
+            stats["absorbing_pairs_policy"] = float(absorbing)  # trained on (replayed ones included)
+            stats["terminations_policy"] = float(terminated)  # in this batch
         return stats
 
     def _step(self, loss: torch.Tensor) -> None:
