@@ -174,13 +174,21 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
         over_budget = curve[-1]["env_steps"] + last > budget
         return over_budget or (args.stop_at_target and (score(curve[-1]) or -1.0) >= TARGET)
 
-    def progress(row: dict) -> None:  # each evaluation as it comes (long runs are watched)
+    curve_path = args.curves / f"{task.name}.{config}.n{size}.s{seed}.csv" if args.curves else None
+    rows_so_far: list[dict] = []
+
+    def progress(row: dict) -> None:
+        """Each evaluation as it comes, and the curve so far with it: long runs are watched."""
+        rows_so_far.append(row)
         if score(row) is not None:
             print(
                 f"{task.name} {config} seed {seed}: {row['env_steps']:,} env steps, "
                 f"score {score(row):.3f}, {row['wall_time']:.0f} s",
                 flush=True,
             )
+            if curve_path is not None:
+                curve_path.parent.mkdir(parents=True, exist_ok=True)
+                pd.DataFrame(rows_so_far).to_csv(curve_path, index=False)
 
     result = train_imitation(
         task,
@@ -203,9 +211,9 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
     print(
         f"{task.name} {config} seed {seed}: final {final:.3f} over {args.final_episodes} episodes", flush=True
     )
-    if args.curves:
-        args.curves.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(curve).to_csv(args.curves / f"{task.name}.{config}.n{size}.s{seed}.csv", index=False)
+    if curve_path is not None:
+        curve_path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(curve).to_csv(curve_path, index=False)
     evaluated = [(row, score(row)) for row in curve if score(row) is not None]
     reached = next((row for row, s in evaluated if s >= TARGET), None)
     # The training's wall time to that iteration: less the evaluations before it (each row's
@@ -321,7 +329,10 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/results/gail_to_expert.csv"))
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/gail_to_expert.md"))
     parser.add_argument(
-        "--curves", type=Path, default=None, help="a folder for each run's learning curve (CSV)"
+        "--curves",
+        type=Path,
+        default=None,
+        help="a folder for each run's learning curve (CSV; rewritten at each evaluation)",
     )
     parser.add_argument("--report-only", action="store_true", help="write the report from the CSV's rows")
     parser.add_argument("--note", action="append", default=[], help="a line for the report's header")
