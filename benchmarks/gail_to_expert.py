@@ -56,6 +56,7 @@ from gail_pipeline.catalog import project_context
 from gail_pipeline.config import ConfigError
 from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.imitation import ImitationSettings, train_imitation
+from gail_pipeline.pipelines.evaluation.nodes import normalized_score
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.tasks import TaskSpec, make_env
 
@@ -118,35 +119,34 @@ def settings_for(config: str, env: str) -> ImitationSettings:
     else:
         raise SystemExit(f"unknown config {config!r}; see --help")
 
-    def values(option: str, of: Any) -> dict[str, Any]:
-        """The option's settings: at ``of``'s values, or (other options) at the option's own."""
-        if option in RECIPE_OPTIONS:
-            return {k: getattr(of.gail if hasattr(of.gail, k) else of, k) for k in RECIPE_OPTIONS[option]}
-        if option in OTHER_OPTIONS:
-            if of is paper:
-                return {k: getattr(of.gail if hasattr(of.gail, k) else of, k) for k in OTHER_OPTIONS[option]}
-            return dict(OTHER_OPTIONS[option])
-        raise SystemExit(f"unknown option {option!r} in config {config!r}; see --help")
+    def keys(option: str) -> tuple[str, ...]:
+        if option not in RECIPE_OPTIONS and option not in OTHER_OPTIONS:
+            raise SystemExit(f"unknown option {option!r} in config {config!r}; see --help")
+        return RECIPE_OPTIONS.get(option) or tuple(OTHER_OPTIONS[option])
 
-    def current(keys: dict[str, Any]) -> dict[str, Any]:
-        return {k: getattr(settings.gail if hasattr(settings.gail, k) else settings, k) for k in keys}
+    def at(of: ImitationSettings, option: str) -> dict[str, Any]:
+        """The option's settings as ``of`` has them (imitation.gail.*, else imitation.*)."""
+        return {k: getattr(of.gail if hasattr(of.gail, k) else of, k) for k in keys(option)}
 
     def apply(changes: dict[str, Any]) -> ImitationSettings:
         gail = {k: v for k, v in changes.items() if hasattr(settings.gail, k)}
         top = {k: v for k, v in changes.items() if not hasattr(settings.gail, k)}
         return dataclasses.replace(settings, gail=dataclasses.replace(settings.gail, **gail), **top)
 
-    recipe_values = dataclasses.replace(recipe, gail=base_recipe)  # the recipe options' values
+    def wanted(option: str) -> dict[str, Any]:
+        """The option's values: conf/base's for the recipe's options, its own for the others."""
+        if option in OTHER_OPTIONS:
+            return dict(OTHER_OPTIONS[option])
+        return at(dataclasses.replace(recipe, gail=base_recipe), option)  # (refuses an unknown one)
+
     for option in removed:
-        has = values(option, recipe_values)
-        if current(has) != has or current(has) == values(option, paper):
+        if at(settings, option) != wanted(option) or at(settings, option) == at(paper, option):
             raise SystemExit(f"config {config!r}: the recipe of --env {env} has no {option!r} to remove")
-        settings = apply(values(option, paper))
+        settings = apply(at(paper, option))
     for option in added:
-        wanted = values(option, recipe_values)
-        if current(wanted) == wanted:
+        if at(settings, option) == wanted(option):
             raise SystemExit(f"config {config!r}: {start} under --env {env} has {option!r} already")
-        settings = apply(wanted)
+        settings = apply(wanted(option))
     return ImitationSettings.parse(dataclasses.replace(settings, checkpoint_dir=None))
 
 
@@ -165,7 +165,7 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
 
     def score(row: dict) -> float | None:
         value = row.get("eval_return_mean")
-        return None if value is None else (value - random) / (expert - random)
+        return None if value is None else normalized_score(value, expert, random)
 
     def stop(curve: list[dict]) -> bool:
         # A batch ends its episodes, so an iteration takes a little more than the batch size: end
@@ -207,7 +207,7 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
     returns = evaluate(
         partial(make_env, task), result.policy, args.final_episodes, 1_000 * seed + size + 100_000, True
     )
-    final = (float(returns.mean()) - random) / (expert - random)
+    final = normalized_score(float(returns.mean()), expert, random)
     print(
         f"{task.name} {config} seed {seed}: final {final:.3f} over {args.final_episodes} episodes", flush=True
     )
