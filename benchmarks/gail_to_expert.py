@@ -19,7 +19,8 @@ Options: ``logit`` (the reward log D − log(1 − D) instead of the task's sign
 share so far), ``d_epochs`` (5 minibatch epochs at lr 1e-3 instead of one full-batch step at
 1e-2) — each at conf/base's value —, ``gp`` (gradient penalty, weight 10), ``sn`` (spectral
 normalisation), ``positive`` (the reward −log(1 − D)), ``scale`` (rewards divided by their running
-std), ``ppo`` (PPO's policy step instead of TRPO's).
+std), ``ppo`` (PPO's policy step instead of TRPO's), ``narrow`` (the policy's initial σ e⁻¹ instead
+of 1), ``bc`` (BC warm start, then 10 iterations that train only the discriminator).
 
 Every ``--eval-every`` iterations the current policy's deterministic return over
 ``--eval-episodes`` episodes is measured (its own seeded environments: the training is unchanged)
@@ -90,12 +91,14 @@ RECIPE_OPTIONS = {  # option → its settings (imitation.gail.*), at the recipe'
     "replay": ("absorbing_replay",),
     "d_epochs": ("learning_rate", "epochs", "minibatch_size"),
 }
-OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, or imitation.* for policy_step)
+OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, else imitation.*)
     "gp": {"gradient_penalty": 10.0},
     "sn": {"spectral_norm": True},
     "positive": {"reward": "positive"},
     "scale": {"reward_scale": "running_std"},
     "ppo": {"policy_step": "ppo"},
+    "narrow": {"policy_log_std_init": -1.0},
+    "bc": {"bc_warm_start": True, "warmup_iterations": 10},
 }
 
 

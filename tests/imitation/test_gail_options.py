@@ -236,3 +236,30 @@ def test_ppo_as_the_policy_step():
     assert any(not torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(ConfigError, match="imitation.policy_step: expected trpo or ppo"):
         ImitationSettings.parse({"policy_step": "sac"})
+
+
+def test_the_policy_starts_at_the_configured_log_std():
+    from gail_pipeline.imitation import ImitationSettings, train_imitation
+    from gail_pipeline.tasks import TaskSpec
+
+    task = TaskSpec(name="pendulum", env_id="Pendulum-v1", max_episode_steps=50, batch_size=200)
+    rng = np.random.default_rng(0)
+    trajectories = [
+        Trajectory(
+            rng.normal(scale=0.3, size=(50, 3)).astype(np.float32),
+            rng.uniform(-0.5, 0.5, size=(50, 1)).astype(np.float32),
+            np.zeros(50),
+            truncated=True,
+        )
+        for _ in range(2)
+    ]
+    demos = Demonstrations(trajectories, "Pendulum-v1", {})
+    base = {"checkpoint_dir": None, "policy_hidden_sizes": [8], "num_envs": 2, "gail": {"warmup_iterations": 1}}
+    # One iteration that trains only D: the policy is the one the settings built.
+    narrow = ImitationSettings.parse({**base, "policy_log_std_init": -1.0})
+    result = train_imitation(task, "gail", demos, seed=0, iterations=1, settings=narrow)
+    assert torch.equal(result.policy.log_std.detach(), torch.full((1,), -1.0))
+    paper = train_imitation(task, "gail", demos, seed=0, iterations=1, settings=ImitationSettings.parse(base))
+    assert torch.equal(paper.policy.log_std.detach(), torch.zeros(1))
+    with pytest.raises(ConfigError, match="imitation.policy_log_std_init"):
+        ImitationSettings.parse({"policy_log_std_init": float("nan")})

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -71,6 +72,9 @@ class ImitationSettings(RuntimeSettings):
 
     policy_hidden_sizes: tuple[int, ...] = (100, 100)
     """The learners' policy MLP widths (tanh): 2×100 in the paper."""
+    policy_log_std_init: float = 0.0
+    """Initial log σ of the Gaussian policies (continuous actions): 0 in the paper (σ = 1, half the
+    width of a [−1, 1] action range, so a third of the sampled actions are clipped)."""
     num_envs: int | str = "auto"
     """Environments stepped side by side; ``auto``: batch size / episode limit, between 1 and 64
     (a batch of full-length episodes is then one episode per env)."""
@@ -98,6 +102,7 @@ class ImitationSettings(RuntimeSettings):
         return {
             **super().checks(),
             "policy_hidden_sizes": all(h >= 1 for h in self.policy_hidden_sizes),
+            "policy_log_std_init": (math.isfinite(self.policy_log_std_init), "a finite number"),
             "num_envs": (auto or positive_int(self.num_envs), "a positive integer or 'auto'"),
             "policy_step": (self.policy_step in ("trpo", "ppo"), "trpo or ppo"),
             "eval_every": (self.eval_every >= 0, "a non-negative integer"),
@@ -176,7 +181,8 @@ def train_imitation(
     }
     seed_everything(seed)
     if algorithm == "bc":
-        policy = make_policy(*env_spaces, settings.policy_hidden_sizes).to(device)
+        policy = make_policy(*env_spaces, settings.policy_hidden_sizes, log_std_init=settings.policy_log_std_init)
+        policy = policy.to(device)
         fit = train_bc(policy, demonstrations, bc_config, seed)
         logger.info("%s bc: best validation NLL at step %d", task.name, fit.best_step)
         policy = policy.cpu()
@@ -192,7 +198,9 @@ def train_imitation(
         and settings.gail.bc_warm_start
         and (checkpoint is None or checkpoint.load() is None)
     ):
-        init_policy = make_policy(*env_spaces, settings.policy_hidden_sizes).to(device)
+        init_policy = make_policy(
+            *env_spaces, settings.policy_hidden_sizes, log_std_init=settings.policy_log_std_init
+        ).to(device)
         train_bc(init_policy, demonstrations, bc_config, seed)
     trpo = settings.trpo
     if algorithm == "gail" and settings.gail.causal_entropy:
@@ -205,6 +213,7 @@ def train_imitation(
         config=trpo,
         ppo=settings.ppo if settings.policy_step == "ppo" else None,
         hidden_sizes=settings.policy_hidden_sizes,
+        log_std_init=settings.policy_log_std_init,
         num_envs=settings.envs_for(task.batch_size, horizon),
         max_episode_steps=horizon,
         init_policy=init_policy,
@@ -262,6 +271,7 @@ def make_learner(
     seed: int,
     config: TRPOConfig,
     hidden_sizes: Sequence[int] = (100, 100),
+    log_std_init: float = 0.0,
     num_envs: int = 8,
     sampler_backend: str = "auto",
     num_workers: int | None = None,
@@ -271,13 +281,14 @@ def make_learner(
     init_policy: Policy | None = None,
     ppo: PPOConfig | None = None,
 ) -> TRPOLearner:
-    """A TRPO learner for imitation: the paper's 2×100 tanh policy whose observation standardiser
+    """A TRPO learner for imitation: the paper's 2×100 tanh policy (Gaussian: log σ starting at
+    ``log_std_init``) whose observation standardiser
     starts from the expert data (or, with ``init_policy``, a copy of that policy: BC warm start).
     Its networks update on ``device``, with ``update_threads`` torch threads on the CPU (None: one
     per stepping process). With ``ppo``, the policy steps are PPO's (a :class:`PPOLearner`)."""
     seed_everything(seed)
     sampler = RolloutSampler(make_env, num_envs, seed, sampler_backend, num_workers)
-    policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes)
+    policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes, log_std_init=log_std_init)
     if demonstrations.observation_dim != policy.obs_dim:
         sampler.close()
         raise ValueError(

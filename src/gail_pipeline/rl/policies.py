@@ -350,15 +350,17 @@ def make_policy(
     action_space: gym.Space,
     hidden_sizes: Sequence[int] = (100, 100),
     activation: str = "tanh",
+    log_std_init: float = 0.0,
 ) -> Policy:
-    """The policy class that fits the spaces: Gaussian for Box actions, softmax for Discrete."""
+    """The policy class that fits the spaces: Gaussian for Box actions (state-independent log σ,
+    starting at ``log_std_init``), softmax for Discrete."""
     if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) != 1:
         raise ValueError(f"observations must be a flat Box, got {observation_space}")
     obs_dim = int(observation_space.shape[0])
     if isinstance(action_space, gym.spaces.Discrete):
         return CategoricalPolicy(obs_dim, int(action_space.n), hidden_sizes, activation)
     if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
-        return GaussianPolicy(obs_dim, int(action_space.shape[0]), hidden_sizes, activation)
+        return GaussianPolicy(obs_dim, int(action_space.shape[0]), hidden_sizes, activation, log_std_init)
     raise ValueError(f"actions must be Discrete or a flat Box, got {action_space}")
 
 
