@@ -20,7 +20,8 @@ share so far), ``d_epochs`` (5 minibatch epochs at lr 1e-3 instead of one full-b
 1e-2) — each at conf/base's value —, ``gp`` (gradient penalty, weight 10), ``sn`` (spectral
 normalisation), ``positive`` (the reward −log(1 − D)), ``scale`` (rewards divided by their running
 std), ``ppo`` (PPO's policy step instead of TRPO's), ``narrow`` (the policy's initial σ e⁻¹ instead
-of 1), ``bc`` (BC warm start, then 10 iterations that train only the discriminator).
+of 1), ``bc`` (BC warm start, then 10 iterations that train only the discriminator), ``entropy``
+(the causal-entropy bonus λ = 0.01).
 
 Every ``--eval-every`` iterations the current policy's deterministic return over
 ``--eval-episodes`` episodes is measured (its own seeded environments: the training is unchanged)
@@ -99,6 +100,7 @@ OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, else imi
     "ppo": {"policy_step": "ppo"},
     "narrow": {"policy_log_std_init": -1.0},
     "bc": {"bc_warm_start": True, "warmup_iterations": 10},
+    "entropy": {"causal_entropy": 0.01},
 }
 
 
