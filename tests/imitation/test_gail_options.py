@@ -254,7 +254,8 @@ def test_the_policy_starts_at_the_configured_log_std():
         for _ in range(2)
     ]
     demos = Demonstrations(trajectories, "Pendulum-v1", {})
-    base = {"checkpoint_dir": None, "policy_hidden_sizes": [8], "num_envs": 2, "gail": {"warmup_iterations": 1}}
+    base = {"checkpoint_dir": None, "policy_hidden_sizes": [8], "num_envs": 2}
+    base["gail"] = {"warmup_iterations": 1}
     # One iteration that trains only D: the policy is the one the settings built.
     narrow = ImitationSettings.parse({**base, "policy_log_std_init": -1.0})
     result = train_imitation(task, "gail", demos, seed=0, iterations=1, settings=narrow)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -181,8 +181,8 @@ def train_imitation(
     }
     seed_everything(seed)
     if algorithm == "bc":
-        policy = make_policy(*env_spaces, settings.policy_hidden_sizes, log_std_init=settings.policy_log_std_init)
-        policy = policy.to(device)
+        log_std = settings.policy_log_std_init
+        policy = make_policy(*env_spaces, settings.policy_hidden_sizes, log_std_init=log_std).to(device)
         fit = train_bc(policy, demonstrations, bc_config, seed)
         logger.info("%s bc: best validation NLL at step %d", task.name, fit.best_step)
         policy = policy.cpu()
@@ -288,7 +288,8 @@ def make_learner(
     per stepping process). With ``ppo``, the policy steps are PPO's (a :class:`PPOLearner`)."""
     seed_everything(seed)
     sampler = RolloutSampler(make_env, num_envs, seed, sampler_backend, num_workers)
-    policy = make_policy(sampler.observation_space, sampler.action_space, hidden_sizes, log_std_init=log_std_init)
+    spaces = (sampler.observation_space, sampler.action_space)
+    policy = make_policy(*spaces, hidden_sizes, log_std_init=log_std_init)
     if demonstrations.observation_dim != policy.obs_dim:
         sampler.close()
         raise ValueError(
