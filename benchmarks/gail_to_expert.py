@@ -21,7 +21,8 @@ share so far), ``d_epochs`` (5 minibatch epochs at lr 1e-3 instead of one full-b
 normalisation), ``positive`` (the reward −log(1 − D)), ``scale`` (rewards divided by their running
 std), ``ppo`` (PPO's policy step instead of TRPO's), ``narrow`` (the policy's initial σ e⁻¹ instead
 of 1), ``bc`` (BC warm start, then 10 iterations that train only the discriminator), ``entropy``
-(the causal-entropy bonus λ = 0.01).
+(the causal-entropy bonus λ = 0.01), ``horizon`` (each absorbing pair weighted by the steps left to
+the time limit).
 
 Every ``--eval-every`` iterations the current policy's deterministic return over
 ``--eval-episodes`` episodes is measured (its own seeded environments: the training is unchanged)
@@ -101,6 +102,7 @@ OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, else imi
     "narrow": {"policy_log_std_init": -1.0},
     "bc": {"bc_warm_start": True, "warmup_iterations": 10},
     "entropy": {"causal_entropy": 0.01},
+    "horizon": {"absorbing_horizon": True},
 }
 
 

@@ -120,6 +120,36 @@ def test_absorbing_replay_keeps_the_policys_endings_at_their_share_so_far(miniba
     assert absorbing_logit[True] < absorbing_logit[False]
 
 
+def test_absorbing_horizon_weighs_each_ending_by_the_steps_left():
+    """Horizon 100: the expert's two ended trajectories (20 kept pairs, steps 0..19, interval 5:
+    about 22 real steps each) stand for 78 absorbing steps each, in kept-pair units / 5; the
+    policy's three 10-step endings for 90 each. Against an expert that never ends, the weighted
+    endings push D's absorbing logit down further in one update than one pair per ending does."""
+    config = GAILConfig(reward="logit", absorbing_states=True, absorbing_horizon=True)
+    model = GAILReward(_expert(), config, seed=0, action_dim=2, gamma=GAMMA, horizon=100)
+    assert model.expert_absorbing_weight == pytest.approx(2 * 78 / 5)
+    policy = [_trajectory(10, -1.0, terminated=True, seed=20 + i) for i in range(3)]
+    policy.append(_trajectory(10, -1.0, truncated=True, seed=30))
+    stats = model.update(Batch.from_trajectories(policy))
+    assert stats["absorbing_pairs_policy"] == 270 and stats["terminations_policy"] == 3
+    drop = {}
+    for horizon_weighted in (False, True):
+        torch.manual_seed(0)
+        config = GAILConfig(
+            reward="logit", absorbing_states=True, absorbing_horizon=horizon_weighted, learning_rate=0.01
+        )
+        never_ends = _expert(terminated=(False, False, False))
+        model = GAILReward(never_ends, config, seed=0, action_dim=2, gamma=GAMMA, horizon=100)
+        before = float(model.discriminator.absorbing_logit()[0])
+        model.update(Batch.from_trajectories(policy))
+        drop[horizon_weighted] = before - float(model.discriminator.absorbing_logit()[0])
+    assert drop[True] > drop[False] > 0
+    with pytest.raises(ConfigError, match="absorbing_horizon: expected false unless absorbing_states"):
+        parse_settings(GAILConfig, {"absorbing_horizon": True}, "gail")
+    with pytest.raises(ConfigError, match="time limit"):
+        GAILReward(_expert(), GAILConfig(absorbing_states=True, absorbing_horizon=True), 0, 2)
+
+
 def test_absorbing_replay_needs_absorbing_states():
     with pytest.raises(ConfigError, match="absorbing_replay"):
         parse_settings(GAILConfig, {"absorbing_replay": True}, "gail")

@@ -35,7 +35,8 @@ Beyond the paper (each a :class:`GAILConfig` setting, off by default):
   ever: its last reward gets γ r_abs / (1 − γ). Time-limit ends are not terminations. With it, one
   reward form serves tasks that end on failure and on success: ending is paid what D thinks of
   ending, not what the reward's sign says; ``absorbing_replay`` keeps the policy's absorbing
-  pairs in D's updates at their share of all its pairs so far;
+  pairs in D's updates at their share of all its pairs so far; ``absorbing_horizon`` weighs each
+  absorbing pair by the steps left to the time limit (the time spent absorbed) instead of one;
 * ``epochs`` / ``minibatch_size`` — several minibatch Adam epochs per iteration instead of one
   full-batch step; ``spectral_norm`` — each layer's weight divided by its largest singular value
   (Miyato et al. 2018); ``gradient_penalty`` above;
@@ -100,6 +101,12 @@ class GAILConfig:
     """With ``absorbing_states``: the policy's absorbing pairs in each update never fall below their
     share of all the policy's pairs so far (what a replay buffer of every past batch holds, as
     DAC's does), so that D keeps calling ending non-expert while the policy no longer ends."""
+    absorbing_horizon: bool = False
+    """With ``absorbing_states``: each absorbing pair, the policy's and the expert's, stands for the
+    steps left to the episode's time limit — the time the episode spends in the absorbing state —
+    instead of for one step. D then compares the two occupancy measures over the time limit: a
+    policy that ends early at step t has spent T − t steps absorbed, and ending keeps a weight in
+    D's updates that one pair per ending does not give it."""
     epochs: int = 1
     """Passes over the iteration's pairs per discriminator update (the paper: 1)."""
     minibatch_size: int | None = None
@@ -127,6 +134,10 @@ class GAILConfig:
             "warmup_iterations": self.warmup_iterations >= 0,
             "absorbing_replay": (
                 self.absorbing_states or not self.absorbing_replay,
+                "false unless absorbing_states is true",
+            ),
+            "absorbing_horizon": (
+                self.absorbing_states or not self.absorbing_horizon,
                 "false unless absorbing_states is true",
             ),
         }
@@ -236,7 +247,8 @@ class KeptLogits:
 class GAILReward:
     """The discriminator as a reward model of the training loop (:func:`gail_pipeline.rl.loop.train`):
     ``reward_sign`` is the task's (``positive`` −log(1 − D), ``negative`` log D), used when
-    ``config.reward`` is ``task``; ``gamma`` is the learner's discount (absorbing states only)."""
+    ``config.reward`` is ``task``; ``gamma`` is the learner's discount (absorbing states only);
+    ``horizon`` the episodes' time limit (``absorbing_horizon`` only)."""
 
     def __init__(
         self,
@@ -247,8 +259,12 @@ class GAILReward:
         device: str | torch.device = "cpu",
         reward_sign: str = "positive",
         gamma: float = 0.995,
+        horizon: int | None = None,
     ) -> None:
         check_settings(config, "gail")
+        if config.absorbing_horizon and not (horizon and horizon > 0):
+            raise ConfigError(f"gail.absorbing_horizon needs the episodes' time limit (horizon={horizon!r})")
+        self.horizon = horizon
         if reward_sign not in REWARD_SIGNS:
             raise ConfigError(f"reward_sign: expected one of {', '.join(REWARD_SIGNS)}, got {reward_sign!r}")
         self.config = config
@@ -270,10 +286,20 @@ class GAILReward:
             self.discriminator.inputs(self.expert_obs, self.expert_actions)
         )
         # Absorbing pairs of the expert: one per terminated trajectory, each standing for one
-        # transition where a kept pair stands for `subsample_interval` of them.
-        terminated = sum(t.terminated for t in demonstrations.trajectories)
+        # transition (absorbing_horizon: for the steps left to the time limit) where a kept pair
+        # stands for `subsample_interval` of them. A subsampled trajectory's real length is known
+        # to within the interval: its last kept step + 1 + (interval − 1) / 2.
         interval = int(demonstrations.metadata.get("subsample_interval") or 1)
-        self.expert_absorbing_weight = terminated / interval if config.absorbing_states else 0.0
+        self.expert_absorbing_weight = 0.0
+        if config.absorbing_states:
+            self.expert_absorbing_weight = (
+                sum(
+                    self._absorbing_weight(float(t.steps[-1]) + 1 + (interval - 1) / 2)
+                    for t in demonstrations.trajectories
+                    if t.terminated
+                )
+                / interval
+            )
         self.reward_normalizer = RunningNormalizer(1) if config.reward_scale == "running_std" else None
         self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate)
         self.generator = torch.Generator().manual_seed(seed)
@@ -449,18 +475,27 @@ class GAILReward:
             draw = torch.multinomial(probabilities, n, replacement=True, generator=self.generator)
         return draw.to(self.expert_obs.device)
 
+    def _absorbing_weight(self, episode_length: float) -> float:
+        """What one ended episode's absorbing pair stands for: 1 step, or (``absorbing_horizon``)
+        the steps left to the time limit."""
+        if not self.config.absorbing_horizon:
+            return 1.0
+        return max(float(self.horizon) - episode_length, 0.0)
+
     def update(self, batch: Batch) -> dict[str, float]:
-        terminated = sum(t.terminated for t in batch.trajectories) if self.config.absorbing_states else 0
-        absorbing = terminated
+        ended = [len(t) for t in batch.trajectories if t.terminated] if self.config.absorbing_states else []
+        # The batch's absorbing pairs (absorbing_horizon: each ended episode's steps left).
+        absorbing_now = round(sum(self._absorbing_weight(length) for length in ended))
+        absorbing = absorbing_now
         self.policy_pairs_seen += len(batch)
-        self.policy_absorbing_seen += terminated
+        self.policy_absorbing_seen += absorbing_now
         if self.config.absorbing_replay:
             # Without it, a policy that stops ending gives D no absorbing pair, D's absorbing logit
             # drifts up until ending pays, the policy falls again, and so on (Hopper: a cycle of
             # ~15 iterations between 1,000-step episodes and ~330; docs/gail_recipe.md).
             # (round: a share under half a pair per batch replays none.)
             share = self.policy_absorbing_seen / self.policy_pairs_seen
-            absorbing = max(terminated, round(share * len(batch)))
+            absorbing = max(absorbing_now, round(share * len(batch)))
         full_batch = self.config.epochs == 1 and (
             self.config.minibatch_size is None or self.config.minibatch_size >= len(batch)
         )
@@ -483,7 +518,7 @@ class GAILReward:
             with torch.no_grad():
                 stats["discriminator_absorbing_logit"] = float(self.discriminator.absorbing_logit()[0])
             stats["absorbing_pairs_policy"] = float(absorbing)  # trained on (replayed ones included)
-            stats["terminations_policy"] = float(terminated)  # in this batch
+            stats["terminations_policy"] = float(len(ended))  # in this batch
         return stats
 
     def _step(self, loss: torch.Tensor) -> None:

@@ -232,6 +232,7 @@ def train_imitation(
             device,
             reward_sign=task.reward_sign,
             gamma=learner.discount()[0],
+            horizon=horizon,
         )
     else:
         reward_model = LinearCostReward(demonstrations, algorithm, task.reward_sign, int(action_dim))
