@@ -354,7 +354,7 @@ class GAILReward:
         policy_actions: torch.Tensor,
         expert_draw: torch.Tensor,
         logits_policy: torch.Tensor | None = None,
-        policy_absorbing: int = 0,
+        policy_absorbing: float = 0,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """The discriminator's regularised logistic loss and its diagnostics (``logits_policy``:
         the policy pairs' logits at the current weights, with their graph, when already computed).
@@ -364,7 +364,7 @@ class GAILReward:
         k times enters every mean with weight k, so the network runs once per *distinct* pair: 4
         HalfCheetah trajectories subsampled as in the paper are 200 pairs, so the expert half of a
         50,000-step batch's update runs on at most 200 rows instead of 50,000.
-        ``policy_absorbing``: absorbing pairs among the policy's (its terminated trajectories).
+        ``policy_absorbing``: the weight of the policy's absorbing pair (its terminated trajectories).
         """
         d = self.discriminator
         n_real = len(self.expert_obs)
@@ -535,16 +535,24 @@ class GAILReward:
         size = self.config.minibatch_size or n + absorbing
         totals: dict[str, float] = {}
         steps = 0
+        # The absorbing pairs are rows of the shuffle, each in one minibatch; with
+        # absorbing_horizon they are many more than the real pairs (a 20-step fall of a 1,000-step
+        # task stands for 980), so each minibatch of real pairs carries its share of them instead.
+        spread = self.config.absorbing_horizon
+        rows = n if spread else n + absorbing
+        if spread:
+            size = self.config.minibatch_size or n
         for _ in range(self.config.epochs):
-            order = torch.randperm(n + absorbing, generator=self.generator)
-            for start in range(0, n + absorbing, size):
+            order = torch.randperm(rows, generator=self.generator)
+            for start in range(0, rows, size):
                 chunk = order[start : start + size]
                 real = chunk[chunk < n].to(batch.observations.device)
+                ended = absorbing * len(chunk) / n if spread else float((chunk >= n).sum())
                 loss, stats = self.loss(
                     batch.observations[real],
                     batch.executed_actions[real],
-                    self._draw_expert(len(chunk)),
-                    policy_absorbing=int((chunk >= n).sum()),
+                    self._draw_expert(len(chunk) + round(ended) if spread else len(chunk)),
+                    policy_absorbing=ended,
                 )
                 self._step(loss)
                 for key, value in stats.items():
