@@ -14,15 +14,17 @@ recipe of conf/base, with conf/mujoco's value fit and gradient penalty for the M
 buys), ``recipe-<option>`` (the recipe with an option put back to the paper's; several chain:
 ``recipe-gp-replay``), then ``+<option>`` after either (an option added: ``recipe+gp``,
 ``paper+logit``, ``recipe-replay+gp``). A step that changes nothing is refused.
-Options: ``logit`` (the reward log D − log(1 − D) instead of the task's sign), ``absorbing``
-(absorbing states, with their replay), ``replay`` (the policy's absorbing pairs kept at their
-share so far), ``d_epochs`` (5 minibatch epochs at lr 1e-3 instead of one full-batch step at
-1e-2) — each at conf/base's value —, ``gp`` (gradient penalty, weight 10), ``sn`` (spectral
-normalisation), ``positive`` (the reward −log(1 − D)), ``scale`` (rewards divided by their running
-std), ``ppo`` (PPO's policy step instead of TRPO's), ``narrow`` (the policy's initial σ e⁻¹ instead
-of 1), ``bc`` (BC warm start, then 10 iterations that train only the discriminator), ``entropy``
-(the causal-entropy bonus λ = 0.01), ``horizon`` (each absorbing pair weighted by the steps left to
-the time limit).
+``paper`` runs at the paper's batch sizes (conf/paper's tasks), the recipe at the env's (conf/base:
+1,000 env steps per iteration on the classic tasks; conf/mujoco: 10,000), the same env steps in all.
+Options: ``batch`` (the recipe's batch size instead of the paper's), ``logit`` (the reward
+log D − log(1 − D) instead of the task's sign), ``absorbing`` (absorbing states, with their
+replay), ``replay`` (the policy's absorbing pairs kept at their share so far), ``d_epochs`` (5
+minibatch epochs at lr 1e-3 instead of one full-batch step at 1e-2) — each at conf/base's value —,
+``gp`` (gradient penalty, weight 10), ``sn`` (spectral normalisation), ``positive`` (the reward
+−log(1 − D)), ``scale`` (rewards divided by their running std), ``ppo`` (PPO's policy step instead
+of TRPO's), ``narrow`` (the policy's initial σ e⁻¹ instead of 1), ``bc`` (BC warm start, then 10
+iterations that train only the discriminator), ``entropy`` (the causal-entropy bonus λ = 0.01),
+``horizon`` (each absorbing pair weighted by the steps left to the time limit).
 
 Every ``--eval-every`` iterations the current policy's deterministic return over
 ``--eval-episodes`` episodes is measured (its own seeded environments: the training is unchanged)
@@ -87,6 +89,7 @@ BUDGETS = {
     "ant": 5_000_000,
     "humanoid": 15_000_000,
 }
+BATCH = "batch"  # the recipe's task batch sizes (conf/base: classic 1,000; conf/mujoco: 10,000)
 RECIPE_OPTIONS = {  # option → its settings (imitation.gail.*), at the recipe's values
     "logit": ("reward",),
     "absorbing": ("absorbing_states", "absorbing_replay"),
@@ -146,6 +149,8 @@ def settings_for(config: str, env: str) -> ImitationSettings:
             return dict(OTHER_OPTIONS[option])
         return at(dataclasses.replace(recipe, gail=base_recipe), option)  # (refuses an unknown one)
 
+    removed = [option for option in removed if option != BATCH]  # a task budget: see task_for
+    added = [option for option in added if option != BATCH]
     for option in removed:
         if at(settings, option) != wanted(option) or at(settings, option) == at(paper, option):
             raise SystemExit(f"config {config!r}: the recipe of --env {env} has no {option!r} to remove")
@@ -157,7 +162,30 @@ def settings_for(config: str, env: str) -> ImitationSettings:
     return ImitationSettings.parse(dataclasses.replace(settings, checkpoint_dir=None))
 
 
+def task_for(task: TaskSpec, config: str, env: str) -> TaskSpec:
+    """The task's batch size and iterations under a config: the env's (the recipe's), or the
+    paper's (conf/paper) for ``paper`` and for ``recipe-batch``; ``paper+batch`` takes the env's.
+    A ``batch`` step that changes nothing for the task is refused like any other."""
+    name, *added = config.split("+")
+    start, *removed = name.split("-")
+    if config == "frozen_d" or (BATCH not in removed and BATCH not in added):
+        return task if start != "paper" else _paper_budget(task)
+    if (start, BATCH in removed, BATCH in added) not in {("recipe", True, False), ("paper", False, True)}:
+        raise SystemExit(f"config {config!r}: {BATCH!r} can only be removed from recipe or added to paper")
+    paper_task = _paper_budget(task)
+    if (paper_task.batch_size, paper_task.iterations) == (task.batch_size, task.iterations):
+        raise SystemExit(f"config {config!r}: --env {env} runs {task.name} at the paper's batch already")
+    return paper_task if start == "recipe" else task
+
+
+def _paper_budget(task: TaskSpec) -> TaskSpec:
+    """The task with conf/paper's batch size and iterations (the paper's)."""
+    paper = TaskSpec.from_config(task.name, parameters_from_conf("paper")["tasks"][task.name])
+    return dataclasses.replace(task, batch_size=paper.batch_size, iterations=paper.iterations)
+
+
 def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namespace, context: Any) -> dict:
+    task = task_for(task, config, args.env)
     demos = context.catalog.load(f"{task.name}.demonstrations_n{size}")
     reference = context.catalog.load(f"{task.name}.reference_returns")
     expert, random = reference["expert_return_mean"], reference["random_return_mean"]
@@ -361,6 +389,9 @@ def main() -> None:
     torch.set_num_threads(1)
     context = project_context(env=None if args.env == "base" else args.env)
     tasks = {name: TaskSpec.from_config(name, cfg) for name, cfg in context.params["tasks"].items()}
+    for name in args.tasks:  # and each config's task budget
+        for config in args.configs:
+            task_for(tasks[name], config, args.env)
     rows = []
     for name in args.tasks:
         size = args.size or (80 if name == "humanoid" else 4)

@@ -139,6 +139,33 @@ def test_grid_units_follow_the_overrides():
         units(params)
 
 
+def test_a_grid_budget_in_env_steps_sets_each_tasks_iterations():
+    """grid.env_steps: the same env steps for tasks of different batches (CartPole 1,000, Hopper
+    50,000 per iteration), rounded up to whole iterations; grid.iterations, when set, wins."""
+    from gail_pipeline.grid import units
+
+    grid = {"tasks": ["cartpole", "hopper"], "algorithms": ["gail"], "dataset_sizes": [1, 4], "seeds": 1}
+    params = {"tasks": _project_tasks(), "grid": {**grid, "iterations": None, "env_steps": 120_000}}
+    assert {(u.task.name, u.iterations) for u in units(params)} == {("cartpole", 120), ("hopper", 3)}
+    params["grid"]["iterations"] = 7
+    assert {u.iterations for u in units(params)} == {7}
+    params["grid"].update(iterations=None, env_steps=-5)
+    with pytest.raises(ConfigError, match="grid.env_steps: expected a positive integer or null"):
+        units(params)
+
+
+def test_conf_paper_runs_the_classic_tasks_at_the_papers_batches():
+    """conf/base runs the classic tasks at 1,000-step batches, 1,500 of them; conf/paper at the
+    paper's 5,000 × 300 (its table), the same 1.5M env steps."""
+    from gail_pipeline.config_loader import parameters_from_conf
+
+    base, paper = (parameters_from_conf(env)["tasks"] for env in ("base", "paper"))
+    for task in ("cartpole", "acrobot", "mountaincar"):
+        assert (paper[task]["batch_size"], paper[task]["iterations"]) == (5000, 300)
+        assert (base[task]["batch_size"], base[task]["iterations"]) == (1000, 1500)
+    assert parameters_from_conf("paper")["grid"]["env_steps"] is None
+
+
 def test_grids_of_different_configurations_write_to_different_folders():
     from pathlib import Path
 

@@ -81,7 +81,10 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     ``grid.algorithms`` (default: all four), ``grid.dataset_sizes`` (default: each task's own;
     ``extremes``: each task's smallest and largest; a list: the sizes each task also has),
     ``grid.seeds`` (how many, default: each task's
-    ``seeds``) and ``grid.iterations`` (default: each task's ``iterations``) narrow it down.
+    ``seeds``) and ``grid.iterations`` (default: each task's ``iterations``) narrow it down;
+    without ``grid.iterations``, ``grid.env_steps`` sets each unit's budget in env steps instead
+    (iterations: env steps / the task's batch size, rounded up), the same for tasks whose batches
+    differ.
     """
     if params is None:
         params = active_parameters()
@@ -95,7 +98,12 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     sizes_override = grid.get("dataset_sizes")
     seeds_override = grid.get("seeds")
     iterations_override = grid.get("iterations")
-    for key, value in (("seeds", seeds_override), ("iterations", iterations_override)):
+    env_steps = grid.get("env_steps")
+    for key, value in (
+        ("seeds", seeds_override),
+        ("iterations", iterations_override),
+        ("env_steps", env_steps),
+    ):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ConfigError(f"grid.{key}: expected a positive integer or null, got {value!r}")
     result = []
@@ -116,6 +124,8 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
                 )
         seeds = seeds_override or task.seeds
         iterations = iterations_override or task.iterations
+        if not iterations_override and env_steps:
+            iterations = -(-env_steps // task.batch_size)
         for algorithm in algorithms:
             for size in sizes:
                 for seed in range(seeds):
