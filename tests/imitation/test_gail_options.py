@@ -224,21 +224,26 @@ def test_running_std_scaling_keeps_the_sign_and_divides():
     assert std != pytest.approx(1.0)
 
 
-def _tiny_cartpole():
+def _tiny(name, env_id, obs_dim, actions, batch_size):
+    """A tiny task (50-step episodes) and two 50-step demonstrations with random observations."""
     from gail_pipeline.tasks import TaskSpec
 
-    task = TaskSpec(name="cartpole", env_id="CartPole-v1", max_episode_steps=50, batch_size=400)
+    task = TaskSpec(name=name, env_id=env_id, max_episode_steps=50, batch_size=batch_size)
     rng = np.random.default_rng(0)
     trajectories = [
         Trajectory(
-            rng.normal(scale=0.05, size=(50, 4)).astype(np.float32),
-            rng.integers(0, 2, 50),
+            rng.normal(scale=0.05, size=(50, obs_dim)).astype(np.float32),
+            actions(rng),
             np.ones(50),
             truncated=True,
         )
         for _ in range(2)
     ]
-    return task, Demonstrations(trajectories, "CartPole-v1", {})
+    return task, Demonstrations(trajectories, env_id, {})
+
+
+def _tiny_cartpole():
+    return _tiny("cartpole", "CartPole-v1", 4, lambda rng: rng.integers(0, 2, 50), 400)
 
 
 def test_warmup_iterations_train_the_discriminator_and_leave_the_policy_alone():
@@ -277,20 +282,9 @@ def test_ppo_as_the_policy_step():
 
 def test_the_policy_starts_at_the_configured_log_std():
     from gail_pipeline.imitation import ImitationSettings, train_imitation
-    from gail_pipeline.tasks import TaskSpec
 
-    task = TaskSpec(name="pendulum", env_id="Pendulum-v1", max_episode_steps=50, batch_size=200)
-    rng = np.random.default_rng(0)
-    trajectories = [
-        Trajectory(
-            rng.normal(scale=0.3, size=(50, 3)).astype(np.float32),
-            rng.uniform(-0.5, 0.5, size=(50, 1)).astype(np.float32),
-            np.zeros(50),
-            truncated=True,
-        )
-        for _ in range(2)
-    ]
-    demos = Demonstrations(trajectories, "Pendulum-v1", {})
+    pendulum_actions = lambda rng: rng.uniform(-0.5, 0.5, size=(50, 1)).astype(np.float32)  # noqa: E731
+    task, demos = _tiny("pendulum", "Pendulum-v1", 3, pendulum_actions, 200)
     base = {"checkpoint_dir": None, "policy_hidden_sizes": [8], "num_envs": 2}
     base["gail"] = {"warmup_iterations": 1}
     # One iteration that trains only D: the policy is the one the settings built.
