@@ -21,7 +21,9 @@ date, the machine and its exact command:
     for the paper's settings, the recipe and its frozen-discriminator control, 4 trajectories
     (Humanoid 80), 3 seeds, on the classic tasks and (conf/mujoco's budgets) the six MuJoCo tasks;
     and the ablations (runs end at 0.9): each option of the recipe removed on CartPole, Hopper,
-    HalfCheetah, Walker2d and Ant, each added to the paper's settings on CartPole and Hopper;
+    HalfCheetah, Walker2d and Ant, each added to the paper's settings on CartPole and Hopper; the
+    recipe with the BC warm start on every MuJoCo task and with horizon-weighted absorbing pairs
+    on Hopper, to the whole budget;
 ``dask_vs_sequential.md`` — a small grid through SequentialRunner and DaskRunner (2 local workers):
     wall times, identical results.
 
@@ -92,8 +94,8 @@ def to_expert(catalog, args: argparse.Namespace) -> None:
     classic = [t for t in ("cartpole", "acrobot", "mountaincar") if ensure_demonstrations(catalog, t, 4)]
     # The recipe with each option removed, the paper's settings with each option added; these runs
     # end once they reach 0.9. The gradient penalty is conf/mujoco's: on CartPole it is added.
-    removed = ["recipe-logit", "recipe-absorbing", "recipe-replay", "recipe-d_epochs"]
-    added = ["paper+logit", "paper+absorbing", "paper+d_epochs", "paper+gp"]
+    removed = ["recipe-batch", "recipe-logit", "recipe-absorbing", "recipe-replay", "recipe-d_epochs"]
+    added = ["paper+batch", "paper+logit", "paper+absorbing", "paper+d_epochs", "paper+gp"]
     if classic:
         run("gail_to_expert.py", "--tasks", *classic, *seeds, *budget, *out)
         run("gail_to_expert.py", "--tasks", *classic, *seeds, *budget, "--configs", "recipe+gp", *out)
@@ -118,6 +120,11 @@ def to_expert(catalog, args: argparse.Namespace) -> None:
             run("gail_to_expert.py", "--tasks", *falling, *common, "--configs", "recipe-replay")
         if "hopper" in mujoco:
             run("gail_to_expert.py", "--tasks", "hopper", *stop, *added)
+        # The candidates for conf/mujoco's recipe, to the whole budget: the BC warm start (Ant needs
+        # it) and the absorbing pairs weighted by the steps left (Hopper seed 1's late falls).
+        run("gail_to_expert.py", "--tasks", *mujoco, *common, "--configs", "recipe+bc")
+        if "hopper" in mujoco:
+            run("gail_to_expert.py", "--tasks", "hopper", *common, "--configs", "recipe+horizon")
 
 
 def main() -> None:
