@@ -109,6 +109,13 @@ OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, else imi
 }
 
 
+def config_steps(config: str) -> tuple[str, list[str], list[str]]:
+    """A config's start (``recipe``, ``paper``, ``frozen_d``), its removed and its added options."""
+    name, *added = config.split("+")
+    start, *removed = name.split("-")
+    return start, removed, added
+
+
 def settings_for(config: str, env: str) -> ImitationSettings:
     """The imitation settings of a config (see the module docstring): ``frozen_d``, or ``recipe`` /
     ``paper`` followed by ``-<option>`` removals (recipe only) and ``+<option>`` additions. A step
@@ -120,8 +127,7 @@ def settings_for(config: str, env: str) -> ImitationSettings:
     if config == "frozen_d":
         settings = dataclasses.replace(recipe, gail=dataclasses.replace(recipe.gail, learning_rate=0.0))
         return ImitationSettings.parse(dataclasses.replace(settings, checkpoint_dir=None))
-    name, *added = config.split("+")
-    start, *removed = name.split("-")
+    start, removed, added = config_steps(config)
     if start == "recipe":
         settings = recipe
     elif start == "paper" and not removed:
@@ -166,8 +172,7 @@ def task_for(task: TaskSpec, config: str, env: str) -> TaskSpec:
     """The task's batch size and iterations under a config: the env's (the recipe's), or the
     paper's (conf/paper) for ``paper`` and for ``recipe-batch``; ``paper+batch`` takes the env's.
     A ``batch`` step that changes nothing for the task is refused like any other."""
-    name, *added = config.split("+")
-    start, *removed = name.split("-")
+    start, removed, added = config_steps(config)
     if config == "frozen_d" or (BATCH not in removed and BATCH not in added):
         return task if start != "paper" else _paper_budget(task)
     if (start, BATCH in removed, BATCH in added) not in {("recipe", True, False), ("paper", False, True)}:

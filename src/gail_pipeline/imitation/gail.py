@@ -532,16 +532,14 @@ class GAILReward:
         """``epochs`` passes over the policy pairs (absorbing ones included) in minibatches, each
         against as many freshly drawn expert pairs; diagnostics averaged over the steps."""
         n = len(batch)
-        size = self.config.minibatch_size or n + absorbing
-        totals: dict[str, float] = {}
-        steps = 0
         # The absorbing pairs are rows of the shuffle, each in one minibatch; with
         # absorbing_horizon they are many more than the real pairs (a 20-step fall of a 1,000-step
         # task stands for 980), so each minibatch of real pairs carries its share of them instead.
         spread = self.config.absorbing_horizon
         rows = n if spread else n + absorbing
-        if spread:
-            size = self.config.minibatch_size or n
+        size = self.config.minibatch_size or rows
+        totals: dict[str, float] = {}
+        steps = 0
         for _ in range(self.config.epochs):
             order = torch.randperm(rows, generator=self.generator)
             for start in range(0, rows, size):
