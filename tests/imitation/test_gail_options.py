@@ -157,6 +157,20 @@ def test_absorbing_horizon_weighs_each_ending_by_the_steps_left(minibatch_size):
         GAILReward(_expert(), GAILConfig(absorbing_states=True, absorbing_horizon=True), 0, 2)
 
 
+@pytest.mark.parametrize("gradient_penalty", [0.0, 10.0])
+def test_a_minibatch_of_absorbing_pairs_only(gradient_penalty):
+    """The last, short chunk of a minibatch shuffle can hold only absorbing rows: the loss is
+    finite and trains D's absorbing logit down, without a forward pass on no real pairs."""
+    model = _model(learning_rate=0.01, gradient_penalty=gradient_penalty)
+    before = float(model.discriminator.absorbing_logit()[0].detach())
+    loss, stats = model.loss(
+        torch.zeros(0, 3), torch.zeros(0, 2), model._draw_expert(1), policy_absorbing=1.0
+    )
+    assert torch.isfinite(loss) and stats["discriminator_accuracy_policy"] in (0.0, 1.0)
+    model._step(loss)
+    assert float(model.discriminator.absorbing_logit()[0].detach()) < before
+
+
 def test_absorbing_replay_needs_absorbing_states():
     with pytest.raises(ConfigError, match="absorbing_replay"):
         parse_settings(GAILConfig, {"absorbing_replay": True}, "gail")

@@ -377,7 +377,8 @@ class GAILReward:
         if len(real) < len(rows):  # the expert's absorbing pair was drawn
             logits_expert = torch.cat([logits_expert, d.absorbing_logit()])
         if logits_policy is None:
-            logits_policy = d(policy_obs, policy_actions)
+            # (A minibatch may hold only absorbing pairs: the rows of a shuffle's last, short chunk.)
+            logits_policy = d(policy_obs, policy_actions) if len(policy_obs) else logits_expert[:0]
         bce = nn.functional.binary_cross_entropy_with_logits
         labels_expert_is_one = torch.ones_like(logits_expert)
         logistic = bce(logits_expert, labels_expert_is_one, weight=weights, reduction="sum") / n_expert
@@ -406,7 +407,7 @@ class GAILReward:
         entropy = (pair_entropy * all_weights).sum() / (n_expert + n_policy)
         loss = logistic - self.config.entropy_weight * entropy
         penalty = torch.zeros((), device=logits_expert.device)
-        if self.config.gradient_penalty > 0:
+        if self.config.gradient_penalty > 0 and len(policy_obs):
             # Per draw, in draw order: each policy pair is mixed with the expert pair drawn for it
             # (real pairs only: the absorbing pair is one point, not a region to smooth).
             draw = expert_draw[: len(policy_obs)].clamp(max=n_real - 1)
