@@ -546,12 +546,12 @@ class GAILReward:
             for start in range(0, rows, size):
                 chunk = order[start : start + size]
                 real = chunk[chunk < n].to(batch.observations.device)
-                ended = absorbing * len(chunk) / n if spread else float((chunk >= n).sum())
+                weight = absorbing * len(chunk) / n if spread else float((chunk >= n).sum())
                 loss, stats = self.loss(
                     batch.observations[real],
                     batch.executed_actions[real],
-                    self._draw_expert(len(chunk) + round(ended) if spread else len(chunk)),
-                    policy_absorbing=ended,
+                    self._draw_expert(len(chunk) + round(weight) if spread else len(chunk)),
+                    policy_absorbing=weight,
                 )
                 self._step(loss)
                 for key, value in stats.items():

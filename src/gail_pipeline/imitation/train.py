@@ -179,10 +179,15 @@ def train_imitation(
         "dataset_size": len(demonstrations.trajectories),
         "dataset_version": demonstrations.metadata.get("version"),
     }
+
+    def new_policy() -> Policy:
+        """The learners' policy for the task's spaces, as the settings build it (BC's, the warm start's)."""
+        log_std = settings.policy_log_std_init
+        return make_policy(*env_spaces, settings.policy_hidden_sizes, log_std_init=log_std).to(device)
+
     seed_everything(seed)
     if algorithm == "bc":
-        log_std = settings.policy_log_std_init
-        policy = make_policy(*env_spaces, settings.policy_hidden_sizes, log_std_init=log_std).to(device)
+        policy = new_policy()
         fit = train_bc(policy, demonstrations, bc_config, seed)
         logger.info("%s bc: best validation NLL at step %d", task.name, fit.best_step)
         policy = policy.cpu()
@@ -198,9 +203,7 @@ def train_imitation(
         and settings.gail.bc_warm_start
         and (checkpoint is None or checkpoint.load() is None)
     ):
-        init_policy = make_policy(
-            *env_spaces, settings.policy_hidden_sizes, log_std_init=settings.policy_log_std_init
-        ).to(device)
+        init_policy = new_policy()
         train_bc(init_policy, demonstrations, bc_config, seed)
     trpo = settings.trpo
     if algorithm == "gail" and settings.gail.causal_entropy:
