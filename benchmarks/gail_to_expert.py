@@ -9,9 +9,11 @@ frozen-discriminator control and the ablations.
     python benchmarks/gail_to_expert.py --env mujoco --tasks hopper --seeds 0 --configs recipe paper frozen_d
 
 Configs: ``paper`` (conf/paper: the paper's settings), ``recipe`` (the settings of ``--env``: the
-recipe of conf/base, with conf/mujoco's value fit and gradient penalty for the MuJoCo tasks),
+recipe of conf/base, with conf/mujoco's value fit, gradient penalty and BC warm start for the
+MuJoCo tasks),
 ``frozen_d`` (the recipe with the discriminator's learning rate 0: what the reward's form alone
-buys), ``recipe-<option>`` (the recipe with an option put back to the paper's; several chain:
+buys; ``frozen_d-<option>`` / ``+<option>`` is the control of ``recipe-<option>`` / ``+<option>``),
+``recipe-<option>`` (the recipe with an option put back to the paper's; several chain:
 ``recipe-gp-replay``), then ``+<option>`` after either (an option added: ``recipe+gp``,
 ``paper+logit``, ``recipe-replay+gp``). A step that changes nothing is refused.
 ``paper`` runs at the paper's batch sizes (conf/paper's tasks), the recipe at the env's (conf/base:
@@ -89,6 +91,7 @@ BUDGETS = {
     "ant": 5_000_000,
     "humanoid": 15_000_000,
 }
+FROZEN = "frozen_d"  # the recipe (with the same removals and additions) with a frozen discriminator
 BATCH = "batch"  # the recipe's task batch sizes (conf/base: classic 1,000; conf/mujoco: 10,000)
 RECIPE_OPTIONS = {  # option → its settings (imitation.gail.*), at the recipe's values
     "logit": ("reward",),
@@ -117,18 +120,15 @@ def config_steps(config: str) -> tuple[str, list[str], list[str]]:
 
 
 def settings_for(config: str, env: str) -> ImitationSettings:
-    """The imitation settings of a config (see the module docstring): ``frozen_d``, or ``recipe`` /
-    ``paper`` followed by ``-<option>`` removals (recipe only) and ``+<option>`` additions. A step
+    """The imitation settings of a config (see the module docstring): ``recipe``, ``frozen_d`` or
+    ``paper`` followed by ``-<option>`` removals (not after paper) and ``+<option>`` additions. A step
     that changes nothing (removing an option the recipe of ``env`` does not have, adding one it has)
     is refused, so that a row's name always says what differs."""
     recipe = ImitationSettings.parse(parameters_from_conf(env)["imitation"])
     paper = ImitationSettings.parse(parameters_from_conf("paper")["imitation"])
     base_recipe = ImitationSettings.parse(parameters_from_conf("base")["imitation"]).gail
-    if config == "frozen_d":
-        settings = dataclasses.replace(recipe, gail=dataclasses.replace(recipe.gail, learning_rate=0.0))
-        return ImitationSettings.parse(dataclasses.replace(settings, checkpoint_dir=None))
     start, removed, added = config_steps(config)
-    if start == "recipe":
+    if start in ("recipe", FROZEN):
         settings = recipe
     elif start == "paper" and not removed:
         settings = paper if env == "paper" else dataclasses.replace(recipe, gail=paper.gail)
@@ -165,6 +165,8 @@ def settings_for(config: str, env: str) -> ImitationSettings:
         if at(settings, option) == wanted(option):
             raise SystemExit(f"config {config!r}: {start} under --env {env} has {option!r} already")
         settings = apply(wanted(option))
+    if start == FROZEN:  # the same settings, the discriminator never learning
+        settings = apply({"learning_rate": 0.0})
     return ImitationSettings.parse(dataclasses.replace(settings, checkpoint_dir=None))
 
 
@@ -173,14 +175,17 @@ def task_for(task: TaskSpec, config: str, env: str) -> TaskSpec:
     paper's (conf/paper) for ``paper`` and for ``recipe-batch``; ``paper+batch`` takes the env's.
     A ``batch`` step that changes nothing for the task is refused like any other."""
     start, removed, added = config_steps(config)
-    if config == "frozen_d" or (BATCH not in removed and BATCH not in added):
+    if BATCH not in removed and BATCH not in added:
         return task if start != "paper" else _paper_budget(task)
-    if (start, BATCH in removed, BATCH in added) not in {("recipe", True, False), ("paper", False, True)}:
-        raise SystemExit(f"config {config!r}: {BATCH!r} can only be removed from recipe or added to paper")
+    allowed = {("recipe", True, False), (FROZEN, True, False), ("paper", False, True)}
+    if (start, BATCH in removed, BATCH in added) not in allowed:
+        raise SystemExit(
+            f"config {config!r}: {BATCH!r} can only be removed from recipe or frozen_d, or added to paper"
+        )
     paper_task = _paper_budget(task)
     if (paper_task.batch_size, paper_task.iterations) == (task.batch_size, task.iterations):
         raise SystemExit(f"config {config!r}: --env {env} runs {task.name} at the paper's batch already")
-    return paper_task if start == "recipe" else task
+    return paper_task if start != "paper" else task
 
 
 def _paper_budget(task: TaskSpec) -> TaskSpec:

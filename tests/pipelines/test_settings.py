@@ -81,4 +81,7 @@ def test_conf_paper_puts_back_every_setting_the_recipe_changes():
     assert paper.gail == GAILConfig() and recipe.gail != GAILConfig()
     assert dataclasses.replace(paper, checkpoint_dir=None) == ImitationSettings()
     mujoco = ImitationSettings.parse(parameters_from_conf("mujoco")["imitation"])
-    assert mujoco.gail == dataclasses.replace(recipe.gail, gradient_penalty=10.0)  # the recipe + GP
+    # the recipe + the gradient penalty + the BC warm start with D-only iterations
+    assert mujoco.gail == dataclasses.replace(
+        recipe.gail, gradient_penalty=10.0, bc_warm_start=True, warmup_iterations=10
+    )

@@ -1,0 +1,51 @@
+"""The GAIL benchmark's config names (benchmarks/gail_to_expert.py): each name says exactly what
+differs from the recipe of its Kedro env, and a name that would change nothing is refused."""
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import pytest
+
+from gail_pipeline.config_loader import parameters_from_conf
+from gail_pipeline.tasks import TaskSpec
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import gail_to_expert as benchmark  # noqa: E402
+
+
+def test_frozen_d_is_the_recipe_with_its_removals_and_additions_and_a_learning_rate_of_0():
+    recipe = benchmark.settings_for("recipe", "mujoco")
+    frozen = benchmark.settings_for("frozen_d", "mujoco")
+    assert recipe.gail.learning_rate > 0 and frozen.gail.learning_rate == 0.0
+    assert frozen.gail.bc_warm_start and frozen.gail.warmup_iterations == 10  # the MuJoCo recipe's start
+    without_bc = benchmark.settings_for("frozen_d-bc", "mujoco")
+    recipe_without_bc = benchmark.settings_for("recipe-bc", "mujoco")
+    assert without_bc.gail == dataclasses.replace(recipe_without_bc.gail, learning_rate=0.0)
+    assert not without_bc.gail.bc_warm_start and without_bc.gail.warmup_iterations == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "env"),
+    [
+        ("recipe+bc", "mujoco"),  # the MuJoCo recipe has it already
+        ("recipe-bc", "base"),  # the classic recipe has no BC start to remove
+        ("frozen_d-bc", "base"),
+        ("recipe+gp", "mujoco"),
+        ("paper-logit", "base"),  # nothing to remove from the paper
+        ("recipe-nosuch", "base"),
+    ],
+)
+def test_a_config_that_changes_nothing_or_names_no_option_is_refused(config, env):
+    with pytest.raises(SystemExit, match=config.replace("+", r"\+")):
+        benchmark.settings_for(config, env)
+
+
+def test_batch_takes_the_papers_batch_for_the_recipe_and_its_control_only():
+    cartpole = TaskSpec.from_config("cartpole", parameters_from_conf("base")["tasks"]["cartpole"])
+    assert benchmark.task_for(cartpole, "recipe", "base").batch_size == 1000
+    for config in ("recipe-batch", "frozen_d-batch", "paper"):
+        assert benchmark.task_for(cartpole, config, "base").batch_size == 5000
+    assert benchmark.task_for(cartpole, "paper+batch", "base").batch_size == 1000
+    with pytest.raises(SystemExit, match="batch"):
+        benchmark.task_for(cartpole, "paper-batch", "base")
