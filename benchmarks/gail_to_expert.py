@@ -38,7 +38,9 @@ evaluations' own time excluded). The budget is a fifth of the paper's env steps 
 last iteration's length (a batch ends its episodes, so an iteration may run a little longer than
 that: the CSV's ``budget_env_steps`` is the run's own count). The final score is
 the policy's at that end, over ``--final-episodes`` deterministic episodes (50, the evaluation
-stage's protocol). Datasets and reference returns come from the project's catalog: run
+stage's protocol). ``--checkpoints DIR`` lets a long run (Humanoid) be killed and continued: the
+same command resumes it from its last checkpoint, its curve and wall time included. Datasets and
+reference returns come from the project's catalog: run
 the demonstrations stage for the tasks first. Rows go to ``--csv`` (a row per task, config,
 seed and dataset size, replacing the same key's earlier row) and a Markdown report to ``--output``.
 """
@@ -204,6 +206,8 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
         eval_every=args.eval_every,
         eval_episodes=args.eval_episodes,
         update_threads=args.update_threads,
+        checkpoint_dir=None if args.checkpoints is None else str(args.checkpoints),
+        checkpoint_every=args.checkpoint_every,
     )
     budget = args.budget or BUDGETS.get(task.name, task.batch_size * task.iterations // 5)
     iterations = -(-budget // task.batch_size)
@@ -379,6 +383,14 @@ def main() -> None:
         default=None,
         help="a folder for each run's learning curve (CSV; rewritten at each evaluation)",
     )
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="a folder for each run's checkpoint: a run killed midway continues from it when started "
+        "again with the same arguments (the run's settings are in the checkpoint's name)",
+    )
+    parser.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
     parser.add_argument("--report-only", action="store_true", help="write the report from the CSV's rows")
     parser.add_argument("--note", action="append", default=[], help="a line for the report's header")
     parser.add_argument(
