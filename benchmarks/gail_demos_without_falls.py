@@ -1,5 +1,6 @@
-"""A diagnostic of the termination bias: GAIL on a dataset drawn like the task's 4-trajectory one,
-but from the first expert trajectories that do not end early (the stochastic expert's falls left out).
+"""A diagnostic of the termination bias: GAIL on a dataset drawn like the task's own (4 trajectories;
+Humanoid 80), but from the expert trajectories that do not end early (the stochastic expert's falls
+left out).
 
     python benchmarks/gail_demos_without_falls.py --env mujoco --task ant --config recipe \
         --budget 400000 --curves /tmp/curves_without_falls
@@ -26,9 +27,6 @@ import gail_to_expert  # noqa: E402
 from gail_pipeline.tasks import TaskSpec  # noqa: E402
 from gail_pipeline.trajectories import Demonstrations, subsample  # noqa: E402
 
-SIZE = 4
-
-
 @dataclasses.dataclass
 class _Catalog:
     """The project's catalog, with the task's 4-trajectory dataset replaced."""
@@ -49,6 +47,7 @@ def main() -> None:
     parser.add_argument("--task", default="ant")
     parser.add_argument("--config", default="recipe")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=int, default=None, help="trajectories (default 4; Humanoid 80)")
     parser.add_argument("--eval-every", type=int, default=5)
     parser.add_argument("--budget", type=int, default=None, help="env steps (default: gail_to_expert's)")
     parser.add_argument("--curves", type=Path, default=None)
@@ -62,9 +61,10 @@ def main() -> None:
     falls = len(expert.trajectories) - len(upright)
     print(f"{falls} of {len(expert.trajectories)} expert trajectories end early")
     kept = Demonstrations(upright, expert.env_id, dict(expert.metadata))
-    seed = int(context.params["demonstrations"]["seed"]) + SIZE  # the demonstrations stage's
-    dataset = subsample(kept, SIZE, task.subsample_interval, seed=seed)
-    name = f"{task.name}.demonstrations_n{SIZE}"
+    size = args.size or (80 if task.name == "humanoid" else 4)  # gail_to_expert's
+    seed = int(context.params["demonstrations"]["seed"]) + size  # the demonstrations stage's
+    dataset = subsample(kept, size, task.subsample_interval, seed=seed)
+    name = f"{task.name}.demonstrations_n{size}"
     run_context = argparse.Namespace(catalog=_Catalog(context.catalog, name, dataset), params=context.params)
     options = argparse.Namespace(
         env=args.env,
@@ -75,8 +75,10 @@ def main() -> None:
         stop_at_target=False,
         final_episodes=50,
         curves=args.curves,
+        checkpoints=None,
+        checkpoint_every=10,
     )
-    print(gail_to_expert.run(task, args.config, args.seed, SIZE, options, run_context))
+    print(gail_to_expert.run(task, args.config, args.seed, size, options, run_context))
 
 
 if __name__ == "__main__":
