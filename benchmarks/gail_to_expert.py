@@ -388,7 +388,7 @@ def main() -> None:
         type=Path,
         default=None,
         help="a folder for each run's checkpoint: a run killed midway continues from it when started "
-        "again with the same arguments (the run's settings are in the checkpoint's name)",
+        "again with the same arguments (a checkpoint serves only a run of the same settings)",
     )
     parser.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
     parser.add_argument("--report-only", action="store_true", help="write the report from the CSV's rows")
