@@ -12,7 +12,8 @@ Configs: ``paper`` (conf/paper: the paper's settings), ``recipe`` (the settings 
 recipe of conf/base, with conf/mujoco's value fit, gradient penalty and BC warm start for the
 MuJoCo tasks),
 ``frozen_d`` (the recipe with the discriminator's learning rate 0: what the reward's form alone
-buys; ``frozen_d-<option>`` / ``+<option>`` is the control of ``recipe-<option>`` / ``+<option>``),
+buys, and under conf/mujoco the BC start with it — ``frozen_d-bc`` is the form alone there;
+``frozen_d-<option>`` / ``+<option>`` is the control of ``recipe-<option>`` / ``+<option>``),
 ``recipe-<option>`` (the recipe with an option put back to the paper's; several chain:
 ``recipe-gp-replay``), then ``+<option>`` after either (an option added: ``recipe+gp``,
 ``paper+logit``, ``recipe-replay+gp``). A step that changes nothing is refused.
