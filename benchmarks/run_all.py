@@ -18,7 +18,8 @@ date, the machine and its exact command:
     ``gail_to_0.9_halfcheetah_batch10k_gradient_penalty.md`` (a gradient penalty);
 ``gail_to_expert.md`` / ``gail_to_expert.csv`` — the deterministic normalised score of GAIL
     during training: env steps and wall time to 0.9 and the score at a fifth of the paper's budget,
-    for the paper's settings, the recipe and its frozen-discriminator control, 4 trajectories
+    for the paper's settings, the recipe and its frozen-discriminator control (on MuJoCo with
+    and without the recipe's BC start), 4 trajectories
     (Humanoid 80), 3 seeds, on the classic tasks and (conf/mujoco's budgets) the six MuJoCo tasks;
     and the ablations (runs end at 0.9): each option of the recipe removed on CartPole, Hopper,
     HalfCheetah, Walker2d and Ant (conf/mujoco's BC warm start too), each added to the paper's
@@ -109,6 +110,8 @@ def to_expert(catalog, args: argparse.Namespace) -> None:
     if mujoco:
         common = ["--env", "mujoco", *seeds, *budget, "--eval-every", "5", *out]
         run("gail_to_expert.py", "--tasks", *mujoco, *common)
+        # frozen_d starts from the recipe's BC policy; without it, the reward's form alone.
+        run("gail_to_expert.py", "--tasks", *mujoco, *common, "--configs", "frozen_d-bc")
         ablated = [t for t in ("hopper", "halfcheetah", "walker", "ant") if t in mujoco]
         stop = [*common, "--stop-at-target", "--configs"]
         if ablated:
