@@ -27,6 +27,7 @@ import gail_to_expert  # noqa: E402
 from gail_pipeline.tasks import TaskSpec  # noqa: E402
 from gail_pipeline.trajectories import Demonstrations, subsample  # noqa: E402
 
+
 @dataclasses.dataclass
 class _Catalog:
     """The project's catalog, with the task's 4-trajectory dataset replaced."""
