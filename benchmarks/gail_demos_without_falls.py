@@ -62,7 +62,7 @@ def main() -> None:
     falls = len(expert.trajectories) - len(upright)
     print(f"{falls} of {len(expert.trajectories)} expert trajectories end early")
     kept = Demonstrations(upright, expert.env_id, dict(expert.metadata))
-    size = args.size or (80 if task.name == "humanoid" else 4)  # gail_to_expert's
+    size = args.size or gail_to_expert.dataset_size(task.name)
     seed = int(context.params["demonstrations"]["seed"]) + size  # the demonstrations stage's
     dataset = subsample(kept, size, task.subsample_interval, seed=seed)
     name = f"{task.name}.demonstrations_n{size}"

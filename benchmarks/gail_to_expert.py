@@ -115,6 +115,11 @@ OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, else imi
 }
 
 
+def dataset_size(task: str) -> int:
+    """The benchmark's dataset size: 4 expert trajectories (Humanoid: 80, its smallest)."""
+    return 80 if task == "humanoid" else 4
+
+
 def config_steps(config: str) -> tuple[str, list[str], list[str]]:
     """A config's start (``recipe``, ``paper``, ``frozen_d``), its removed and its added options."""
     name, *added = config.split("+")
@@ -417,7 +422,7 @@ def main() -> None:
             task_for(tasks[name], config, args.env)
     rows = []
     for name in args.tasks:
-        size = args.size or (80 if name == "humanoid" else 4)
+        size = args.size or dataset_size(name)
         for config in args.configs:
             for seed in args.seeds:
                 rows.append(run(tasks[name], config, seed, size, args, context))
