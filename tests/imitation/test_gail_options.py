@@ -50,6 +50,33 @@ def test_absorbing_state_reward_continues_a_terminated_episode_only():
     assert rewards[0][-1] == pytest.approx(logits[4] + tail, rel=1e-5)
 
 
+@pytest.mark.parametrize("absorbing_logit", [5.0, -50.0])
+def test_the_absorbing_reward_cap_pays_ending_at_most_the_mean_step(absorbing_logit):
+    """With the cap, the tail is γ min(r_abs, mean per-step reward) / (1 − γ): an absorbing logit
+    above the batch's mean step is cut to it, one below is kept; the steps are untouched."""
+    rewards = {}
+    for cap in (False, True):
+        model = _model(absorbing_reward_cap=cap)
+        # The absorbing state's logit set apart from the real pairs' (which stay near 0).
+        model.discriminator.absorbing_logit = lambda: torch.tensor([absorbing_logit])
+        batch = Batch.from_trajectories(
+            [_trajectory(5, -1.0, terminated=True, seed=10), _trajectory(5, -1.0, truncated=True, seed=11)]
+        )
+        rewards[cap] = model.rewards(batch)
+        with torch.no_grad():
+            logits = model.discriminator(batch.observations, batch.executed_actions).numpy()
+            absorbing = float(model.discriminator.absorbing_logit()[0])
+    assert absorbing == pytest.approx(absorbing_logit, abs=1e-4)
+    assert np.abs(logits).max() < 2.0
+    expected = float(logits.mean()) if absorbing_logit > 0 else absorbing  # the cap binds on the high one
+    np.testing.assert_allclose(rewards[True][1], logits[5:], rtol=1e-6)
+    np.testing.assert_allclose(rewards[True][0][:-1], logits[:4], rtol=1e-6)
+    assert rewards[True][0][-1] == pytest.approx(logits[4] + GAMMA * expected / (1 - GAMMA), rel=1e-5)
+    assert rewards[False][0][-1] == pytest.approx(logits[4] + GAMMA * absorbing / (1 - GAMMA), rel=1e-5)
+    with pytest.raises(ConfigError, match="absorbing_reward_cap: expected false unless absorbing_states"):
+        parse_settings(GAILConfig, {"absorbing_reward_cap": True}, "gail")
+
+
 def test_the_absorbing_input_is_the_indicator_alone():
     model = _model()
     d = model.discriminator

@@ -37,6 +37,8 @@ Beyond the paper (each a :class:`GAILConfig` setting, off by default):
   ending, not what the reward's sign says; ``absorbing_replay`` keeps the policy's absorbing
   pairs in D's updates at their share of all its pairs so far; ``absorbing_horizon`` weighs each
   absorbing pair by the steps left to the time limit (the time spent absorbed) instead of one;
+  ``absorbing_reward_cap`` pays the absorbing state at most the batch's mean per-step reward
+  (tasks that end on failure: ending never pays more than the policy's average step);
 * ``epochs`` / ``minibatch_size`` — several minibatch Adam epochs per iteration instead of one
   full-batch step; ``spectral_norm`` — each layer's weight divided by its largest singular value
   (Miyato et al. 2018); ``gradient_penalty`` above;
@@ -107,6 +109,15 @@ class GAILConfig:
     instead of for one step. D then compares the two occupancy measures over the time limit: a
     policy that ends early at step t has spent T − t steps absorbed, and ending keeps a weight in
     D's updates that one pair per ending does not give it."""
+    absorbing_reward_cap: bool = False
+    """With ``absorbing_states``: the absorbing state's reward is at most the mean per-step reward
+    of the batch it is given to, so that ending never pays more than the policy's average step.
+    D's per-step logits on policy pairs sit below 0 for as long as D tells them from the expert's
+    (a handful of trajectories it can nearly memorise), while the absorbing logit, one point seen
+    thousands of times, only measures how often each side ends: once the policy ends about as
+    often as the expert, ending pays more than going on, and a policy that had stopped ending
+    learns to end again. For tasks that end on failure (the MuJoCo locomotion tasks); a task
+    that ends on success needs ending to pay more than a step, and keeps this off."""
     epochs: int = 1
     """Passes over the iteration's pairs per discriminator update (the paper: 1)."""
     minibatch_size: int | None = None
@@ -138,6 +149,10 @@ class GAILConfig:
             ),
             "absorbing_horizon": (
                 self.absorbing_states or not self.absorbing_horizon,
+                "false unless absorbing_states is true",
+            ),
+            "absorbing_reward_cap": (
+                self.absorbing_states or not self.absorbing_reward_cap,
                 "false unless absorbing_states is true",
             ),
         }
@@ -336,6 +351,8 @@ class GAILReward:
                     reward_from_logits(self.discriminator.absorbing_logit(), self.reward_sign)[0]
                 )
             absorbing /= scale
+            if self.config.absorbing_reward_cap and len(flat):
+                absorbing = min(absorbing, float(flat.mean()))
             # The episode goes on in the absorbing state for ever: Σ_{k≥1} γ^k r_abs after its last step.
             tail = self.gamma * absorbing / (1.0 - self.gamma)
             for trajectory, reward in zip(batch.trajectories, rewards):
