@@ -23,6 +23,10 @@ def test_frozen_d_is_the_recipe_with_its_removals_and_additions_and_a_learning_r
     recipe_without_bc = benchmark.settings_for("recipe-bc", "mujoco")
     assert without_bc.gail == dataclasses.replace(recipe_without_bc.gail, learning_rate=0.0)
     assert not without_bc.gail.bc_warm_start and without_bc.gail.warmup_iterations == 0
+    without_cap = benchmark.settings_for("recipe-cap", "mujoco")
+    assert recipe.gail.absorbing_reward_cap and without_cap.gail == dataclasses.replace(
+        recipe.gail, absorbing_reward_cap=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -32,6 +36,8 @@ def test_frozen_d_is_the_recipe_with_its_removals_and_additions_and_a_learning_r
         ("recipe-bc", "base"),  # the classic recipe has no BC start to remove
         ("frozen_d-bc", "base"),
         ("recipe+gp", "mujoco"),
+        ("recipe+cap", "mujoco"),
+        ("recipe-cap", "base"),  # the classic tasks end on success too: no cap to remove
         ("paper-logit", "base"),  # nothing to remove from the paper
         ("recipe-nosuch", "base"),
     ],

@@ -81,7 +81,13 @@ def test_conf_paper_puts_back_every_setting_the_recipe_changes():
     assert paper.gail == GAILConfig() and recipe.gail != GAILConfig()
     assert dataclasses.replace(paper, checkpoint_dir=None) == ImitationSettings()
     mujoco = ImitationSettings.parse(parameters_from_conf("mujoco")["imitation"])
-    # the recipe + the gradient penalty + the BC warm start with D-only iterations
+    # the recipe + the gradient penalty + the BC warm start with D-only iterations + the cap on
+    # the absorbing state's reward (MuJoCo's tasks end on failure only)
     assert mujoco.gail == dataclasses.replace(
-        recipe.gail, gradient_penalty=10.0, bc_warm_start=True, warmup_iterations=10
+        recipe.gail,
+        gradient_penalty=10.0,
+        bc_warm_start=True,
+        warmup_iterations=10,
+        absorbing_reward_cap=True,
     )
+    assert not recipe.gail.absorbing_reward_cap  # MountainCar and Acrobot end on success
