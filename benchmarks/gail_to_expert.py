@@ -389,7 +389,8 @@ def main() -> None:
         "--curves",
         type=Path,
         default=None,
-        help="a folder for each run's learning curve (CSV; rewritten at each evaluation)",
+        help="a folder for each run's learning curve (CSV; rewritten at each evaluation, from a "
+        "resumed run's first iteration until the run ends, then whole)",
     )
     parser.add_argument(
         "--checkpoints",
