@@ -12,8 +12,10 @@ import torch
 from gail_pipeline.experts import machine_description
 
 
-def header(title: str, script: str) -> list[str]:
-    """The report's first lines: title, date, machine, command."""
+def header(title: str, script: str, arguments: list[str] | None = None) -> list[str]:
+    """The report's first lines: title, date, machine, command (``arguments``: the command's
+    arguments as the report should show them; the process's own by default)."""
+    arguments = sys.argv[1:] if arguments is None else arguments
     return [
         f"# {title}",
         "",
@@ -22,7 +24,7 @@ def header(title: str, script: str) -> list[str]:
             f"- machine: {machine_description()}; Python {platform.python_version()}, "
             f"torch {torch.__version__}"
         ),
-        f"- command: `python benchmarks/{script} {' '.join(sys.argv[1:])}`",
+        f"- command: `python benchmarks/{script} {' '.join(arguments)}`",
     ]
 
 

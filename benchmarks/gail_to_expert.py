@@ -328,15 +328,24 @@ def saved_rows(path: Path) -> list[dict]:
 
 
 def report(rows: list[dict], args: argparse.Namespace) -> list[str]:
+    title = "GAIL to 0.9 of the expert: paper settings, recipe, frozen-discriminator control"
+    if args.report_only:  # rows of many runs: their protocols are in the notes, not in this command
+        arguments = ["--report-only", *(f"--note <note {i}>" for i in range(1, len(args.note) + 1))]
+        protocol = (
+            f"- written from the rows of `{args.csv}` (each row's run and protocol: the notes below); "
+            "budget: a fifth of the paper's env steps unless stated"
+        )
+    else:
+        arguments = None
+        protocol = (
+            f"- conf env: `{args.env}`; {args.eval_episodes} deterministic episodes every "
+            f"{args.eval_every} iterations, final score over {args.final_episodes}; budget: a fifth of "
+            f"the paper's env steps unless stated; CSV: `{args.csv}`"
+        )
     lines = [
-        *header(
-            "GAIL to 0.9 of the expert: paper settings, recipe, frozen-discriminator control",
-            "gail_to_expert.py",
-        ),
-        f"- conf env: `{args.env}`; {args.eval_episodes} deterministic episodes every {args.eval_every} "
-        f"iterations, final score over {args.final_episodes}; budget: a fifth of the paper's env steps "
-        f"unless stated; CSV: `{args.csv}`",
-        *(f"- {note}" for note in args.note),
+        *header(title, "gail_to_expert.py", arguments),
+        protocol,
+        *(f"- note {i}: {note}" for i, note in enumerate(args.note, 1)),
         "",
         "| task | config | n | seeds | reached 0.9 | median env steps to 0.9 | median wall s to 0.9 "
         "| final scores |",

@@ -55,3 +55,33 @@ def test_batch_takes_the_papers_batch_for_the_recipe_and_its_control_only():
     assert benchmark.task_for(cartpole, "paper+batch", "base").batch_size == 1000
     with pytest.raises(SystemExit, match="batch"):
         benchmark.task_for(cartpole, "paper-batch", "base")
+
+
+def test_a_report_from_saved_rows_names_no_single_protocol_and_numbers_its_notes():
+    row = {"task": "hopper", "config": "recipe", "seed": 0, "n_trajectories": 4}
+    rows = [
+        {
+            **row,
+            "budget_env_steps": 5_000_000,
+            "env_steps_to_0_9": 490_000,
+            "wall_s_to_0_9": 900.0,
+            "final_score": 1.0,
+        },
+        {
+            **row,
+            "seed": 1,
+            "budget_env_steps": 5_000_000,
+            "env_steps_to_0_9": "",
+            "wall_s_to_0_9": "",
+            "final_score": 0.5,
+        },
+    ]
+    args = benchmark.argparse.Namespace(
+        report_only=True, csv=Path("rows.csv"), note=["classic rows: base", "MuJoCo rows: mujoco"], env="base"
+    )
+    lines = benchmark.report(rows, args)
+    text = "\n".join(lines)
+    assert "conf env" not in text  # the rows' envs differ: the notes say which
+    assert "--report-only --note <note 1> --note <note 2>`" in text
+    assert "- note 2: MuJoCo rows: mujoco" in text
+    assert "| hopper | recipe | 4 | 2 | 1/2 | 490,000 | 900 | 1.00, 0.50 |" in text
