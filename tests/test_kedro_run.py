@@ -158,6 +158,10 @@ def test_mlflow_child_run_per_unit_sequential_and_parallel(project):
             "reporting/learning_curves.png",
             "reporting/learning_curves.html",
             "reporting/paper_comparison.md",
+            "reporting/aggregate_scores.csv",
+            "reporting/aggregate_scores.md",
+            "reporting/performance_profiles.png",
+            "reporting/performance_profiles.html",
         }
 
 

@@ -62,7 +62,7 @@ def test_comparison_with_the_shipped_paper_numbers():
     gail = comparison[comparison["algorithm"] == "gail"].iloc[0]
     assert gail["score_difference"] == pytest.approx(0.0)
     markdown = to_markdown(comparison)
-    assert "| cartpole | 1 | BC | 2 | 110.00 | 0.500 ± 0.141 | 72.02 | 0.294 | +0.206 |" in markdown
+    assert "| cartpole | 1 | BC | 2 | 110.00 | 0.500 ± 0.141 | [0.400, 0.600] | 72.02 | 0.294 | +0.206 |" in markdown
 
 
 def test_reacher_gail_is_compared_at_the_same_causal_entropy():
@@ -89,7 +89,7 @@ def test_figures_have_a_panel_per_task_and_the_paper_beside_ours():
     comparison = compare_with_paper(
         results, pd.read_csv(RAW / "paper_appendix_b.csv"), pd.read_csv(RAW / "paper_expert_random.csv")
     )
-    png, html = __import__("gail_pipeline.reporting", fromlist=["figure_one"]).figure_one(comparison, results)
+    png, html = __import__("gail_pipeline.reporting", fromlist=["figure_one"]).figure_one(comparison)
     titles = [ax.get_title() for ax in png.axes if ax.get_title()]
     assert titles == ["acrobot", "cartpole"]
     names = {trace.name for trace in html.data}
@@ -107,7 +107,7 @@ def test_figure_one_marks_the_dataset_sizes_and_the_expert_and_random_levels():
     comparison = compare_with_paper(
         results, pd.read_csv(RAW / "paper_appendix_b.csv"), pd.read_csv(RAW / "paper_expert_random.csv")
     )
-    png, _ = figure_one(comparison, results)
+    png, _ = figure_one(comparison)
     (ax,) = [ax for ax in png.axes if ax.get_title()]
     assert list(ax.get_xticks()) == [1, 4, 10]
     levels = {line.get_label(): line.get_ydata()[0] for line in ax.get_lines()}

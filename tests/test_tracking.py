@@ -31,6 +31,10 @@ REPORTS = {
     "reporting/learning_curves.png",
     "reporting/learning_curves.html",
     "reporting/paper_comparison.md",
+    "reporting/aggregate_scores.csv",
+    "reporting/aggregate_scores.md",
+    "reporting/performance_profiles.png",
+    "reporting/performance_profiles.html",
 }
 
 
@@ -500,7 +504,7 @@ def test_conflicting_or_unplaceable_declarations_are_refused(tags, namespace, me
     ("declared", "message"),
     [
         ({"artifact": "figure"}, "expected {artifact"),
-        ({"artifact": "table", "artifact_path": "r/t.csv"}, "artifact: expected one of figure, text"),
+        ({"artifact": "model", "artifact_path": "r/t.pt"}, "artifact: expected one of figure, text, table"),
         ({"artifact": "text", "artifact_path": "/abs/t.md"}, "artifact_path: expected a relative"),
     ],
 )

@@ -13,12 +13,17 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from gail_pipeline.statistics import aggregate_scores, cell_statistics
+
 __all__ = [
+    "aggregate_table",
+    "aggregates_markdown",
     "compare_with_paper",
     "concat_results",
     "curves_table",
     "figure_one",
     "learning_curves",
+    "performance_profile_figure",
     "to_markdown",
 ]
 
@@ -47,7 +52,8 @@ def compare_with_paper(
     causal_entropy_weight: float = 0.0,
 ) -> pd.DataFrame:
     """One row per (task, n_trajectories, algorithm) of ``results``: our return and normalised
-    score (mean and std over seeds) beside the paper's, and their difference.
+    score (mean and std over seeds, and the mean's 95 % bootstrap interval ``ci_low``–``ci_high``
+    over seeds) beside the paper's, and their difference.
 
     GAIL is compared with the paper's GAIL at the same causal-entropy weight λ (rows without λ are
     λ = 0).
@@ -67,6 +73,10 @@ def compare_with_paper(
         .reset_index()
     )
     ours["normalized_score_std"] = ours["normalized_score_std"].fillna(0.0)
+    intervals = cell_statistics(results[list(required)])[
+        ["task", "n_trajectories", "algorithm", "ci_low", "ci_high"]
+    ]
+    ours = ours.merge(intervals, on=["task", "n_trajectories", "algorithm"], how="left")
     ours["paper_algorithm"] = ours["algorithm"].map(ALGORITHM_NAMES)
 
     paper = paper_results.copy()
@@ -104,11 +114,11 @@ def compare_with_paper(
 
 def to_markdown(comparison: pd.DataFrame) -> str:
     """The comparison as a Markdown table: per task and size, each algorithm's normalised score,
-    ours (mean ± std over seeds) and the paper's."""
+    ours (mean ± std over seeds, and the mean's 95 % bootstrap interval) and the paper's."""
     lines = [
         "| task | trajectories | algorithm | seeds | our return | our normalised "
-        "score | paper return | paper normalised score | difference |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "score | 95 % CI | paper return | paper normalised score | difference |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in comparison.itertuples():
         paper_return = "" if pd.isna(row.paper_return_mean) else f"{row.paper_return_mean:.2f}"
@@ -118,7 +128,57 @@ def to_markdown(comparison: pd.DataFrame) -> str:
             f"| {row.task} | {row.n_trajectories} | {ALGORITHM_NAMES.get(row.algorithm, row.algorithm)} "
             f"| {row.seeds} | {row.return_mean:.2f} | "
             f"{row.normalized_score:.3f} ± {row.normalized_score_std:.3f} "
-            f"| {paper_return} | {paper_score} | {diff} |"
+            f"| [{row.ci_low:.3f}, {row.ci_high:.3f}] | {paper_return} | {paper_score} | {diff} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def aggregate_table(results: pd.DataFrame) -> pd.DataFrame:
+    """The normalised score aggregated over tasks (:func:`~gail_pipeline.statistics.aggregate_scores`:
+    mean and IQM with stratified-bootstrap 95 % intervals), algorithms in the paper's order: the
+    algorithms on the cells they all ran (``comparison`` ``algorithms``), and, where the results
+    hold GAIL under several configs (``config``: recipe, paper, frozen_d), GAIL's configs on theirs
+    (``gail_configs``)."""
+    order = {name: i for i, name in enumerate(ALGORITHM_NAMES)}
+    scores = results
+    tables = []
+    if "config" in results.columns:
+        scores = results[results["config"].isin(["recipe"]) | (results["algorithm"] != "gail")]
+        scores = scores.drop(columns="config")
+        gail = results[results["algorithm"] == "gail"]
+        if gail["config"].nunique() > 1:
+            tables.append(aggregate_scores(gail, comparison="gail_configs"))
+    if not scores.empty:
+        tables.insert(0, aggregate_scores(scores, comparison="algorithms"))
+    table = pd.concat(tables, ignore_index=True)
+    if "config" not in table.columns:
+        table.insert(2, "config", "")
+    table["config"] = table["config"].fillna("")
+    return table.sort_values(
+        ["comparison", "algorithm", "config"],
+        key=lambda c: c.map(order) if c.name == "algorithm" else c,
+        kind="stable",
+    ).reset_index(drop=True)
+
+
+def aggregates_markdown(aggregates: pd.DataFrame) -> str:
+    """The aggregate table as Markdown: per comparison and algorithm, the cells and runs it pools,
+    the mean and the IQM, each with its 95 % interval."""
+    lines = [
+        "Normalised scores over all (task, dataset size) cells the compared algorithms share: mean and "
+        "interquartile mean (IQM) over every run, each with its stratified-bootstrap 95 % interval "
+        "(Agarwal et al. 2021).",
+        "",
+        "| comparison | algorithm | config | tasks | cells | runs | mean | mean 95 % CI | IQM "
+        "| IQM 95 % CI |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in aggregates.itertuples():
+        lines.append(
+            f"| {row.comparison} | {ALGORITHM_NAMES.get(row.algorithm, row.algorithm)} | {row.config} "
+            f"| {row.tasks} | {row.cells} | {row.runs} | {row.mean:.3f} | "
+            f"[{row.mean_ci_low:.3f}, {row.mean_ci_high:.3f}] | {row.iqm:.3f} | "
+            f"[{row.iqm_ci_low:.3f}, {row.iqm_ci_high:.3f}] |"
         )
     return "\n".join(lines) + "\n"
 
@@ -130,10 +190,11 @@ _COLORS = {"bc": "#1f77b4", "fem": "#2ca02c", "gtal": "#9467bd", "gail": "#d6272
 _REFERENCE_STYLE = {"expert": ("black", "--"), "random": ("grey", ":")}
 
 
-def figure_one(comparison: pd.DataFrame, results: pd.DataFrame):
+def figure_one(comparison: pd.DataFrame):
     """The paper's Figure 1 for our runs: per task, normalised score against the number of expert
-    trajectories, one line per algorithm (mean over seeds, band: min–max over seeds), the paper's
-    scores as hollow markers on dashed lines. Returns (matplotlib figure, plotly figure)."""
+    trajectories, one line per algorithm (mean over seeds, band: the mean's 95 % bootstrap interval
+    over seeds), the paper's scores as hollow markers on dashed lines. Returns (matplotlib figure,
+    plotly figure)."""
     import plotly.graph_objects as go
     from matplotlib.figure import Figure
     from plotly.subplots import make_subplots
@@ -151,11 +212,9 @@ def figure_one(comparison: pd.DataFrame, results: pd.DataFrame):
             if ours.empty:
                 continue
             color = _COLORS[algorithm]
-            spread = (
-                results[(results["task"] == task) & (results["algorithm"] == algorithm)]
-                .groupby("n_trajectories")["normalized_score"]
-                .agg(["min", "max"])
-                .reindex(ours["n_trajectories"])
+            spread = pd.DataFrame(
+                {"min": ours["ci_low"].to_numpy(), "max": ours["ci_high"].to_numpy()},
+                index=ours["n_trajectories"],
             )
             ax.plot(ours["n_trajectories"], ours["normalized_score"], "o-", color=color, label=name)
             ax.fill_between(ours["n_trajectories"], spread["min"], spread["max"], color=color, alpha=0.15)
@@ -351,5 +410,59 @@ def learning_curves(curves: pd.DataFrame | Mapping[str, pd.DataFrame], results: 
         title="True return against env steps (BC: its final return; expert and random: reference returns)",
         height=320 * rows + 80,
         width=420 * cols + 160,
+    )
+    return fig, interactive
+
+
+def performance_profile_figure(profiles: pd.DataFrame):
+    """Performance profiles (:func:`~gail_pipeline.statistics.performance_profiles`): the share of
+    runs above each normalised-score threshold, one line per algorithm[, config], band: the
+    stratified-bootstrap 95 % interval. Returns (matplotlib figure, plotly figure)."""
+    import plotly.graph_objects as go
+    from matplotlib.figure import Figure
+
+    groups = ["algorithm", "config"] if "config" in profiles.columns else ["algorithm"]
+    fig = Figure(figsize=(6.4, 4.2), dpi=110)
+    ax = fig.subplots()
+    interactive = go.Figure()
+    palette = ["#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    for i, (key, profile) in enumerate(profiles.groupby(groups, sort=False)):
+        key = key if isinstance(key, tuple) else (key,)
+        algorithm = key[0]
+        name = " ".join([ALGORITHM_NAMES.get(algorithm, algorithm), *(k for k in key[1:] if k)])
+        config = key[1] if len(key) > 1 else ""
+        own_color = algorithm in _COLORS and config in ("", "recipe")  # GAIL's other configs: others
+        color = _COLORS[algorithm] if own_color else palette[i % len(palette)]
+        ax.plot(profile["threshold"], profile["fraction"], color=color, label=name)
+        ax.fill_between(profile["threshold"], profile["ci_low"], profile["ci_high"], color=color, alpha=0.15)
+        interactive.add_trace(
+            go.Scatter(
+                x=profile["threshold"],
+                y=profile["fraction"],
+                mode="lines",
+                name=name,
+                line={"color": color},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": profile["ci_high"] - profile["fraction"],
+                    "arrayminus": profile["fraction"] - profile["ci_low"],
+                },
+            )
+        )
+    for level, (color, style) in ((1.0, _REFERENCE_STYLE["expert"]), (0.0, _REFERENCE_STYLE["random"])):
+        ax.axvline(level, color=color, ls=style, lw=0.9, zorder=1)
+    ax.set_xlabel("normalised score τ (random 0, expert 1)")
+    ax.set_ylabel("fraction of runs with score > τ")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    interactive.update_layout(
+        title="Performance profiles: fraction of runs above each normalised score (band: 95 % CI)",
+        xaxis_title="normalised score τ",
+        yaxis_title="fraction of runs with score > τ",
+        width=720,
+        height=460,
     )
     return fig, interactive

@@ -171,17 +171,19 @@ def unit_tracking(node: Any) -> UnitTracking | None:
 class ReportArtifact:
     """A dataset's ``metadata: {tracking: {artifact: <kind>, artifact_path: <path>}}``."""
 
-    kind: str  # figure | text
+    kind: str  # figure | text | table
     path: str  # the artifact's path in the kedro run's run
 
     def log(self, client: MlflowClient, run_id: str, value: Any) -> None:
         if self.kind == "figure":
             client.log_figure(run_id, value, self.path)
+        elif self.kind == "table":  # a DataFrame, as CSV
+            client.log_text(run_id, value.to_csv(index=False), self.path)
         else:
             client.log_text(run_id, value, self.path)
 
 
-_ARTIFACT_KINDS = ("figure", "text")
+_ARTIFACT_KINDS = ("figure", "text", "table")
 
 
 def report_artifact(name: str, metadata: Mapping[str, Any] | None) -> ReportArtifact | None:
@@ -192,7 +194,7 @@ def report_artifact(name: str, metadata: Mapping[str, Any] | None) -> ReportArti
     where = f"catalog: {name}.metadata.tracking"
     if not isinstance(declared, Mapping) or set(declared) != {"artifact", "artifact_path"}:
         raise ValueError(
-            f"{where}: expected {{artifact: figure | text, artifact_path: <path>}}, got {declared!r}"
+            f"{where}: expected {{artifact: figure | text | table, artifact_path: <path>}}, got {declared!r}"
         )
     kind, path = declared["artifact"], declared["artifact_path"]
     if kind not in _ARTIFACT_KINDS:

@@ -21,6 +21,8 @@ COMPARISON_COLUMNS = [
     "return_mean",
     "normalized_score",
     "normalized_score_std",
+    "ci_low",
+    "ci_high",
     "paper_return_mean",
     "paper_return_std",
     "paper_normalized_score",
@@ -116,7 +118,28 @@ def test_reporting_pipeline_compares_with_the_paper_and_plots():
     names = [trace.name for trace in catalog.load("learning_curves_html").data]
     assert names == ["GAIL", "BC (final)", "expert", "random"] * 2
 
+    # The scores over all cells: per algorithm, mean and IQM over its 4 runs with their intervals;
+    # then the performance profiles and their figure.
+    SequentialRunner().run(pipeline.only_nodes("summarise_scores"), catalog)
+    aggregates = catalog.load("aggregate_scores").set_index("algorithm")
+    assert list(aggregates.index) == ["bc", "gail"] and set(aggregates["comparison"]) == {"algorithms"}
+    for algorithm, row in aggregates.iterrows():
+        scores = table.loc[table["algorithm"] == algorithm, "normalized_score"]
+        assert (row["cells"], row["runs"]) == (2, 4)
+        assert row["mean"] == pytest.approx(scores.mean())
+        assert row["mean_ci_low"] <= row["mean"] <= row["mean_ci_high"]
+    assert catalog.load("aggregate_scores_markdown").count("| algorithms |") == 2
+    profiles = catalog.load("performance_profiles")
+    assert set(profiles["algorithm"]) == {"bc", "gail"}
+    SequentialRunner().run(pipeline.only_nodes("plot_performance_profiles"), catalog)
+    assert isinstance(catalog.load("performance_profiles_png"), Figure)
+
 
 def test_bc_only_grid_has_no_learning_curve_plot():
     pipeline = reporting.create_pipeline(_units(["bc"]))
-    assert {n.name for n in pipeline.nodes} == {"compare_with_paper", "plot_figure_one"}
+    assert {n.name for n in pipeline.nodes} == {
+        "compare_with_paper",
+        "plot_figure_one",
+        "summarise_scores",
+        "plot_performance_profiles",
+    }

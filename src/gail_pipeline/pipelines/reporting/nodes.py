@@ -8,12 +8,16 @@ import pandas as pd
 
 from gail_pipeline.imitation import ImitationSettings
 from gail_pipeline.reporting import (
+    aggregate_table,
+    aggregates_markdown,
     compare_with_paper,
     curves_table,
     figure_one,
     learning_curves,
+    performance_profile_figure,
     to_markdown,
 )
+from gail_pipeline.statistics import performance_profiles
 
 
 def paper_comparison(
@@ -28,9 +32,21 @@ def paper_comparison(
     return comparison, to_markdown(comparison)
 
 
-def plot_figure_one(paper_comparison: pd.DataFrame, results_table: pd.DataFrame) -> tuple[Any, Any]:
+def plot_figure_one(paper_comparison: pd.DataFrame) -> tuple[Any, Any]:
     """Figure 1 of the paper for our runs (PNG and interactive HTML)."""
-    return figure_one(paper_comparison, results_table)
+    return figure_one(paper_comparison)
+
+
+def summarise_scores(results_table: pd.DataFrame) -> tuple[pd.DataFrame, str, pd.DataFrame]:
+    """The scores aggregated over tasks (mean, IQM, stratified-bootstrap intervals; table and
+    Markdown) and the performance profiles."""
+    aggregates = aggregate_table(results_table)
+    return aggregates, aggregates_markdown(aggregates), performance_profiles(results_table)
+
+
+def plot_performance_profiles(performance_profiles: pd.DataFrame) -> tuple[Any, Any]:
+    """The performance profiles (PNG and interactive HTML)."""
+    return performance_profile_figure(performance_profiles)
 
 
 def collect_learning_curves(**curves: pd.DataFrame) -> pd.DataFrame:

@@ -46,7 +46,8 @@ def create_curves_pipeline(units: Sequence[Unit]) -> Pipeline:
 
 
 def create_pipeline(units: Sequence[Unit]) -> Pipeline:
-    """The comparison with the paper, Figure 1, and the learning curves."""
+    """The comparison with the paper, Figure 1, the aggregate scores and performance profiles, and
+    the learning curves."""
     return Pipeline(
         [
             Node(
@@ -58,9 +59,23 @@ def create_pipeline(units: Sequence[Unit]) -> Pipeline:
             ),
             Node(
                 nodes.plot_figure_one,
-                inputs=["paper_comparison", "results_table"],
+                inputs="paper_comparison",
                 outputs=["figure_one_png", "figure_one_html"],
                 name="plot_figure_one",
+                tags=["reporting"],
+            ),
+            Node(
+                nodes.summarise_scores,
+                inputs="results_table",
+                outputs=["aggregate_scores", "aggregate_scores_markdown", "performance_profiles"],
+                name="summarise_scores",
+                tags=["reporting"],
+            ),
+            Node(
+                nodes.plot_performance_profiles,
+                inputs="performance_profiles",
+                outputs=["performance_profiles_png", "performance_profiles_html"],
+                name="plot_performance_profiles",
                 tags=["reporting"],
             ),
         ]
