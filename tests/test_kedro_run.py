@@ -201,3 +201,37 @@ def test_paper_env_session_resolves_the_paper_label(project):
             .pipelines["imitation"]
             .nodes
         }
+
+
+@pytest.mark.slow
+def test_gail_configs_run_side_by_side_in_one_grid(project):
+    """grid.gail_configs through a real session: GAIL's recipe, paper settings (at the task's
+    paper batch) and frozen-discriminator control train, evaluate and report as units of one grid."""
+    tiny = {**TINY["tasks"]["cartpole"], "paper_batch_size": 600}
+    grid = {**TINY["grid"], "algorithms": ["gail"], "dataset_sizes": [1]}
+    params = {
+        **TINY,
+        "tasks": {"cartpole": tiny},
+        "grid": {**grid, "gail_configs": ["recipe", "paper", "frozen_d"]},
+    }
+    _run(project, params)
+    results = _latest_results(project)
+    assert list(results["config"]) == ["recipe", "paper", "frozen_d"]
+    # 2 iterations of 300 env steps, or 1 of 600: each config the same budget, whole episodes
+    assert (results["env_steps"] >= 600).all() and (results["env_steps"] < 1000).all()
+    data = project / "data"
+    for label in ("gail", "gail_paper", "gail_frozen_d"):
+        (version,) = (data / f"08_reporting/quick/cartpole/{label}/n1/s0/learning_curve.csv").iterdir()
+        curve = pd.read_csv(version / "learning_curve.csv")
+        assert len(curve) == (1 if label == "gail_paper" else 2)
+    comparison = max((data / "08_reporting/quick/paper_comparison.md").iterdir())
+    text = (comparison / "paper_comparison.md").read_text()
+    assert (
+        "| cartpole | 1 | GAIL, paper settings | 1 |" in text
+        and "| cartpole | 1 | GAIL, frozen D | 1 |" in text
+    )
+    aggregates = max((data / "08_reporting/quick/aggregate_scores.csv").iterdir())
+    assert set(pd.read_csv(aggregates / "aggregate_scores.csv")["comparison"]) == {
+        "algorithms",
+        "gail_configs",
+    }

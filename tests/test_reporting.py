@@ -62,7 +62,10 @@ def test_comparison_with_the_shipped_paper_numbers():
     gail = comparison[comparison["algorithm"] == "gail"].iloc[0]
     assert gail["score_difference"] == pytest.approx(0.0)
     markdown = to_markdown(comparison)
-    assert "| cartpole | 1 | BC | 2 | 110.00 | 0.500 ± 0.141 | [0.400, 0.600] | 72.02 | 0.294 | +0.206 |" in markdown
+    assert (
+        "| cartpole | 1 | BC | 2 | 110.00 | 0.500 ± 0.141 | [0.400, 0.600] | 72.02 | 0.294 | +0.206 |"
+        in markdown
+    )
 
 
 def test_reacher_gail_is_compared_at_the_same_causal_entropy():
@@ -144,9 +147,19 @@ def test_curves_table_is_tidy():
     from gail_pipeline.reporting import curves_table
 
     curves, _ = _curves_and_results()
+    curves["cartpole.gail_frozen_d.n1.s0"] = curves["cartpole.gail.n1.s0"]
+    curves["cartpole.gail_paper.n1.s0"] = curves["cartpole.gail.n1.s1"]
     table = curves_table(curves)
-    assert list(table.columns[:4]) == ["task", "algorithm", "n_trajectories", "seed"]
+    assert list(table.columns[:5]) == ["task", "algorithm", "config", "n_trajectories", "seed"]
     assert list(dict.fromkeys(table["algorithm"])) == ["bc", "fem", "gail"]  # the paper's order
+    gail = table[table["algorithm"] == "gail"].drop_duplicates(["config", "seed"])
+    assert list(zip(gail["config"], gail["seed"])) == [
+        ("recipe", 0),
+        ("recipe", 1),
+        ("paper", 0),
+        ("frozen_d", 0),
+    ]
+    table = table[table["config"] == "recipe"]
     assert len(table) == 2 + 4 * 3
     assert table.loc[table["algorithm"] == "bc", "env_steps"].isna().all()
 
@@ -201,3 +214,38 @@ def test_results_tables_of_tasks_concatenate_to_the_table_of_all():
     rows += [{**r, "task": "acrobot"} for r in rows]
     per_task = [build_results_table(*(r for r in rows if r["task"] == t)) for t in ("cartpole", "acrobot")]
     pd.testing.assert_frame_equal(concat_results(*per_task), build_results_table(*rows))
+
+
+def test_gails_configs_are_compared_side_by_side():
+    """GAIL under the recipe, the paper's settings and a frozen discriminator: a row each in the
+    comparison (each beside the paper's GAIL), a line each in Figure 1, and GAIL's configs
+    aggregated on their own beside the algorithms (recipe rows only)."""
+    from gail_pipeline.reporting import aggregate_table, figure_one
+
+    evaluations = [_evaluation("bc", n, s, 100.0, 0.4) for n in (1, 10) for s in (0, 1)]
+    for config, score in (("recipe", 1.0), ("paper", 0.6), ("frozen_d", 0.0)):
+        evaluations += [
+            {**_evaluation("gail", n, s, 20.0 + 180.0 * score, score), "config": config, "env_steps": 9000}
+            for n in (1, 10)
+            for s in (0, 1)
+        ]
+    results = build_results_table(*evaluations)
+    assert list(results["config"].drop_duplicates()) == ["recipe", "paper", "frozen_d"]
+    assert results.loc[results["algorithm"] == "bc", "env_steps"].isna().all()  # evaluations of before
+    comparison = compare_with_paper(
+        results, pd.read_csv(RAW / "paper_appendix_b.csv"), pd.read_csv(RAW / "paper_expert_random.csv")
+    )
+    gail = comparison[(comparison["algorithm"] == "gail") & (comparison["n_trajectories"] == 1)]
+    assert list(gail["config"]) == ["recipe", "paper", "frozen_d"]
+    assert list(gail["normalized_score"]) == pytest.approx([1.0, 0.6, 0.0])
+    assert gail["paper_normalized_score"].nunique() == 1  # all beside the paper's GAIL
+    assert "| cartpole | 1 | GAIL, frozen D | 2 |" in to_markdown(comparison)
+    png, html = figure_one(comparison)
+    legend = {text.get_text() for text in png.legends[0].get_texts()}
+    assert {"GAIL", "GAIL (paper)", "GAIL, paper settings", "GAIL, frozen D", "BC"} <= legend
+    assert sum(trace.name == "GAIL (paper)" for trace in html.data) == 1  # the published points once
+    aggregates = aggregate_table(results).set_index(["comparison", "algorithm", "config"])["mean"]
+    assert aggregates[("algorithms", "gail", "")] == pytest.approx(1.0)
+    assert aggregates[("algorithms", "bc", "")] == pytest.approx(0.4)
+    assert aggregates[("gail_configs", "gail", "paper")] == pytest.approx(0.6)
+    assert aggregates[("gail_configs", "gail", "frozen_d")] == pytest.approx(0.0)

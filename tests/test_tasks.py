@@ -182,3 +182,69 @@ def test_grids_of_different_configurations_write_to_different_folders():
     }
     assert paths["local"] == "data/06_models/quick/{task}/{algorithm}/n{size}/s{seed}/policy.pt"
     assert paths["paper"] == "data/06_models/paper/{task}/{algorithm}/n{size}/s{seed}/policy.pt"
+
+
+def test_gail_configs_run_beside_the_recipe_for_the_same_env_steps():
+    """grid.gail_configs: GAIL's recipe, the paper's settings (at the paper's batch, as many env steps)
+    and the frozen-discriminator control as units of one grid, each named by its config; a mapping
+    gives a config its own sizes."""
+    from gail_pipeline.grid import parse_label, units
+
+    grid = {"tasks": ["cartpole"], "algorithms": ["bc", "gail"], "dataset_sizes": [1, 10], "seeds": 1}
+    params = {"tasks": _project_tasks(), "grid": {**grid, "gail_configs": "recipe+paper+frozen_d"}}
+    names = {u.namespace: u.iterations for u in units(params)}
+    assert names == {
+        "cartpole.bc.n1.s0": 1500,
+        "cartpole.bc.n10.s0": 1500,
+        "cartpole.gail.n1.s0": 1500,
+        "cartpole.gail.n10.s0": 1500,
+        "cartpole.gail_paper.n1.s0": 300,  # 5,000-step batches: the same 1.5M env steps
+        "cartpole.gail_paper.n10.s0": 300,
+        "cartpole.gail_frozen_d.n1.s0": 1500,
+        "cartpole.gail_frozen_d.n10.s0": 1500,
+    }
+    assert parse_label("gail_frozen_d") == ("gail", "frozen_d") and parse_label("bc") == ("bc", "recipe")
+    params["grid"].update(dataset_sizes=None, gail_configs={"recipe": None, "frozen_d": "extremes"})
+    frozen = [u for u in units(params) if u.config == "frozen_d"]
+    assert [u.dataset_size for u in frozen] == [1, 10]
+    assert len([u for u in units(params) if u.config == "recipe" and u.algorithm == "gail"]) == 4
+    for bad, message in (
+        (["recipe", "dagger"], r"grid.gail_configs: unknown config\(s\) \['dagger'\]"),
+        ({"paper": [3]}, "grid.gail_configs.paper: none of"),
+        (7, "grid.gail_configs: expected a list"),
+    ):
+        params["grid"]["gail_configs"] = bad
+        with pytest.raises(ConfigError, match=message):
+            units(params)
+    params["grid"].update(algorithms=["bc"], gail_configs=["paper"])
+    with pytest.raises(ConfigError, match="GAIL is not among grid.algorithms"):
+        units(params)
+
+
+def test_a_gail_config_sets_the_settings_and_the_batch():
+    import dataclasses
+
+    from gail_pipeline.config_loader import parameters_from_conf
+    from gail_pipeline.imitation import ImitationSettings
+    from gail_pipeline.imitation.configs import config_iterations, config_settings, config_task
+    from gail_pipeline.tasks import TaskSpec
+
+    conf = parameters_from_conf("mujoco")
+    recipe = ImitationSettings.parse({**conf["imitation"], "update_threads": 1, "eval_every": 3})
+    assert config_settings(recipe, "recipe") is recipe
+    frozen = config_settings(recipe, "frozen_d")
+    assert frozen.gail == dataclasses.replace(recipe.gail, learning_rate=0.0) and frozen.trpo == recipe.trpo
+    paper = config_settings(recipe, "paper")
+    # every learning setting the paper's (the value fit too), where and how it runs the run's
+    assert dataclasses.replace(paper, update_threads="auto", eval_every=0, checkpoint_dir=None) == (
+        ImitationSettings()
+    )
+    assert (paper.update_threads, paper.eval_every, paper.checkpoint_dir) == (1, 3, recipe.checkpoint_dir)
+    hopper = TaskSpec.from_config("hopper", conf["tasks"]["hopper"])
+    assert (hopper.batch_size, config_task(hopper, "paper").batch_size) == (10_000, 50_000)
+    assert config_iterations(hopper, "paper", 501) == 101  # 5.01M env steps: whole 50,000-step batches
+    assert config_task(hopper, "frozen_d") is hopper and config_iterations(hopper, "recipe", 501) == 501
+    with pytest.raises(ConfigError, match="GAIL config 'dac'"):
+        config_settings(recipe, "dac")
+    with pytest.raises(ConfigError, match="paper_batch_size"):
+        TaskSpec.from_config("hopper", {**conf["tasks"]["hopper"], "paper_batch_size": 0})

@@ -14,9 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from gail_pipeline.config_loader import parameters_from_conf
+from gail_pipeline.imitation.configs import GAIL_CONFIGS, RECIPE, config_iterations
 from gail_pipeline.tasks import ConfigError, TaskSpec, parse_tasks
 
-__all__ = ["ALGORITHMS", "Unit", "active_parameters", "selected_tasks", "set_active_parameters", "units"]
+__all__ = [
+    "ALGORITHMS",
+    "Unit",
+    "active_parameters",
+    "parse_label",
+    "selected_tasks",
+    "set_active_parameters",
+    "unit_label",
+    "units",
+]
 
 ALGORITHMS = ("bc", "fem", "gtal", "gail")
 
@@ -30,10 +40,28 @@ class Unit:
     dataset_size: int
     seed: int
     iterations: int
+    config: str = RECIPE
+    """GAIL's configuration (:mod:`gail_pipeline.imitation.configs`); ``recipe`` for the others."""
+
+    @property
+    def label(self) -> str:
+        """The algorithm and its config as one name: ``gail``, ``gail_paper``, ``gail_frozen_d``."""
+        return unit_label(self.algorithm, self.config)
 
     @property
     def namespace(self) -> str:
-        return f"{self.task.name}.{self.algorithm}.n{self.dataset_size}.s{self.seed}"
+        return f"{self.task.name}.{self.label}.n{self.dataset_size}.s{self.seed}"
+
+
+def unit_label(algorithm: str, config: str = RECIPE) -> str:
+    """``algorithm`` under ``config`` as a unit names it (the recipe: the algorithm alone)."""
+    return algorithm if config == RECIPE else f"{algorithm}_{config}"
+
+
+def parse_label(label: str) -> tuple[str, str]:
+    """(algorithm, config) of a unit's label: ``gail_frozen_d`` → (``gail``, ``frozen_d``)."""
+    algorithm, _, config = label.partition("_")
+    return algorithm, config or RECIPE
 
 
 _active_parameters: dict[str, Any] | None = None
@@ -75,8 +103,52 @@ def selected_tasks(params: Mapping[str, Any] | None = None) -> list[TaskSpec]:
     return [tasks[n] for n in names]
 
 
+def _sizes(task: TaskSpec, override: Any, where: str) -> tuple[int, ...]:
+    """The task's dataset sizes that ``override`` selects (null: all; ``extremes``: the smallest
+    and largest; a list: those the task also has)."""
+    if override is None:
+        return task.dataset_sizes
+    if override == "extremes":
+        return tuple(sorted({min(task.dataset_sizes), max(task.dataset_sizes)}))
+    if isinstance(override, str) or not isinstance(override, (list, tuple)):
+        raise ConfigError(f"{where}: expected null, 'extremes' or a list of sizes, got {override!r}")
+    sizes = tuple(s for s in task.dataset_sizes if s in set(override))
+    if not sizes:
+        raise ConfigError(
+            f"{where}: none of {list(override)} is a dataset size of task {task.name!r} "
+            f"({list(task.dataset_sizes)})"
+        )
+    return sizes
+
+
+_GRID_SIZES = object()  # a GAIL config at the grid's dataset sizes
+
+
+def _gail_configs(grid: Mapping[str, Any], algorithms: list[str]) -> dict[str, Any]:
+    """``grid.gail_configs`` as {config: its sizes override}: null (the recipe alone), a list of
+    configs (each at the grid's sizes), or a mapping config → sizes (null: the grid's sizes)."""
+    declared = grid.get("gail_configs")
+    if declared is None:
+        return {RECIPE: _GRID_SIZES}
+    if isinstance(declared, str):  # --params grid.gail_configs=recipe+frozen_d
+        declared = [c for c in re.split(r"[+;,\s]+", declared) if c]
+    if isinstance(declared, (list, tuple)):
+        declared = {config: None for config in declared}
+    if not isinstance(declared, Mapping) or not declared:
+        raise ConfigError(
+            "grid.gail_configs: expected a list of configs or a mapping config → dataset sizes, "
+            f"got {declared!r}"
+        )
+    unknown = [c for c in declared if c not in GAIL_CONFIGS]
+    if unknown:
+        raise ConfigError(f"grid.gail_configs: unknown config(s) {unknown}; known: {list(GAIL_CONFIGS)}")
+    if "gail" not in algorithms:
+        raise ConfigError("grid.gail_configs: GAIL is not among grid.algorithms")
+    return {config: _GRID_SIZES if sizes is None else sizes for config, sizes in declared.items()}
+
+
 def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
-    """The imitation units of the grid: task × algorithm × dataset size × seed.
+    """The imitation units of the grid: task × algorithm (GAIL: × config) × dataset size × seed.
 
     ``grid.algorithms`` (default: all four), ``grid.dataset_sizes`` (default: each task's own;
     ``extremes``: each task's smallest and largest; a list: the sizes each task also has),
@@ -84,7 +156,9 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     ``seeds``) and ``grid.iterations`` (default: each task's ``iterations``) narrow it down;
     without ``grid.iterations``, ``grid.env_steps`` sets each unit's budget in env steps instead
     (iterations: env steps / the task's batch size, rounded up), the same for tasks whose batches
-    differ.
+    differ. ``grid.gail_configs`` runs GAIL under several configs (:mod:`gail_pipeline.imitation.configs`:
+    ``recipe``, ``paper``, ``frozen_d``), each for the same env steps: a list (each at the grid's
+    sizes) or a mapping config → sizes (as ``grid.dataset_sizes``; null: the grid's).
     """
     if params is None:
         params = active_parameters()
@@ -106,28 +180,21 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     ):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ConfigError(f"grid.{key}: expected a positive integer or null, got {value!r}")
+    gail_configs = _gail_configs(grid, algorithms)
     result = []
     for task in selected_tasks(params):
-        sizes = task.dataset_sizes
-        if sizes_override == "extremes":
-            sizes = tuple(sorted({min(task.dataset_sizes), max(task.dataset_sizes)}))
-        elif isinstance(sizes_override, str):
-            raise ConfigError(
-                f"grid.dataset_sizes: expected null, 'extremes' or a list of sizes, got {sizes_override!r}"
-            )
-        elif sizes_override is not None:
-            sizes = tuple(s for s in task.dataset_sizes if s in set(sizes_override))
-            if not sizes:
-                raise ConfigError(
-                    f"grid.dataset_sizes: none of {list(sizes_override)} is a dataset size of "
-                    f"task {task.name!r} ({list(task.dataset_sizes)})"
-                )
+        sizes = _sizes(task, sizes_override, "grid.dataset_sizes")
         seeds = seeds_override or task.seeds
         iterations = iterations_override or task.iterations
         if not iterations_override and env_steps:
             iterations = -(-env_steps // task.batch_size)
         for algorithm in algorithms:
-            for size in sizes:
-                for seed in range(seeds):
-                    result.append(Unit(task, algorithm, size, seed, iterations))
+            configs = gail_configs if algorithm == "gail" else {RECIPE: _GRID_SIZES}
+            for config, config_sizes in configs.items():
+                if config_sizes is not _GRID_SIZES:
+                    config_sizes = _sizes(task, config_sizes, f"grid.gail_configs.{config}")
+                steps = config_iterations(task, config, iterations)
+                for size in sizes if config_sizes is _GRID_SIZES else config_sizes:
+                    for seed in range(seeds):
+                        result.append(Unit(task, algorithm, size, seed, steps, config))
     return result

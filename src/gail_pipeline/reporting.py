@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from gail_pipeline.grid import parse_label
+from gail_pipeline.imitation.configs import GAIL_CONFIGS, RECIPE
 from gail_pipeline.statistics import aggregate_scores, cell_statistics
 
 __all__ = [
@@ -22,27 +24,34 @@ __all__ = [
     "concat_results",
     "curves_table",
     "figure_one",
+    "in_grid_order",
     "learning_curves",
     "performance_profile_figure",
     "to_markdown",
 ]
 
 ALGORITHM_NAMES = {"bc": "BC", "fem": "FEM", "gtal": "GTAL", "gail": "GAIL"}
-UNIT_COLUMNS = ["task", "algorithm", "n_trajectories", "seed"]
+UNIT_COLUMNS = ["task", "algorithm", "config", "n_trajectories", "seed"]
 
 
-def _in_grid_order(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """``table`` sorted by ``columns`` (stable), algorithms in the paper's order."""
-    order = {name: i for i, name in enumerate(ALGORITHM_NAMES)}
+def in_grid_order(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``table`` sorted by ``columns`` that it has (stable), algorithms in the paper's order, GAIL's
+    configs as :data:`~gail_pipeline.imitation.configs.GAIL_CONFIGS` lists them."""
+    orders = {
+        "algorithm": {name: i for i, name in enumerate(ALGORITHM_NAMES)},
+        "config": {name: i for i, name in enumerate(GAIL_CONFIGS)},
+    }
     return table.sort_values(
-        columns, key=lambda c: c.map(order) if c.name == "algorithm" else c, kind="stable"
+        [c for c in columns if c in table.columns],
+        key=lambda c: c.map(orders[c.name]) if c.name in orders else c,
+        kind="stable",
     ).reset_index(drop=True)
 
 
 def concat_results(*tables: pd.DataFrame) -> pd.DataFrame:
     """Results tables (one per task, or from several runs) as one, one row per unit, sorted by task,
     algorithm, dataset size and seed."""
-    return _in_grid_order(pd.concat(tables, ignore_index=True), UNIT_COLUMNS)
+    return in_grid_order(pd.concat(tables, ignore_index=True), UNIT_COLUMNS)
 
 
 def compare_with_paper(
@@ -51,7 +60,7 @@ def compare_with_paper(
     paper_expert_random: pd.DataFrame,
     causal_entropy_weight: float = 0.0,
 ) -> pd.DataFrame:
-    """One row per (task, n_trajectories, algorithm) of ``results``: our return and normalised
+    """One row per (task, n_trajectories, algorithm, config) of ``results``: our return and normalised
     score (mean and std over seeds, and the mean's 95 % bootstrap interval ``ci_low``–``ci_high``
     over seeds) beside the paper's, and their difference.
 
@@ -62,8 +71,10 @@ def compare_with_paper(
     missing = required - set(results.columns)
     if missing:
         raise ValueError(f"results table: missing columns {sorted(missing)}")
+    results = with_config(results)
+    cell = ["task", "n_trajectories", "algorithm", "config"]
     ours = (
-        results.groupby(["task", "n_trajectories", "algorithm"], sort=False)
+        results.groupby(cell, sort=False)
         .agg(
             seeds=("seed", "count"),
             return_mean=("return_mean", "mean"),
@@ -73,10 +84,8 @@ def compare_with_paper(
         .reset_index()
     )
     ours["normalized_score_std"] = ours["normalized_score_std"].fillna(0.0)
-    intervals = cell_statistics(results[list(required)])[
-        ["task", "n_trajectories", "algorithm", "ci_low", "ci_high"]
-    ]
-    ours = ours.merge(intervals, on=["task", "n_trajectories", "algorithm"], how="left")
+    intervals = cell_statistics(results[[*required, "config"]])[[*cell, "ci_low", "ci_high"]]
+    ours = ours.merge(intervals, on=cell, how="left")
     ours["paper_algorithm"] = ours["algorithm"].map(ALGORITHM_NAMES)
 
     paper = paper_results.copy()
@@ -105,11 +114,24 @@ def compare_with_paper(
     table = ours.merge(paper, on=["task", "n_trajectories", "paper_algorithm"], how="left")
     table["score_difference"] = table["normalized_score"] - table["paper_normalized_score"]
     table = table.drop(columns="paper_algorithm")
-    order = {name: i for i, name in enumerate(ALGORITHM_NAMES)}
-    return table.sort_values(
-        ["task", "n_trajectories", "algorithm"],
-        key=lambda c: c.map(order) if c.name == "algorithm" else c,
-    ).reset_index(drop=True)
+    return in_grid_order(table, cell)
+
+
+def with_config(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` with a ``config`` column (tables written before GAIL had configs: the recipe)."""
+    if "config" in results.columns:
+        return results
+    return results.assign(config=RECIPE)
+
+
+def display_name(algorithm: str, config: str = RECIPE) -> str:
+    """``GAIL``, ``GAIL, paper settings``, ``GAIL, frozen D``, ``BC``, … (the paper's published
+    scores are ``<name> (paper)`` in the figures)."""
+    name = ALGORITHM_NAMES.get(algorithm, algorithm)
+    return name if config in (RECIPE, "") else f"{name}, {_CONFIG_NAMES.get(config, config)}"
+
+
+_CONFIG_NAMES = {"paper": "paper settings", "frozen_d": "frozen D"}
 
 
 def to_markdown(comparison: pd.DataFrame) -> str:
@@ -125,7 +147,7 @@ def to_markdown(comparison: pd.DataFrame) -> str:
         paper_score = "" if pd.isna(row.paper_normalized_score) else f"{row.paper_normalized_score:.3f}"
         diff = "" if pd.isna(row.score_difference) else f"{row.score_difference:+.3f}"
         lines.append(
-            f"| {row.task} | {row.n_trajectories} | {ALGORITHM_NAMES.get(row.algorithm, row.algorithm)} "
+            f"| {row.task} | {row.n_trajectories} | {display_name(row.algorithm, row.config)} "
             f"| {row.seeds} | {row.return_mean:.2f} | "
             f"{row.normalized_score:.3f} ± {row.normalized_score_std:.3f} "
             f"| [{row.ci_low:.3f}, {row.ci_high:.3f}] | {paper_return} | {paper_score} | {diff} |"
@@ -187,6 +209,7 @@ def aggregates_markdown(aggregates: pd.DataFrame) -> str:
 # Figures (matplotlib's object API: no pyplot state, safe in threads and notebooks)
 # --------------------------------------------------------------------------------------------
 _COLORS = {"bc": "#1f77b4", "fem": "#2ca02c", "gtal": "#9467bd", "gail": "#d62728"}
+_CONFIG_COLORS = {"paper": "#ff7f0e", "frozen_d": "#7f7f7f"}  # GAIL's configs beside the recipe
 _REFERENCE_STYLE = {"expert": ("black", "--"), "random": ("grey", ":")}
 
 
@@ -205,19 +228,52 @@ def figure_one(comparison: pd.DataFrame):
     fig = Figure(figsize=(4.2 * cols, 3.4 * rows), dpi=110)
     axes = fig.subplots(rows, cols, squeeze=False)
     interactive = make_subplots(rows=rows, cols=cols, subplot_titles=tasks)
+    comparison = with_config(comparison)
+    lines = in_grid_order(comparison[["algorithm", "config"]].drop_duplicates(), ["algorithm", "config"])
+    shown: set[str] = set()
+
+    def legend_once(name: str) -> bool:
+        first = name not in shown
+        shown.add(name)
+        return first
+
     for i, task in enumerate(tasks):
         ax = axes[i // cols][i % cols]
-        for algorithm, name in ALGORITHM_NAMES.items():
-            ours = comparison[(comparison["task"] == task) & (comparison["algorithm"] == algorithm)]
+        position = {"row": i // cols + 1, "col": i % cols + 1}
+        for algorithm, config in lines.itertuples(index=False):
+            ours = comparison[
+                (comparison["task"] == task)
+                & (comparison["algorithm"] == algorithm)
+                & (comparison["config"] == config)
+            ]
             if ours.empty:
                 continue
-            color = _COLORS[algorithm]
-            spread = pd.DataFrame(
-                {"min": ours["ci_low"].to_numpy(), "max": ours["ci_high"].to_numpy()},
-                index=ours["n_trajectories"],
+            name = display_name(algorithm, config)
+            color = _CONFIG_COLORS.get(config, _COLORS.get(algorithm, "black"))
+            low, high = ours["ci_low"].to_numpy(), ours["ci_high"].to_numpy()
+            mean = ours["normalized_score"].to_numpy()
+            ax.plot(ours["n_trajectories"], mean, "o-", color=color, label=name)
+            ax.fill_between(ours["n_trajectories"], low, high, color=color, alpha=0.15)
+            interactive.add_trace(
+                go.Scatter(
+                    x=ours["n_trajectories"],
+                    y=mean,
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=legend_once(name),
+                    line={"color": color},
+                    error_y={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": high - mean,
+                        "arrayminus": mean - low,
+                    },
+                ),
+                **position,
             )
-            ax.plot(ours["n_trajectories"], ours["normalized_score"], "o-", color=color, label=name)
-            ax.fill_between(ours["n_trajectories"], spread["min"], spread["max"], color=color, alpha=0.15)
+            if config != RECIPE:  # the paper's published points: once, beside the recipe's line
+                continue
             paper = ours.dropna(subset=["paper_normalized_score"])
             ax.plot(
                 paper["n_trajectories"],
@@ -228,25 +284,6 @@ def figure_one(comparison: pd.DataFrame):
                 alpha=0.6,
                 label=f"{name} (paper)",
             )
-            position = {"row": i // cols + 1, "col": i % cols + 1}
-            interactive.add_trace(
-                go.Scatter(
-                    x=ours["n_trajectories"],
-                    y=ours["normalized_score"],
-                    mode="lines+markers",
-                    name=name,
-                    legendgroup=name,
-                    showlegend=i == 0,
-                    line={"color": color},
-                    error_y={
-                        "type": "data",
-                        "symmetric": False,
-                        "array": spread["max"] - ours["normalized_score"].to_numpy(),
-                        "arrayminus": ours["normalized_score"].to_numpy() - spread["min"],
-                    },
-                ),
-                **position,
-            )
             interactive.add_trace(
                 go.Scatter(
                     x=paper["n_trajectories"],
@@ -254,7 +291,7 @@ def figure_one(comparison: pd.DataFrame):
                     mode="lines+markers",
                     name=f"{name} (paper)",
                     legendgroup=f"{name} (paper)",
-                    showlegend=i == 0,
+                    showlegend=legend_once(f"{name} (paper)"),
                     line={"color": color, "dash": "dash"},
                     marker={"symbol": "circle-open"},
                 ),
@@ -287,20 +324,28 @@ def figure_one(comparison: pd.DataFrame):
 
 
 def curves_table(curves: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Learning curves keyed by unit namespace (``task.algo.nN.sS``) as one tidy table: the unit's
-    ``task``, ``algorithm``, ``n_trajectories`` and ``seed``, then the curve's own columns (BC's by
-    Adam step, the others' by iteration with ``env_steps``; a column a curve lacks is empty)."""
+    """Learning curves keyed by unit namespace (``task.label.nN.sS``) as one tidy table: the unit's
+    ``task``, ``algorithm``, ``config``, ``n_trajectories`` and ``seed``, then the curve's own
+    columns (BC's by Adam step, the others' by iteration with ``env_steps``; a column a curve lacks
+    is empty)."""
     frames = []
     for namespace, curve in curves.items():
-        task, algorithm, size, seed = namespace.split(".")
+        task, label, size, seed = namespace.split(".")
+        algorithm, config = parse_label(label)
         unit = pd.DataFrame(
-            {"task": task, "algorithm": algorithm, "n_trajectories": int(size[1:]), "seed": int(seed[1:])},
+            {
+                "task": task,
+                "algorithm": algorithm,
+                "config": config,
+                "n_trajectories": int(size[1:]),
+                "seed": int(seed[1:]),
+            },
             index=curve.index,
         )
         frames.append(pd.concat([unit, curve], axis=1))
     if not frames:
         return pd.DataFrame(columns=UNIT_COLUMNS)
-    return _in_grid_order(pd.concat(frames, ignore_index=True, sort=False), UNIT_COLUMNS)
+    return in_grid_order(pd.concat(frames, ignore_index=True, sort=False), UNIT_COLUMNS)
 
 
 def _trajectories(size: int) -> str:
@@ -329,6 +374,8 @@ def learning_curves(curves: pd.DataFrame | Mapping[str, pd.DataFrame], results: 
     if data.empty:
         raise ValueError("no learning curve with env steps among the inputs")
     results = results if results is not None else pd.DataFrame(columns=UNIT_COLUMNS)
+    data = with_config(data)
+    lines = in_grid_order(data[["algorithm", "config"]].drop_duplicates(), ["algorithm", "config"])
     tasks = list(dict.fromkeys(data["task"]))
     sizes = {task: sorted(set(data.loc[data["task"] == task, "n_trajectories"])) for task in tasks}
     rows, cols = len(tasks), max(len(s) for s in sizes.values())
@@ -358,17 +405,18 @@ def learning_curves(curves: pd.DataFrame | Mapping[str, pd.DataFrame], results: 
             position = {"row": i + 1, "col": j + 1}
             panel = data[(data["task"] == task) & (data["n_trajectories"] == size)]
             span = [0.0, float(panel["env_steps"].max())]
-            for algorithm, name in ALGORITHM_NAMES.items():
-                runs = panel[panel["algorithm"] == algorithm]
+            for algorithm, config in lines.itertuples(index=False):
+                runs = panel[(panel["algorithm"] == algorithm) & (panel["config"] == config)]
                 if runs.empty:
                     continue
+                name = display_name(algorithm, config)
                 curve = runs.groupby("iteration").agg(
                     env_steps=("env_steps", "mean"),
                     mean=("return_mean", "mean"),
                     low=("return_mean", "min"),
                     high=("return_mean", "max"),
                 )
-                color = _COLORS[algorithm]
+                color = _CONFIG_COLORS.get(config, _COLORS.get(algorithm, "black"))
                 (legend[name],) = ax.plot(curve["env_steps"], curve["mean"], color=color, label=name)
                 ax.fill_between(curve["env_steps"], curve["low"], curve["high"], color=color, alpha=0.15)
                 interactive_line(name, curve["env_steps"], curve["mean"], position, line={"color": color})

@@ -93,6 +93,9 @@ class TaskSpec:
     """Environment steps per imitation (TRPO) iteration."""
     iterations: int = 300
     """Imitation iterations (GAIL, FEM, GTAL)."""
+    paper_batch_size: int | None = None
+    """The paper's batch size for this task, which GAIL's ``paper`` config runs at (as many env
+    steps as the recipe, in fewer or more iterations); None: ``batch_size``."""
     expert: ExpertSpec = field(default_factory=ExpertSpec)
     """How this task's expert is trained."""
     evaluation_episodes: int = 50
@@ -159,6 +162,8 @@ class TaskSpec:
             raise ConfigError(
                 f"{where}.reward_sign: expected 'positive' or 'negative', got {self.reward_sign!r}"
             )
+        if self.paper_batch_size is not None:
+            _positive_int(f"{where}.paper_batch_size", self.paper_batch_size)
         for name in (
             "subsample_interval",
             "seeds",

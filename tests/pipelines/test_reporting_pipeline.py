@@ -17,6 +17,7 @@ COMPARISON_COLUMNS = [
     "task",
     "n_trajectories",
     "algorithm",
+    "config",
     "seeds",
     "return_mean",
     "normalized_score",
@@ -42,7 +43,9 @@ def _results_table(grid_units):
     for i, u in enumerate(grid_units):
         score = 0.1 * i
         ret = 21.1 + score * (200.0 - 21.1)
-        rows.append(["cartpole", u.algorithm, u.dataset_size, u.seed, ret, 1.0, score, 200.0, 21.1, 5])
+        rows.append(
+            ["cartpole", u.algorithm, u.config, u.dataset_size, u.seed, ret, 1.0, score, 200.0, 21.1, 5, 600]
+        )
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 

@@ -13,6 +13,7 @@ from gail_pipeline.config import parse_settings
 from gail_pipeline.parameters import EvaluationSettings
 from gail_pipeline.pipelines.common import check_trained_on
 from gail_pipeline.pipelines.imitation.nodes import UnitSpec
+from gail_pipeline.reporting import UNIT_COLUMNS, in_grid_order
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.rl.policies import Policy
 from gail_pipeline.tasks import TaskSpec, make_env
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 RESULT_COLUMNS = [
     "task",
     "algorithm",
+    "config",
     "n_trajectories",
     "seed",
     "return_mean",
@@ -31,6 +33,7 @@ RESULT_COLUMNS = [
     "expert_return_mean",
     "random_return_mean",
     "episodes",
+    "env_steps",
 ]
 
 
@@ -57,11 +60,8 @@ def evaluate_unit(
     expert, random = reference_returns["expert_return_mean"], reference_returns["random_return_mean"]
     score = normalized_score(float(returns.mean()), expert, random)
     logger.info(
-        "%s.%s.n%d.s%d: return %.2f ± %.2f, normalised %.3f",
-        unit.task_name,
-        unit.algorithm,
-        unit.dataset_size,
-        unit.seed,
+        "%s: return %.2f ± %.2f, normalised %.3f",
+        unit.name,
         returns.mean(),
         returns.std(),
         score,
@@ -69,6 +69,7 @@ def evaluate_unit(
     return {
         "task": unit.task_name,
         "algorithm": unit.algorithm,
+        "config": unit.config,
         "n_trajectories": unit.dataset_size,
         "seed": unit.seed,
         "return_mean": float(returns.mean()),
@@ -77,6 +78,7 @@ def evaluate_unit(
         "expert_return_mean": float(expert),
         "random_return_mean": float(random),
         "episodes": len(returns),
+        "env_steps": int(policy.metadata.get("env_steps", 0)),  # BC: none
         "returns": [float(r) for r in returns],
     }
 
@@ -93,12 +95,11 @@ def render_unit_video(
     return render_rollout(task, policy, seed, settings.video, label=unit.name)
 
 
+# Columns that evaluations saved before they existed lack: their value for such an evaluation.
+_EARLIER_DEFAULTS = {"config": "recipe", "env_steps": None}
+
+
 def build_results_table(*evaluations: dict[str, Any]) -> pd.DataFrame:
-    """One tidy row per unit, sorted by task, algorithm, dataset size and seed."""
-    table = pd.DataFrame([{k: e[k] for k in RESULT_COLUMNS} for e in evaluations], columns=RESULT_COLUMNS)
-    order = {"bc": 0, "fem": 1, "gtal": 2, "gail": 3}
-    table = table.sort_values(
-        ["task", "algorithm", "n_trajectories", "seed"],
-        key=lambda c: c.map(order) if c.name == "algorithm" else c,
-    ).reset_index(drop=True)
-    return table
+    """One tidy row per unit, sorted by task, algorithm, config, dataset size and seed."""
+    rows = [{k: e[k] if k in e else _EARLIER_DEFAULTS[k] for k in RESULT_COLUMNS} for e in evaluations]
+    return in_grid_order(pd.DataFrame(rows, columns=RESULT_COLUMNS), UNIT_COLUMNS)

@@ -8,7 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from gail_pipeline.grid import unit_label
 from gail_pipeline.imitation import ImitationSettings, check_demonstrations, train_imitation
+from gail_pipeline.imitation.configs import RECIPE, config_settings, config_task
 from gail_pipeline.progress import training_report
 from gail_pipeline.rl.policies import Policy
 from gail_pipeline.tasks import TaskSpec, make_env
@@ -25,10 +27,11 @@ class UnitSpec:
     dataset_size: int
     seed: int
     iterations: int
+    config: str = RECIPE
 
     @property
     def name(self) -> str:
-        return f"{self.task_name}.{self.algorithm}.n{self.dataset_size}.s{self.seed}"
+        return f"{self.task_name}.{unit_label(self.algorithm, self.config)}.n{self.dataset_size}.s{self.seed}"
 
     @property
     def training_seed(self) -> int:
@@ -39,10 +42,10 @@ class UnitSpec:
 def train_learner(
     demonstrations: Any, task_config: dict[str, Any], params: dict[str, Any], *, unit: UnitSpec
 ) -> tuple[Policy, pd.DataFrame]:
-    """Train ``unit.algorithm`` on the dataset (:func:`gail_pipeline.imitation.train_imitation`);
-    returns the policy and its learning curve."""
-    task = TaskSpec.from_config(unit.task_name, task_config)
-    settings = ImitationSettings.parse(params)
+    """Train ``unit.algorithm`` under ``unit.config`` on the dataset
+    (:func:`gail_pipeline.imitation.train_imitation`); returns the policy and its learning curve."""
+    task = config_task(TaskSpec.from_config(unit.task_name, task_config), unit.config)
+    settings = config_settings(ImitationSettings.parse(params), unit.config)
     env = make_env(task)
     check_demonstrations(
         demonstrations, task, env, f"{task.name}.demonstrations_n{unit.dataset_size}", unit.dataset_size
@@ -59,4 +62,5 @@ def train_learner(
             on_iteration=report,
         )
     result.policy.metadata["seed"] = unit.seed
+    result.policy.metadata["config"] = unit.config
     return result.policy, pd.DataFrame(result.curve)

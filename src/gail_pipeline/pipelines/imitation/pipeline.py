@@ -11,11 +11,14 @@ from gail_pipeline.tracking import TRAIN
 
 
 def unit_spec(unit: Unit) -> nodes.UnitSpec:
-    return nodes.UnitSpec(unit.task.name, unit.algorithm, unit.dataset_size, unit.seed, unit.iterations)
+    return nodes.UnitSpec(
+        unit.task.name, unit.algorithm, unit.dataset_size, unit.seed, unit.iterations, unit.config
+    )
 
 
 def create_pipeline(unit: Unit) -> Pipeline:
-    """``<task>.<algo>.n<size>.s<seed>.policy`` and ``….learning_curve`` from
+    """``<task>.<label>.n<size>.s<seed>.policy`` and ``….learning_curve`` (label: the algorithm,
+    ``gail_<config>`` for GAIL's configs other than the recipe) from
     ``<task>.demonstrations_n<size>``; logged to the unit's MLflow run (``gail_pipeline.tracking``)."""
     task = unit.task.name
     return Pipeline(

@@ -1,0 +1,67 @@
+"""GAIL's configurations side by side in one grid (``grid.gail_configs``).
+
+- ``recipe``: the run's own ``imitation`` settings (conf/base's recipe, conf/mujoco's, or
+  whatever the run's env and ``--params`` make them);
+- ``paper``: the paper's exact settings — every learning setting of
+  :class:`~gail_pipeline.imitation.ImitationSettings` at its default (the defaults are the paper's)
+  and the task's ``paper_batch_size`` — for as many env steps as the recipe; where it runs
+  (sampler, device, threads, checkpoints) and how often the curve evaluates the policy are the
+  run's, since they do not change the training;
+- ``frozen_d``: the recipe with the discriminator's learning rate 0 (its initialisation kept
+  throughout), the control that shows what the reward's form alone buys.
+
+FEM, GTAL and BC have no config: they run with the run's settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gail_pipeline.imitation.train import ImitationSettings
+from gail_pipeline.runtime import RuntimeSettings
+from gail_pipeline.tasks import ConfigError, TaskSpec
+
+__all__ = [
+    "FROZEN_D",
+    "GAIL_CONFIGS",
+    "PAPER",
+    "RECIPE",
+    "config_iterations",
+    "config_settings",
+    "config_task",
+]
+
+RECIPE, PAPER, FROZEN_D = "recipe", "paper", "frozen_d"
+GAIL_CONFIGS = (RECIPE, PAPER, FROZEN_D)
+
+
+def _check(config: str) -> None:
+    if config not in GAIL_CONFIGS:
+        raise ConfigError(f"GAIL config {config!r}: expected one of {', '.join(GAIL_CONFIGS)}")
+
+
+def config_settings(settings: ImitationSettings, config: str) -> ImitationSettings:
+    """The imitation settings GAIL runs with under ``config``, from the run's ``settings``."""
+    _check(config)
+    if config == RECIPE:
+        return settings
+    if config == FROZEN_D:
+        return dataclasses.replace(settings, gail=dataclasses.replace(settings.gail, learning_rate=0.0))
+    kept = [f.name for f in dataclasses.fields(RuntimeSettings)] + ["eval_every", "eval_episodes"]
+    return dataclasses.replace(ImitationSettings(), **{name: getattr(settings, name) for name in kept})
+
+
+def config_task(task: TaskSpec, config: str) -> TaskSpec:
+    """The task as a GAIL unit under ``config`` runs it: ``paper`` at the task's
+    ``paper_batch_size``; the others unchanged."""
+    _check(config)
+    if config != PAPER or task.paper_batch_size is None:
+        return task
+    return dataclasses.replace(task, batch_size=task.paper_batch_size)
+
+
+def config_iterations(task: TaskSpec, config: str, iterations: int) -> int:
+    """The iterations of a GAIL unit under ``config`` for the recipe's ``iterations`` of ``task``:
+    as many env steps (rounded up to whole iterations) at the config's batch size."""
+    batch = config_task(task, config).batch_size
+    return -(-task.batch_size * iterations // batch)
