@@ -248,3 +248,29 @@ def test_a_gail_config_sets_the_settings_and_the_batch():
         config_settings(recipe, "dac")
     with pytest.raises(ConfigError, match="paper_batch_size"):
         TaskSpec.from_config("hopper", {**conf["tasks"]["hopper"], "paper_batch_size": 0})
+
+
+def test_grid_seeds_per_algorithm():
+    from gail_pipeline.grid import units
+
+    grid = {
+        "tasks": ["hopper"],
+        "algorithms": ["bc", "fem", "gail"],
+        "dataset_sizes": [4],
+        "seeds": {"gail": 3},
+    }
+    params = {"tasks": _project_tasks(), "grid": grid}
+    assert [(u.algorithm, u.seed) for u in units(params)] == [
+        ("bc", 0),
+        ("fem", 0),
+        ("gail", 0),
+        ("gail", 1),
+        ("gail", 2),
+    ]
+    for bad, message in (
+        ({"dagger": 2}, r"grid.seeds: unknown algorithm\(s\) \['dagger'\]"),
+        ({"bc": 0}, "grid.seeds.bc"),
+    ):
+        params["grid"]["seeds"] = bad
+        with pytest.raises(ConfigError, match=message):
+            units(params)

@@ -152,13 +152,14 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
 
     ``grid.algorithms`` (default: all four), ``grid.dataset_sizes`` (default: each task's own;
     ``extremes``: each task's smallest and largest; a list: the sizes each task also has),
-    ``grid.seeds`` (how many, default: each task's
-    ``seeds``) and ``grid.iterations`` (default: each task's ``iterations``) narrow it down;
-    without ``grid.iterations``, ``grid.env_steps`` sets each unit's budget in env steps instead
-    (iterations: env steps / the task's batch size, rounded up), the same for tasks whose batches
-    differ. ``grid.gail_configs`` runs GAIL under several configs (:mod:`gail_pipeline.imitation.configs`:
-    ``recipe``, ``paper``, ``frozen_d``), each for the same env steps: a list (each at the grid's
-    sizes) or a mapping config → sizes (as ``grid.dataset_sizes``; null: the grid's).
+    ``grid.seeds`` (how many, default: each task's ``seeds``; a mapping algorithm → count sets
+    them per algorithm, the others keeping the task's) and ``grid.iterations`` (default: each
+    task's ``iterations``) narrow it down; without ``grid.iterations``, ``grid.env_steps`` sets
+    each unit's budget in env steps instead (iterations: env steps / the task's batch size, rounded
+    up), the same for tasks whose batches differ. ``grid.gail_configs`` runs GAIL under several
+    configs (:mod:`gail_pipeline.imitation.configs`: ``recipe``, ``paper``, ``frozen_d``), each
+    for the same env steps: a list (each at the grid's sizes) or a mapping config → sizes (as
+    ``grid.dataset_sizes``; null: the grid's).
     """
     if params is None:
         params = active_parameters()
@@ -173,18 +174,26 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     seeds_override = grid.get("seeds")
     iterations_override = grid.get("iterations")
     env_steps = grid.get("env_steps")
-    for key, value in (
+    seeds_per_algorithm = seeds_override if isinstance(seeds_override, Mapping) else {}
+    if seeds_per_algorithm:
+        unknown = [a for a in seeds_per_algorithm if a not in ALGORITHMS]
+        if unknown:
+            raise ConfigError(f"grid.seeds: unknown algorithm(s) {unknown}; known: {list(ALGORITHMS)}")
+        seeds_override = None
+    checked = [
         ("seeds", seeds_override),
         ("iterations", iterations_override),
         ("env_steps", env_steps),
-    ):
+        *((f"seeds.{a}", n) for a, n in seeds_per_algorithm.items()),
+    ]
+    for key, value in checked:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ConfigError(f"grid.{key}: expected a positive integer or null, got {value!r}")
     gail_configs = _gail_configs(grid, algorithms)
     result = []
     for task in selected_tasks(params):
         sizes = _sizes(task, sizes_override, "grid.dataset_sizes")
-        seeds = seeds_override or task.seeds
+        default_seeds = seeds_override or task.seeds
         iterations = iterations_override or task.iterations
         if not iterations_override and env_steps:
             iterations = -(-env_steps // task.batch_size)
@@ -194,6 +203,7 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
                 if config_sizes is not _GRID_SIZES:
                     config_sizes = _sizes(task, config_sizes, f"grid.gail_configs.{config}")
                 steps = config_iterations(task, config, iterations)
+                seeds = seeds_per_algorithm.get(algorithm) or default_seeds
                 for size in sizes if config_sizes is _GRID_SIZES else config_sizes:
                     for seed in range(seeds):
                         result.append(Unit(task, algorithm, size, seed, steps, config))

@@ -76,6 +76,7 @@ def check_run_parameters(params: Mapping[str, Any]) -> None:
     from gail_pipeline import grid
     from gail_pipeline.experts import ExpertSettings
     from gail_pipeline.imitation import ImitationSettings
+    from gail_pipeline.imitation.configs import unit_settings
     from gail_pipeline.tasks import check_env_id
 
     units = grid.units(params)  # tasks.* and grid.*
@@ -88,4 +89,5 @@ def check_run_parameters(params: Mapping[str, Any]) -> None:
     imitation.torch_device("imitation")
     for task in {unit.task.name: unit.task for unit in units}.values():
         check_env_id(task.env_id)
+        unit_settings(params.get("imitation"), task)  # the task's own imitation settings
         expert.for_task(task)

@@ -107,6 +107,10 @@ class TaskSpec:
     """Behavioral-cloning Adam steps (paper: 1,001 classic, 10,001 Reacher, 20,001 MuJoCo)."""
     bc_validate_every: int = 100
     """Behavioral-cloning validation interval (paper: 100 / 500 / 1,000)."""
+    imitation: Mapping[str, Any] = field(default_factory=dict)
+    """Imitation settings for this task's units, merged key by key over the run's ``imitation``
+    section (:func:`gail_pipeline.imitation.configs.unit_settings`): one grid can run the classic
+    tasks with conf/base's recipe and the MuJoCo tasks with conf/mujoco's."""
 
     @property
     def expert_trajectory_count(self) -> int:
@@ -133,6 +137,11 @@ class TaskSpec:
         if "hidden_sizes" in expert_cfg:
             expert_cfg["hidden_sizes"] = tuple(expert_cfg["hidden_sizes"])
         expert = ExpertSpec(**expert_cfg)
+        if not isinstance(config.get("imitation", {}), Mapping):
+            raise ConfigError(
+                f"{where}.imitation: expected a mapping of imitation settings, "
+                f"got {type(config['imitation']).__name__}"
+            )
         if "dataset_sizes" in config:
             config["dataset_sizes"] = tuple(config["dataset_sizes"])
         spec = cls(name=name, expert=expert, **config)

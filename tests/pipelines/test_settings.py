@@ -91,3 +91,70 @@ def test_conf_paper_puts_back_every_setting_the_recipe_changes():
         absorbing_reward_cap=True,
     )
     assert not recipe.gail.absorbing_reward_cap  # MountainCar and Acrobot end on success
+
+
+def test_conf_appendix_b_is_the_papers_grid_at_a_fifth_of_its_env_steps_with_each_tasks_recipe():
+    """conf/appendix_b runs every task of the paper: the classic tasks with conf/base's recipe, the
+    MuJoCo tasks with conf/mujoco's (through tasks.<task>.imitation), each at a fifth of the
+    paper's env steps."""
+    from gail_pipeline.grid import units
+    from gail_pipeline.imitation.configs import unit_settings
+    from gail_pipeline.tasks import TaskSpec
+
+    conf, base, mujoco, paper = (
+        parameters_from_conf(env) for env in ("appendix_b", "base", "mujoco", "paper")
+    )
+    recipe = {
+        "base": ImitationSettings.parse(base["imitation"]),
+        "mujoco": ImitationSettings.parse(mujoco["imitation"]),
+    }
+    grid = units(conf)
+    assert {u.task.name for u in grid} == set(paper["grid"]["tasks"])
+    for name in paper["grid"]["tasks"]:
+        task = TaskSpec.from_config(name, conf["tasks"][name])
+        papers = TaskSpec.from_config(name, paper["tasks"][name])
+        assert task.batch_size * task.iterations * 5 == papers.batch_size * papers.iterations, name
+        env = "base" if name in ("cartpole", "acrobot", "mountaincar") else "mujoco"
+        assert unit_settings(conf["imitation"], task) == recipe[env], name
+        if env == "mujoco":
+            assert task.batch_size == TaskSpec.from_config(name, mujoco["tasks"][name]).batch_size
+    configs = {(u.task.name, u.config, u.dataset_size) for u in grid if u.algorithm == "gail"}
+    assert ("hopper", "paper", 4) in configs and ("hopper", "paper", 11) not in configs
+    assert ("humanoid", "frozen_d", 240) in configs and ("humanoid", "recipe", 160) in configs
+    seeds = {(u.algorithm, u.seed) for u in grid if u.task.name == "ant"}
+    assert seeds == {
+        ("bc", 0),
+        ("bc", 1),
+        ("bc", 2),
+        ("fem", 0),
+        ("gtal", 0),
+        ("gail", 0),
+        ("gail", 1),
+        ("gail", 2),
+    }
+
+
+def test_a_tasks_own_imitation_settings_merge_over_the_runs():
+    from gail_pipeline.config import ConfigError
+    from gail_pipeline.imitation.configs import unit_settings
+    from gail_pipeline.tasks import TaskSpec
+
+    run = {"gail": {"reward": "logit", "absorbing_states": True, "learning_rate": 0.001}, "eval_every": 5}
+    hopper = TaskSpec.from_config(
+        "hopper", {"env_id": "Hopper-v5", "imitation": {"gail": {"gradient_penalty": 10.0}}}
+    )
+    settings = unit_settings(run, hopper)
+    assert (settings.gail.gradient_penalty, settings.gail.learning_rate, settings.eval_every) == (
+        10.0,
+        0.001,
+        5,
+    )
+    assert unit_settings(run, hopper, "frozen_d").gail.learning_rate == 0.0
+    assert unit_settings(run, hopper, "paper").gail == GAILConfig()
+    bad = TaskSpec.from_config(
+        "hopper", {"env_id": "Hopper-v5", "imitation": {"gail": {"gradient_penalt": 1.0}}}
+    )
+    with pytest.raises(ConfigError, match=r"tasks.hopper.imitation.gail.gradient_penalt: unknown setting"):
+        unit_settings(run, bad)
+    with pytest.raises(ConfigError, match="tasks.hopper.imitation: expected a mapping"):
+        TaskSpec.from_config("hopper", {"env_id": "Hopper-v5", "imitation": "recipe"})

@@ -16,7 +16,10 @@ FEM, GTAL and BC have no config: they run with the run's settings.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
+from gail_pipeline.config import parse_settings
 from gail_pipeline.imitation.train import ImitationSettings
 from gail_pipeline.runtime import RuntimeSettings
 from gail_pipeline.tasks import ConfigError, TaskSpec
@@ -29,6 +32,7 @@ __all__ = [
     "config_iterations",
     "config_settings",
     "config_task",
+    "unit_settings",
 ]
 
 RECIPE, PAPER, FROZEN_D = "recipe", "paper", "frozen_d"
@@ -49,6 +53,26 @@ def config_settings(settings: ImitationSettings, config: str) -> ImitationSettin
         return dataclasses.replace(settings, gail=dataclasses.replace(settings.gail, learning_rate=0.0))
     kept = [f.name for f in dataclasses.fields(RuntimeSettings)] + ["eval_every", "eval_episodes"]
     return dataclasses.replace(ImitationSettings(), **{name: getattr(settings, name) for name in kept})
+
+
+def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def unit_settings(
+    imitation: Mapping[str, Any] | None, task: TaskSpec, config: str = RECIPE
+) -> ImitationSettings:
+    """The settings a unit of ``task`` trains with: the run's ``imitation`` section with the task's
+    own ``imitation`` merged over it key by key, then ``config``'s changes (GAIL's configs)."""
+    where = f"tasks.{task.name}.imitation" if task.imitation else "imitation"
+    settings = parse_settings(ImitationSettings, _merged(imitation or {}, task.imitation), where)
+    return config_settings(settings, config)
 
 
 def config_task(task: TaskSpec, config: str) -> TaskSpec:

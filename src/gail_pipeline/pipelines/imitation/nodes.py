@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from gail_pipeline.grid import unit_label
-from gail_pipeline.imitation import ImitationSettings, check_demonstrations, train_imitation
-from gail_pipeline.imitation.configs import RECIPE, config_settings, config_task
+from gail_pipeline.imitation import check_demonstrations, train_imitation
+from gail_pipeline.imitation.configs import RECIPE, config_task, unit_settings
 from gail_pipeline.progress import training_report
 from gail_pipeline.rl.policies import Policy
 from gail_pipeline.tasks import TaskSpec, make_env
@@ -44,8 +44,9 @@ def train_learner(
 ) -> tuple[Policy, pd.DataFrame]:
     """Train ``unit.algorithm`` under ``unit.config`` on the dataset
     (:func:`gail_pipeline.imitation.train_imitation`); returns the policy and its learning curve."""
-    task = config_task(TaskSpec.from_config(unit.task_name, task_config), unit.config)
-    settings = config_settings(ImitationSettings.parse(params), unit.config)
+    task = TaskSpec.from_config(unit.task_name, task_config)
+    settings = unit_settings(params, task, unit.config)
+    task = config_task(task, unit.config)
     env = make_env(task)
     check_demonstrations(
         demonstrations, task, env, f"{task.name}.demonstrations_n{unit.dataset_size}", unit.dataset_size
