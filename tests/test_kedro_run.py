@@ -158,6 +158,8 @@ def test_mlflow_child_run_per_unit_sequential_and_parallel(project):
             "reporting/learning_curves.png",
             "reporting/learning_curves.html",
             "reporting/paper_comparison.md",
+            "reporting/appendix_b.csv",
+            "reporting/appendix_b.md",
             "reporting/aggregate_scores.csv",
             "reporting/aggregate_scores.md",
             "reporting/performance_profiles.png",
@@ -235,3 +237,27 @@ def test_gail_configs_run_side_by_side_in_one_grid(project):
         "algorithms",
         "gail_configs",
     }
+
+    # docs/results/<grid label>/ from the catalog's latest reports, by the publish pipeline alone
+    _run(project, params, pipelines=["publish"])
+    table = pd.read_csv(project / "docs/results/quick.csv")
+    assert list(table.columns) == [
+        "task",
+        "n_trajectories",
+        "algorithm",
+        "config",
+        "seeds",
+        "env_steps",
+        "score_mean",
+        "score_std",
+        "ci_low",
+        "ci_high",
+        "paper_score",
+    ]
+    assert list(table["config"]) == ["recipe", "paper", "frozen_d"]
+    pd.testing.assert_series_equal(table["env_steps"], results["env_steps"].astype(float), check_names=False)
+    published = project / "docs/results/quick"
+    expected = {"results_table.csv", "table.md", "paper_comparison.md", "aggregate_scores.md"}
+    expected |= {"figure_one.png", "performance_profiles.png", "learning_curves.png"}
+    assert {p.name for p in published.iterdir()} == expected
+    assert "| cartpole | 1 | " in (published / "table.md").read_text()

@@ -249,3 +249,35 @@ def test_gails_configs_are_compared_side_by_side():
     assert aggregates[("algorithms", "bc", "")] == pytest.approx(0.4)
     assert aggregates[("gail_configs", "gail", "paper")] == pytest.approx(0.6)
     assert aggregates[("gail_configs", "gail", "frozen_d")] == pytest.approx(0.0)
+
+
+def test_the_appendix_b_table_has_a_row_per_cell_and_the_papers_layout_a_column_per_algorithm():
+    from gail_pipeline.reporting import appendix_b_markdown, appendix_b_table
+
+    evaluations = [_evaluation("bc", n, s, 110.0, 0.5) for n in (1, 4) for s in (0, 1)]
+    evaluations += [
+        {**_evaluation("gail", n, s, 200.0, 1.0), "config": config, "env_steps": 300_000 + s}
+        for n in (1, 4)
+        for s in (0, 1)
+        for config in (("recipe", "frozen_d") if n == 1 else ("recipe",))
+    ]
+    results = build_results_table(*evaluations)
+    comparison = compare_with_paper(
+        results, pd.read_csv(RAW / "paper_appendix_b.csv"), pd.read_csv(RAW / "paper_expert_random.csv")
+    )
+    table = appendix_b_table(comparison, results)
+    assert len(table) == 5  # BC and GAIL at 1 and 4, the control at 1
+    gail = table[(table["algorithm"] == "gail") & (table["config"] == "recipe")].iloc[0]
+    assert (gail["seeds"], gail["env_steps"], gail["score_mean"], gail["paper_score"]) == (
+        2,
+        300_000.5,
+        1.0,
+        1.0,
+    )
+    assert table.loc[table["algorithm"] == "bc", "env_steps"].eq(0).all()
+    lines = appendix_b_markdown(table).splitlines()
+    assert lines[2] == "| task | trajectories | BC | GAIL | GAIL, frozen D |"
+    assert lines[4].startswith(
+        "| cartpole | 1 | 0.50 [0.50, 0.50] n=2; paper 0.29 | 1.00 [1.00, 1.00] n=2; paper 1.00 |"
+    )
+    assert lines[5].endswith("| 1.00 [1.00, 1.00] n=2; paper 1.00 |  |")  # no control at 4

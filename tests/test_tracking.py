@@ -31,6 +31,8 @@ REPORTS = {
     "reporting/learning_curves.png",
     "reporting/learning_curves.html",
     "reporting/paper_comparison.md",
+    "reporting/appendix_b.csv",
+    "reporting/appendix_b.md",
     "reporting/aggregate_scores.csv",
     "reporting/aggregate_scores.md",
     "reporting/performance_profiles.png",

@@ -23,7 +23,8 @@ from gail_pipeline.pipelines import (
 
 def register_pipelines() -> dict[str, Pipeline]:
     """``expert``, ``demonstrations``, ``imitation``, ``evaluation``, ``reporting``;
-    ``__default__`` runs them all.
+    ``__default__`` runs them all. ``publish`` writes the latest reports to
+    ``docs/results/<grid_label>/``.
 
     ``kedro run --namespaces cartpole`` runs one task; ``--params grid.tasks=hopper`` changes
     the grid; ``--env paper`` selects the paper's configuration.
@@ -43,4 +44,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "reporting": reporting.create_pipeline(grid_units),
     }
     stages["__default__"] = sum(stages.values(), Pipeline([]))
+    # Not in the default run: it writes docs/results/<grid_label>/ from the latest reports.
+    stages["publish"] = reporting.create_publish_pipeline(grid_units)
     return stages

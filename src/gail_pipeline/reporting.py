@@ -20,6 +20,8 @@ from gail_pipeline.statistics import aggregate_scores, cell_statistics
 __all__ = [
     "aggregate_table",
     "aggregates_markdown",
+    "appendix_b_table",
+    "appendix_b_markdown",
     "compare_with_paper",
     "concat_results",
     "curves_table",
@@ -202,6 +204,71 @@ def aggregates_markdown(aggregates: pd.DataFrame) -> str:
             f"[{row.mean_ci_low:.3f}, {row.mean_ci_high:.3f}] | {row.iqm:.3f} | "
             f"[{row.iqm_ci_low:.3f}, {row.iqm_ci_high:.3f}] |"
         )
+    return "\n".join(lines) + "\n"
+
+
+APPENDIX_B_COLUMNS = [
+    "task",
+    "n_trajectories",
+    "algorithm",
+    "config",
+    "seeds",
+    "env_steps",
+    "score_mean",
+    "score_std",
+    "ci_low",
+    "ci_high",
+    "paper_score",
+]
+
+
+def appendix_b_table(comparison: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell (task, dataset size, algorithm, config) of :func:`compare_with_paper`'s
+    table, machine-readable: seeds, env steps per unit (mean over seeds; BC: 0, it takes none),
+    our normalised score (mean, std, 95 % bootstrap interval over seeds) and the paper's."""
+    cell = ["task", "n_trajectories", "algorithm", "config"]
+    results = with_config(results)
+    if "env_steps" in results.columns:
+        steps = results.groupby(cell, sort=False)["env_steps"].mean().rename("env_steps").reset_index()
+    else:
+        steps = results[cell].drop_duplicates().assign(env_steps=np.nan)
+    table = with_config(comparison).merge(steps, on=cell, how="left")
+    table.loc[table["algorithm"] == "bc", "env_steps"] = 0
+    table = table.rename(
+        columns={
+            "normalized_score": "score_mean",
+            "normalized_score_std": "score_std",
+            "paper_normalized_score": "paper_score",
+        }
+    )
+    return in_grid_order(table[APPENDIX_B_COLUMNS], cell)
+
+
+def appendix_b_markdown(table: pd.DataFrame) -> str:
+    """:func:`appendix_b_table` in the paper's layout: a row per task and dataset size, a column per
+    algorithm (GAIL's configs beside the recipe), each cell our normalised score over seeds with
+    its 95 % interval and, in parentheses, the paper's."""
+    table = in_grid_order(table, ["task", "n_trajectories", "algorithm", "config"])
+    columns = list(dict.fromkeys(zip(table["algorithm"], table["config"], strict=True)))
+    header = [display_name(a, c) for a, c in columns]
+    lines = [
+        "Normalised scores (random 0, expert 1): ours as the mean over n seeds [its 95 % bootstrap "
+        "interval], then the paper's score for the same algorithm and dataset size.",
+        "",
+        "| task | trajectories | " + " | ".join(header) + " |",
+        "|---|---|" + "---|" * len(header),
+    ]
+    for (task, size), rows in table.groupby(["task", "n_trajectories"], sort=False):
+        cells = {(r.algorithm, r.config): r for r in rows.itertuples()}
+        entries = []
+        for key in columns:
+            row = cells.get(key)
+            if row is None:
+                entries.append("")
+                continue
+            paper = "" if pd.isna(row.paper_score) or key[1] != RECIPE else f"; paper {row.paper_score:.2f}"
+            entries.append(f"{row.score_mean:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}] n={row.seeds}{paper}")
+        lines.append(f"| {task} | {size} | " + " | ".join(entries) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -143,6 +143,7 @@ def test_bc_only_grid_has_no_learning_curve_plot():
     assert {n.name for n in pipeline.nodes} == {
         "compare_with_paper",
         "plot_figure_one",
+        "tabulate_appendix_b",
         "summarise_scores",
         "plot_performance_profiles",
     }

@@ -10,6 +10,8 @@ from gail_pipeline.imitation import ImitationSettings
 from gail_pipeline.reporting import (
     aggregate_table,
     aggregates_markdown,
+    appendix_b_markdown,
+    appendix_b_table,
     compare_with_paper,
     curves_table,
     figure_one,
@@ -58,3 +60,32 @@ def plot_learning_curves(results_table: pd.DataFrame, *task_curves: pd.DataFrame
     """Learning curves per task and dataset size, with BC's final return and the expert's and
     random returns as horizontal lines (PNG and interactive HTML)."""
     return learning_curves(pd.concat(task_curves, ignore_index=True), results_table)
+
+
+def tabulate_appendix_b(
+    paper_comparison: pd.DataFrame, results_table: pd.DataFrame
+) -> tuple[pd.DataFrame, str]:
+    """The machine-readable table of every cell (scores, intervals, env steps, the paper's score)
+    and the same in the paper's layout (Markdown)."""
+    table = appendix_b_table(paper_comparison, results_table)
+    return table, appendix_b_markdown(table)
+
+
+def publish(*reports: Any) -> tuple[Any, ...]:
+    """The reports as they are, for the published copies (``docs/results/<grid_label>/``)."""
+    return reports
+
+
+def publish_figure_one(paper_comparison: pd.DataFrame) -> Any:
+    """Figure 1 (PNG) for the published results."""
+    return figure_one(paper_comparison)[0]
+
+
+def publish_performance_profiles(performance_profiles: pd.DataFrame) -> Any:
+    """The performance profiles (PNG) for the published results."""
+    return performance_profile_figure(performance_profiles)[0]
+
+
+def publish_learning_curves(results_table: pd.DataFrame, *task_curves: pd.DataFrame) -> Any:
+    """The learning curves (PNG) for the published results."""
+    return plot_learning_curves(results_table, *task_curves)[0]

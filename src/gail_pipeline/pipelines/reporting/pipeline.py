@@ -65,6 +65,13 @@ def create_pipeline(units: Sequence[Unit]) -> Pipeline:
                 tags=["reporting"],
             ),
             Node(
+                nodes.tabulate_appendix_b,
+                inputs=["paper_comparison", "results_table"],
+                outputs=["appendix_b_table", "appendix_b_markdown"],
+                name="tabulate_appendix_b",
+                tags=["reporting"],
+            ),
+            Node(
                 nodes.summarise_scores,
                 inputs="results_table",
                 outputs=["aggregate_scores", "aggregate_scores_markdown", "performance_profiles"],
@@ -80,3 +87,52 @@ def create_pipeline(units: Sequence[Unit]) -> Pipeline:
             ),
         ]
     ) + create_curves_pipeline(units)
+
+
+PUBLISHED_TABLES = {
+    "results_table": "published_results_table",
+    "appendix_b_table": "published_appendix_b_table",
+    "appendix_b_markdown": "published_appendix_b_markdown",
+    "paper_comparison_markdown": "published_paper_comparison_markdown",
+    "aggregate_scores_markdown": "published_aggregate_scores_markdown",
+}
+
+
+def create_publish_pipeline(units: Sequence[Unit]) -> Pipeline:
+    """``docs/results/<grid_label>/`` from the catalog's latest reports (``kedro run --pipelines
+    publish``): the tables as they are, the figures drawn again from their tables (PNG)."""
+    tasks = list(dict.fromkeys(u.task.name for u in units if u.algorithm != "bc"))
+    published = [
+        Node(
+            nodes.publish,
+            inputs=list(PUBLISHED_TABLES),
+            outputs=list(PUBLISHED_TABLES.values()),
+            name="publish_tables",
+            tags=["publish"],
+        ),
+        Node(
+            nodes.publish_figure_one,
+            inputs="paper_comparison",
+            outputs="published_figure_one_png",
+            name="publish_figure_one",
+            tags=["publish"],
+        ),
+        Node(
+            nodes.publish_performance_profiles,
+            inputs="performance_profiles",
+            outputs="published_performance_profiles_png",
+            name="publish_performance_profiles",
+            tags=["publish"],
+        ),
+    ]
+    if tasks:
+        published.append(
+            Node(
+                nodes.publish_learning_curves,
+                inputs=["results_table", *(task_curves(task) for task in tasks)],
+                outputs="published_learning_curves_png",
+                name="publish_learning_curves",
+                tags=["publish"],
+            )
+        )
+    return Pipeline(published)
