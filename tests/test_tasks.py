@@ -208,7 +208,13 @@ def test_gail_configs_run_beside_the_recipe_for_the_same_env_steps():
     frozen = [u for u in units(params) if u.config == "frozen_d"]
     assert [u.dataset_size for u in frozen] == [1, 10]
     assert len([u for u in units(params) if u.config == "recipe" and u.algorithm == "gail"]) == 4
+    params["grid"]["gail_configs"] = {"frozen_d": {"cartpole": [10], "hopper": None}}
+    assert [(u.label, u.dataset_size) for u in units(params) if u.algorithm == "gail"] == [
+        ("gail_frozen_d", 10)
+    ]
     for bad, message in (
+        ({"frozen_d": {"cartpol": None}}, r"grid.gail_configs.frozen_d: unknown task\(s\) \['cartpol'\]"),
+        ({"frozen_d": {"cartpole": [3]}}, "grid.gail_configs.frozen_d.cartpole: none of"),
         (["recipe", "dagger"], r"grid.gail_configs: unknown config\(s\) \['dagger'\]"),
         ({"paper": [3]}, "grid.gail_configs.paper: none of"),
         (7, "grid.gail_configs: expected a list"),

@@ -124,9 +124,10 @@ def _sizes(task: TaskSpec, override: Any, where: str) -> tuple[int, ...]:
 _GRID_SIZES = object()  # a GAIL config at the grid's dataset sizes
 
 
-def _gail_configs(grid: Mapping[str, Any], algorithms: list[str]) -> dict[str, Any]:
+def _gail_configs(grid: Mapping[str, Any], algorithms: list[str], params_tasks: Any) -> dict[str, Any]:
     """``grid.gail_configs`` as {config: its sizes override}: null (the recipe alone), a list of
-    configs (each at the grid's sizes), or a mapping config → sizes (null: the grid's sizes)."""
+    configs (each at the grid's sizes), or a mapping config → sizes (null: the grid's sizes; a
+    mapping task → sizes: those tasks only)."""
     declared = grid.get("gail_configs")
     if declared is None:
         return {RECIPE: _GRID_SIZES}
@@ -144,6 +145,13 @@ def _gail_configs(grid: Mapping[str, Any], algorithms: list[str]) -> dict[str, A
         raise ConfigError(f"grid.gail_configs: unknown config(s) {unknown}; known: {list(GAIL_CONFIGS)}")
     if "gail" not in algorithms:
         raise ConfigError("grid.gail_configs: GAIL is not among grid.algorithms")
+    known = set(params_tasks)
+    for config, sizes in declared.items():
+        unknown = sorted(set(sizes) - known) if isinstance(sizes, Mapping) else []
+        if unknown:
+            raise ConfigError(
+                f"grid.gail_configs.{config}: unknown task(s) {unknown}; defined: {sorted(known)}"
+            )
     return {config: _GRID_SIZES if sizes is None else sizes for config, sizes in declared.items()}
 
 
@@ -159,7 +167,7 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     up), the same for tasks whose batches differ. ``grid.gail_configs`` runs GAIL under several
     configs (:mod:`gail_pipeline.imitation.configs`: ``recipe``, ``paper``, ``frozen_d``), each
     for the same env steps: a list (each at the grid's sizes) or a mapping config → sizes (as
-    ``grid.dataset_sizes``; null: the grid's).
+    ``grid.dataset_sizes``; null: the grid's; a mapping task → sizes: on those tasks only).
     """
     if params is None:
         params = active_parameters()
@@ -189,7 +197,7 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     for key, value in checked:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ConfigError(f"grid.{key}: expected a positive integer or null, got {value!r}")
-    gail_configs = _gail_configs(grid, algorithms)
+    gail_configs = _gail_configs(grid, algorithms, params.get("tasks") or {})
     result = []
     for task in selected_tasks(params):
         sizes = _sizes(task, sizes_override, "grid.dataset_sizes")
@@ -200,8 +208,14 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
         for algorithm in algorithms:
             configs = gail_configs if algorithm == "gail" else {RECIPE: _GRID_SIZES}
             for config, config_sizes in configs.items():
+                where = f"grid.gail_configs.{config}"
+                if isinstance(config_sizes, Mapping):  # per task; a task not listed: not run
+                    if task.name not in config_sizes:
+                        continue
+                    where, config_sizes = f"{where}.{task.name}", config_sizes[task.name]
+                    config_sizes = _GRID_SIZES if config_sizes is None else config_sizes
                 if config_sizes is not _GRID_SIZES:
-                    config_sizes = _sizes(task, config_sizes, f"grid.gail_configs.{config}")
+                    config_sizes = _sizes(task, config_sizes, where)
                 steps = config_iterations(task, config, iterations)
                 seeds = seeds_per_algorithm.get(algorithm) or default_seeds
                 for size in sizes if config_sizes is _GRID_SIZES else config_sizes:

@@ -121,6 +121,7 @@ def test_conf_appendix_b_is_the_papers_grid_at_a_fifth_of_its_env_steps_with_eac
     configs = {(u.task.name, u.config, u.dataset_size) for u in grid if u.algorithm == "gail"}
     assert ("hopper", "paper", 4) in configs and ("hopper", "paper", 11) not in configs
     assert ("humanoid", "frozen_d", 240) in configs and ("humanoid", "recipe", 160) in configs
+    assert ("hopper", "frozen_d", 11) not in configs and ("cartpole", "frozen_d", 7) in configs
     seeds = {(u.algorithm, u.seed) for u in grid if u.task.name == "ant"}
     assert seeds == {
         ("bc", 0),
