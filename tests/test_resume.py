@@ -147,3 +147,25 @@ def test_a_grid_killed_halfway_reruns_only_its_unfinished_units(project, capsys)
     assert len(all_units) == 8
     for unit, versions in before.items():
         assert sorted(unit.glob("learning_curve.csv/*")) == versions, f"{unit} was trained again"
+
+
+def test_a_checkpoint_is_found_again_whatever_the_task_fields_that_do_not_decide_the_run():
+    """The budget, the paper's batch (it sets a `paper` unit's own batch before the run) and the
+    task's imitation settings (fingerprinted as the settings they become) leave a checkpoint's name
+    as it was; a field that changes the run (the batch) gives another."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from gail_pipeline.imitation import ImitationSettings
+    from gail_pipeline.imitation.train import _checkpoint
+
+    task = TaskSpec.from_config("cartpole", {"env_id": "CartPole-v1", "batch_size": 300})
+    demos = SimpleNamespace(metadata={"version": "v1"}, num_steps=40, trajectories=[None])
+    settings = ImitationSettings(checkpoint_dir="checkpoints")
+
+    def path(of_task):
+        return _checkpoint(of_task, "gail", demos, 0, settings).path
+
+    same = dataclasses.replace(task, iterations=7, paper_batch_size=5000, imitation={"gail": {"epochs": 5}})
+    assert path(same) == path(task)
+    assert path(dataclasses.replace(task, batch_size=600)) != path(task)

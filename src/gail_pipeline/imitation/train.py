@@ -371,6 +371,12 @@ def check_demonstrations(
         raise ConfigError(f"{source}: holds {count} trajectories, expected {expected_trajectories}")
 
 
+# Task fields a checkpoint does not depend on: the budget (a continued run may extend it), the
+# paper's batch (used before a run starts, to set a `paper` unit's own batch_size) and the task's
+# imitation settings (fingerprinted through the settings they become).
+_NOT_IN_FINGERPRINT = {"iterations", "paper_batch_size", "imitation"}
+
+
 def _checkpoint(
     task: TaskSpec, algorithm: str, demonstrations: Demonstrations, seed: int, settings: ImitationSettings
 ) -> Checkpoint | None:
@@ -381,7 +387,7 @@ def _checkpoint(
     if settings.checkpoint_dir is None:
         return None
     fingerprint = {
-        "task": {k: v for k, v in dataclasses.asdict(task).items() if k != "iterations"},
+        "task": {k: v for k, v in dataclasses.asdict(task).items() if k not in _NOT_IN_FINGERPRINT},
         "imitation": {k: v for k, v in settings_dict(settings).items() if k not in RUNTIME_FIELDS},
         "algorithm": algorithm,
         "seed": seed,
