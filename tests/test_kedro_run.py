@@ -206,7 +206,7 @@ def test_paper_env_session_resolves_the_paper_label(project):
 
 
 @pytest.mark.slow
-def test_gail_configs_run_side_by_side_in_one_grid(project):
+def test_gail_configs_run_side_by_side_in_one_grid(project, caplog, capsys):
     """grid.gail_configs through a real session: GAIL's recipe, paper settings (at the task's
     paper batch) and frozen-discriminator control train, evaluate and report as units of one grid."""
     tiny = {**TINY["tasks"]["cartpole"], "paper_batch_size": 600}
@@ -237,6 +237,18 @@ def test_gail_configs_run_side_by_side_in_one_grid(project):
         "algorithms",
         "gail_configs",
     }
+
+    # the run's summary names each unit by its config
+    assert "Could not summarise" not in caplog.text
+    assert "cartpole.gail_frozen_d.n1.s0" in capsys.readouterr().out
+
+    # MLflow records the settings each unit trained with, not the run's recipe alone
+    _, _, children = _runs(project)
+    params = {r.info.run_name: r.data.params for r in children if ".gail" in r.info.run_name}
+    assert params["cartpole.gail.n1.s0"]["imitation.gail.learning_rate"] == "0.001"
+    assert params["cartpole.gail_frozen_d.n1.s0"]["imitation.gail.learning_rate"] == "0.0"
+    assert params["cartpole.gail_paper.n1.s0"]["imitation.gail.reward"] == "task"
+    assert params["cartpole.gail_paper.n1.s0"]["unit.config"] == "paper"
 
     # docs/results/<grid label>/ from the catalog's latest reports, by the publish pipeline alone
     _run(project, params, pipelines=["publish"])

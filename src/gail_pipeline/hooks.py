@@ -207,6 +207,7 @@ class UnitTrackingHook:
         params = {k[len("params:") :]: v for k, v in inputs.items() if k.startswith("params:")}
         if declared.logs == "training":
             policy, curve = (outputs[output] for output in node.outputs)
+            params = trained_with(node, params)
             tracking.log_training(client, run_id, name, with_defaults(params), policy, curve)
             client.set_terminated(run_id)
         elif declared.logs == "demonstrations":
@@ -244,6 +245,21 @@ def _saved_version(catalog: Any, name: str) -> tuple[str | None, str | None]:
         return None, None
     protocol = getattr(dataset, "_protocol", "file")
     return version, path if protocol in ("file", "") else f"{protocol}://{path}"
+
+
+def trained_with(node: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """A training node's ``params:`` inputs with ``imitation`` replaced by the settings its unit
+    trained with: the task's own imitation settings merged in and GAIL's config applied
+    (:func:`gail_pipeline.imitation.configs.unit_settings`), so that MLflow records what ran."""
+    from gail_pipeline.imitation.configs import unit_settings
+    from gail_pipeline.tasks import TaskSpec
+
+    unit = getattr(node.func, "value", None)
+    task_params = params.get(f"tasks.{getattr(unit, 'task_name', '')}")
+    if "imitation" not in params or task_params is None or not hasattr(unit, "config"):
+        return params
+    task = TaskSpec.from_config(unit.task_name, task_params)
+    return {**params, "imitation": unit_settings(params["imitation"], task, unit.config)}
 
 
 def with_defaults(params: dict[str, Any]) -> dict[str, Any]:

@@ -124,20 +124,25 @@ def _paper_scores(pipeline: Any, catalog: Any, results: pd.DataFrame) -> pd.Seri
         except Exception:  # no paper tables in this catalog: the column stays empty
             logger.debug("No paper scores for the run summary", exc_info=True)
             return None
-    return comparison.set_index(["task", "n_trajectories", "algorithm"])["paper_normalized_score"]
+    keys = ["task", "n_trajectories", "algorithm"]  # GAIL's configs share the paper's GAIL score
+    return comparison.drop_duplicates(keys).set_index(keys)["paper_normalized_score"]
 
 
 def _cells(results: pd.DataFrame, paper: pd.Series | None) -> list[tuple[str, str, str, str]]:
     """One row per unit; per (task, algorithm, dataset size) with the mean over seeds where a cell
     has several seeds."""
+    from gail_pipeline.grid import unit_label
+    from gail_pipeline.reporting import with_config
+
     rows = []
-    keys = ["task", "algorithm", "n_trajectories"]
-    for (task, algorithm, size), cell in results.groupby(keys, sort=False):
+    keys = ["task", "algorithm", "config", "n_trajectories"]
+    for (task, algorithm, config, size), cell in with_config(results).groupby(keys, sort=False):
+        label = unit_label(algorithm, config)
         if len(cell) == 1:
-            unit = f"{task}.{algorithm}.n{size}.s{cell['seed'].iloc[0]}"
+            unit = f"{task}.{label}.n{size}.s{cell['seed'].iloc[0]}"
             score = f"{cell['normalized_score'].iloc[0]:.3f}"
         else:
-            unit = f"{task}.{algorithm}.n{size} ({len(cell)} seeds)"
+            unit = f"{task}.{label}.n{size} ({len(cell)} seeds)"
             score = f"{cell['normalized_score'].mean():.3f} ± {cell['normalized_score'].std():.3f}"
         theirs = paper.get((task, size, algorithm)) if paper is not None else None
         rows.append(
