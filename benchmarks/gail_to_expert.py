@@ -8,9 +8,12 @@ frozen-discriminator control and the ablations.
         --configs recipe-logit recipe-absorbing recipe-replay recipe-d_epochs paper+logit paper+absorbing
     python benchmarks/gail_to_expert.py --env mujoco --tasks hopper --seeds 0 --configs recipe paper frozen_d
 
-Configs: ``paper`` (conf/paper: the paper's settings), ``recipe`` (the settings of ``--env``: the
-recipe of conf/base, with conf/mujoco's value fit, gradient penalty and BC warm start for the
-MuJoCo tasks),
+Configs: ``paper`` (the paper's GAIL: conf/paper's ``imitation.gail`` at the paper's batch sizes;
+the rest — under conf/mujoco its Adam value fit — the env's, so that it differs from the recipe in
+GAIL's settings alone; ``grid.gail_configs``'s ``paper`` in a Kedro run is the paper's exact
+settings, value fit included), ``recipe`` (the settings of ``--env``: the recipe of conf/base, with
+conf/mujoco's value fit, gradient penalty, BC warm start and absorbing-reward cap for the MuJoCo
+tasks),
 ``frozen_d`` (the recipe with the discriminator's learning rate 0: what the reward's form alone
 buys, and under conf/mujoco the BC start with it — ``frozen_d-bc`` is the form alone there;
 ``frozen_d-<option>`` / ``+<option>`` is the control of ``recipe-<option>`` / ``+<option>``),
