@@ -161,6 +161,7 @@ def test_mlflow_child_run_per_unit_sequential_and_parallel(project):
             "reporting/appendix_b.csv",
             "reporting/appendix_b.md",
             "reporting/aggregate_scores.csv",
+            "reporting/gail_config_tests.csv",
             "reporting/aggregate_scores.md",
             "reporting/performance_profiles.png",
             "reporting/performance_profiles.html",
@@ -208,21 +209,23 @@ def test_paper_env_session_resolves_the_paper_label(project):
 @pytest.mark.slow
 def test_gail_configs_run_side_by_side_in_one_grid(project, caplog, capsys):
     """grid.gail_configs through a real session: GAIL's recipe, paper settings (at the task's
-    paper batch) and frozen-discriminator control train, evaluate and report as units of one grid."""
+    paper batch), frozen-discriminator control and a config named in gail_config_settings train,
+    evaluate and report as units of one grid."""
     tiny = {**TINY["tasks"]["cartpole"], "paper_batch_size": 600}
     grid = {**TINY["grid"], "algorithms": ["gail"], "dataset_sizes": [1]}
     params = {
         **TINY,
         "tasks": {"cartpole": tiny},
-        "grid": {**grid, "gail_configs": ["recipe", "paper", "frozen_d"]},
+        "grid": {**grid, "gail_configs": ["recipe", "paper", "frozen_d", "entropy_1e3"]},
+        "gail_config_settings": {"entropy_1e3": {"gail": {"causal_entropy": 0.001}}},
     }
     _run(project, params)
     results = _latest_results(project)
-    assert list(results["config"]) == ["recipe", "paper", "frozen_d"]
+    assert list(results["config"]) == ["recipe", "paper", "frozen_d", "entropy_1e3"]
     # 2 iterations of 300 env steps, or 1 of 600: each config the same budget, whole episodes
     assert (results["env_steps"] >= 600).all() and (results["env_steps"] < 1000).all()
     data = project / "data"
-    for label in ("gail", "gail_paper", "gail_frozen_d"):
+    for label in ("gail", "gail_paper", "gail_frozen_d", "gail_entropy_1e3"):
         (version,) = (data / f"08_reporting/quick/cartpole/{label}/n1/s0/learning_curve.csv").iterdir()
         curve = pd.read_csv(version / "learning_curve.csv")
         assert len(curve) == (1 if label == "gail_paper" else 2)
@@ -249,6 +252,8 @@ def test_gail_configs_run_side_by_side_in_one_grid(project, caplog, capsys):
     assert params["cartpole.gail_frozen_d.n1.s0"]["imitation.gail.learning_rate"] == "0.0"
     assert params["cartpole.gail_paper.n1.s0"]["imitation.gail.reward"] == "task"
     assert params["cartpole.gail_paper.n1.s0"]["unit.config"] == "paper"
+    assert params["cartpole.gail_entropy_1e3.n1.s0"]["imitation.gail.causal_entropy"] == "0.001"
+    assert params["cartpole.gail.n1.s0"]["imitation.gail.causal_entropy"] == "0.0"
 
     # docs/results/<grid label>/ from the catalog's latest reports, by the publish pipeline alone
     _run(project, params, pipelines=["publish"])
@@ -266,10 +271,16 @@ def test_gail_configs_run_side_by_side_in_one_grid(project, caplog, capsys):
         "ci_high",
         "paper_score",
     ]
-    assert list(table["config"]) == ["recipe", "paper", "frozen_d"]
+    assert list(table["config"]) == ["recipe", "paper", "frozen_d", "entropy_1e3"]
     pd.testing.assert_series_equal(table["env_steps"], results["env_steps"].astype(float), check_names=False)
     published = project / "docs/results/quick"
-    expected = {"results_table.csv", "table.md", "paper_comparison.md", "aggregate_scores.md"}
+    expected = {
+        "results_table.csv",
+        "table.md",
+        "paper_comparison.md",
+        "aggregate_scores.md",
+        "gail_config_tests.csv",
+    }
     expected |= {"figure_one.png", "performance_profiles.png", "learning_curves.png"}
     assert {p.name for p in published.iterdir()} == expected
     assert "| cartpole | 1 | " in (published / "table.md").read_text()

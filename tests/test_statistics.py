@@ -9,6 +9,7 @@ from scipy import stats
 from gail_pipeline.statistics import (
     aggregate_scores,
     cell_statistics,
+    config_tests,
     interquartile_mean,
     performance_profiles,
     stratified_bootstrap,
@@ -92,3 +93,19 @@ def test_a_score_that_is_not_a_number_is_refused_by_unit():
     for summary in (cell_statistics, aggregate_scores, performance_profiles):
         with pytest.raises(ValueError, match="walker fem n11 s2"):
             summary(results(rows))
+
+
+def test_configs_are_tested_against_the_recipe_one_sided_per_cell():
+    rows = [("reacher", 4, "gail", s, score) for s, score in enumerate([0.80, 0.85, 0.90, 0.82])]
+    table = results(rows).assign(config="recipe")
+    higher = results([("reacher", 4, "gail", s, 0.95 + 0.01 * s) for s in range(4)]).assign(
+        config="entropy_1e3"
+    )
+    lower = results([("reacher", 4, "gail", s, 0.1 * s) for s in range(4)]).assign(config="frozen_d")
+    tests = config_tests(pd.concat([table, higher, lower], ignore_index=True)).set_index("config")
+    # every score above every recipe score: U's exact one-sided p for 4 against 4 is 1/70
+    assert tests.loc["entropy_1e3", "p_above"] == pytest.approx(1 / 70)
+    assert tests.loc["entropy_1e3", "p_below"] == pytest.approx(1.0)
+    assert tests.loc["frozen_d", "p_below"] == pytest.approx(1 / 70)
+    assert tests.loc["frozen_d", "reference_mean"] == pytest.approx(0.8425)
+    assert config_tests(table.drop(columns="config")).empty

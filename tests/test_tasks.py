@@ -280,3 +280,37 @@ def test_grid_seeds_per_algorithm():
         params["grid"]["seeds"] = bad
         with pytest.raises(ConfigError, match=message):
             units(params)
+
+
+def test_a_named_gail_config_needs_a_name_and_settings_of_its_own():
+    from gail_pipeline.grid import units
+
+    grid = {"tasks": ["cartpole"], "algorithms": ["gail"], "dataset_sizes": [1], "seeds": 1}
+    params = {"tasks": _project_tasks(), "grid": {**grid, "gail_configs": ["entropy_1e3"]}}
+    with pytest.raises(ConfigError, match=r"unknown config\(s\) \['entropy_1e3'\].*gail_config_settings"):
+        units(params)
+    params["gail_config_settings"] = {"entropy_1e3": {"gail": {"causal_entropy": 0.001}}}
+    assert [u.namespace for u in units(params)] == ["cartpole.gail_entropy_1e3.n1.s0"]
+    for bad, message in (
+        ({"paper": {"gail": {"epochs": 2}}}, "gail_config_settings.paper: a config's name"),
+        ({"Entropy": {"gail": {"epochs": 2}}}, "gail_config_settings.Entropy: a config's name"),
+        ({"entropy_1e3": None}, "gail_config_settings.entropy_1e3: expected a mapping"),
+    ):
+        params["gail_config_settings"] = bad
+        with pytest.raises(ConfigError, match=message):
+            units(params)
+
+
+def test_a_named_gail_configs_bad_setting_is_refused_before_the_run():
+    from gail_pipeline.parameters import check_run_parameters
+
+    grid = {"tasks": ["cartpole"], "algorithms": ["gail"], "dataset_sizes": [1], "seeds": 1}
+    params = {
+        "tasks": _project_tasks(),
+        "grid": {**grid, "gail_configs": ["recipe", "entropy_1e3"]},
+        "gail_config_settings": {"entropy_1e3": {"gail": {"causal_entropi": 0.001}}},
+    }
+    with pytest.raises(
+        ConfigError, match="gail_config_settings.entropy_1e3.gail.causal_entropi: unknown setting"
+    ):
+        check_run_parameters(params)

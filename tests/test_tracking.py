@@ -34,6 +34,7 @@ REPORTS = {
     "reporting/appendix_b.csv",
     "reporting/appendix_b.md",
     "reporting/aggregate_scores.csv",
+    "reporting/gail_config_tests.csv",
     "reporting/aggregate_scores.md",
     "reporting/performance_profiles.png",
     "reporting/performance_profiles.html",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gail_pipeline.config_loader import parameters_from_conf
-from gail_pipeline.imitation.configs import GAIL_CONFIGS, RECIPE, config_iterations
+from gail_pipeline.imitation.configs import GAIL_CONFIGS, RECIPE, config_iterations, defined_configs
 from gail_pipeline.tasks import ConfigError, TaskSpec, parse_tasks
 
 __all__ = [
@@ -124,7 +124,9 @@ def _sizes(task: TaskSpec, override: Any, where: str) -> tuple[int, ...]:
 _GRID_SIZES = object()  # a GAIL config at the grid's dataset sizes
 
 
-def _gail_configs(grid: Mapping[str, Any], algorithms: list[str], params_tasks: Any) -> dict[str, Any]:
+def _gail_configs(
+    grid: Mapping[str, Any], algorithms: list[str], params_tasks: Any, defined: Mapping[str, Any]
+) -> dict[str, Any]:
     """``grid.gail_configs`` as {config: its sizes override}: null (the recipe alone), a list of
     configs (each at the grid's sizes), or a mapping config → sizes (null: the grid's sizes; a
     mapping task → sizes: those tasks only)."""
@@ -140,9 +142,13 @@ def _gail_configs(grid: Mapping[str, Any], algorithms: list[str], params_tasks: 
             "grid.gail_configs: expected a list of configs or a mapping config → dataset sizes, "
             f"got {declared!r}"
         )
-    unknown = [c for c in declared if c not in GAIL_CONFIGS]
+    known_configs = [*GAIL_CONFIGS, *defined]
+    unknown = [c for c in declared if c not in known_configs]
     if unknown:
-        raise ConfigError(f"grid.gail_configs: unknown config(s) {unknown}; known: {list(GAIL_CONFIGS)}")
+        raise ConfigError(
+            f"grid.gail_configs: unknown config(s) {unknown}; known: {known_configs} "
+            "(gail_config_settings defines others)"
+        )
     if "gail" not in algorithms:
         raise ConfigError("grid.gail_configs: GAIL is not among grid.algorithms")
     known = set(params_tasks)
@@ -197,7 +203,7 @@ def units(params: Mapping[str, Any] | None = None) -> list[Unit]:
     for key, value in checked:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ConfigError(f"grid.{key}: expected a positive integer or null, got {value!r}")
-    gail_configs = _gail_configs(grid, algorithms, params.get("tasks") or {})
+    gail_configs = _gail_configs(grid, algorithms, params.get("tasks") or {}, defined_configs(params))
     result = []
     for task in selected_tasks(params):
         sizes = _sizes(task, sizes_override, "grid.dataset_sizes")

@@ -259,7 +259,8 @@ def trained_with(node: Any, params: dict[str, Any]) -> dict[str, Any]:
     if "imitation" not in params or task_params is None or not hasattr(unit, "config"):
         return params
     task = TaskSpec.from_config(unit.task_name, task_params)
-    return {**params, "imitation": unit_settings(params["imitation"], task, unit.config)}
+    config_params = params.get(f"gail_config_settings.{unit.config}")
+    return {**params, "imitation": unit_settings(params["imitation"], task, unit.config, config_params)}
 
 
 def with_defaults(params: dict[str, Any]) -> dict[str, Any]:

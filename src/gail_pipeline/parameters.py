@@ -76,7 +76,7 @@ def check_run_parameters(params: Mapping[str, Any]) -> None:
     from gail_pipeline import grid
     from gail_pipeline.experts import ExpertSettings
     from gail_pipeline.imitation import ImitationSettings
-    from gail_pipeline.imitation.configs import unit_settings
+    from gail_pipeline.imitation.configs import defined_configs, unit_settings
     from gail_pipeline.tasks import check_env_id
 
     units = grid.units(params)  # tasks.* and grid.*
@@ -90,4 +90,9 @@ def check_run_parameters(params: Mapping[str, Any]) -> None:
     for task in {unit.task.name: unit.task for unit in units}.values():
         check_env_id(task.env_id)
         unit_settings(params.get("imitation"), task)  # the task's own imitation settings
+    defined = defined_configs(params)
+    for task, config in {
+        (u.task.name, u.config): (u.task, u.config) for u in units if u.config in defined
+    }.values():
+        unit_settings(params.get("imitation"), task, config, defined[config])  # a named GAIL config's
         expert.for_task(task)

@@ -8,6 +8,7 @@ expert and random returns measured by our expert stage, the paper's its own (fro
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -277,6 +278,19 @@ def appendix_b_markdown(table: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------------------------
 _COLORS = {"bc": "#1f77b4", "fem": "#2ca02c", "gtal": "#9467bd", "gail": "#d62728"}
 _CONFIG_COLORS = {"paper": "#ff7f0e", "frozen_d": "#7f7f7f"}  # GAIL's configs beside the recipe
+_OTHER_COLORS = ["#8c564b", "#e377c2", "#bcbd22", "#17becf", "#1a9850", "#542788"]
+
+
+def _line_color(algorithm: str, config: str) -> str:
+    """An algorithm's colour under the recipe; a built-in config's own; a named config's from a
+    palette (by its name, so the same config keeps its colour across figures)."""
+    if config in (RECIPE, ""):
+        return _COLORS.get(algorithm, "black")
+    if config in _CONFIG_COLORS:
+        return _CONFIG_COLORS[config]
+    return _OTHER_COLORS[int(hashlib.sha1(config.encode()).hexdigest(), 16) % len(_OTHER_COLORS)]
+
+
 _REFERENCE_STYLE = {"expert": ("black", "--"), "random": ("grey", ":")}
 
 
@@ -316,7 +330,7 @@ def figure_one(comparison: pd.DataFrame):
             if ours.empty:
                 continue
             name = display_name(algorithm, config)
-            color = _CONFIG_COLORS.get(config, _COLORS.get(algorithm, "black"))
+            color = _line_color(algorithm, config)
             low, high = ours["ci_low"].to_numpy(), ours["ci_high"].to_numpy()
             mean = ours["normalized_score"].to_numpy()
             ax.plot(ours["n_trajectories"], mean, "o-", color=color, label=name)
@@ -483,7 +497,7 @@ def learning_curves(curves: pd.DataFrame | Mapping[str, pd.DataFrame], results: 
                     low=("return_mean", "min"),
                     high=("return_mean", "max"),
                 )
-                color = _CONFIG_COLORS.get(config, _COLORS.get(algorithm, "black"))
+                color = _line_color(algorithm, config)
                 (legend[name],) = ax.plot(curve["env_steps"], curve["mean"], color=color, label=name)
                 ax.fill_between(curve["env_steps"], curve["low"], curve["high"], color=color, alpha=0.15)
                 interactive_line(name, curve["env_steps"], curve["mean"], position, line={"color": color})

@@ -21,13 +21,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import trim_mean
+from scipy.stats import mannwhitneyu, trim_mean
 
 __all__ = [
     "CONFIDENCE",
     "CELL_KEYS",
     "aggregate_scores",
     "cell_statistics",
+    "config_tests",
     "interquartile_mean",
     "performance_profiles",
     "stratified_bootstrap",
@@ -171,3 +172,40 @@ def performance_profiles(results: pd.DataFrame, thresholds: np.ndarray | None = 
                 {**labels, "threshold": float(tau), "fraction": point, "ci_low": low, "ci_high": high}
             )
     return pd.DataFrame(rows)
+
+
+def config_tests(results: pd.DataFrame, reference: str = "recipe") -> pd.DataFrame:
+    """Per cell (task, dataset size) and GAIL config other than ``reference``: its seeds and mean
+    score beside the reference config's, and the one-sided Wilcoxon rank-sum p-values of "its scores
+    are above the reference's" (``p_above``) and "below" (``p_below``) — the test the paper reports
+    for its causal-entropy study on Reacher (as Mann-Whitney's U, exact for small samples without
+    ties). Empty without a ``config`` column or other configs."""
+    columns = [*CELL_KEYS, "config", "seeds", "score_mean", "reference_seeds", "reference_mean"]
+    columns += ["p_above", "p_below"]
+    if "config" not in results.columns:
+        return pd.DataFrame(columns=columns)
+    _check(results)
+    gail = results[results["algorithm"] == "gail"]
+    rows = []
+    for cell, runs in gail.groupby(CELL_KEYS, sort=False):
+        base = runs.loc[runs["config"] == reference, "normalized_score"].to_numpy(dtype=float)
+        for config, other in runs[runs["config"] != reference].groupby("config", sort=False):
+            scores = other["normalized_score"].to_numpy(dtype=float)
+            above = below = reference_mean = float("nan")
+            if len(base):
+                reference_mean = float(base.mean())
+                above = float(mannwhitneyu(scores, base, alternative="greater").pvalue)
+                below = float(mannwhitneyu(scores, base, alternative="less").pvalue)
+            rows.append(
+                {
+                    **dict(zip(CELL_KEYS, cell, strict=True)),
+                    "config": config,
+                    "seeds": len(scores),
+                    "score_mean": float(scores.mean()),
+                    "reference_seeds": len(base),
+                    "reference_mean": reference_mean,
+                    "p_above": above,
+                    "p_below": below,
+                }
+            )
+    return pd.DataFrame(rows, columns=columns)

@@ -133,6 +133,16 @@ def test_conf_appendix_b_is_the_papers_grid_at_a_fifth_of_its_env_steps_with_eac
         ("gail", 1),
         ("gail", 2),
     }
+    # the paper's causal-entropy study: Reacher at 4 trajectories, λ 0 (the recipe), 1e-3, 1e-2, 7 seeds
+    study = {(u.config, u.dataset_size) for u in grid if u.config.startswith("entropy")}
+    assert study == {("entropy_1e3", 4), ("entropy_1e2", 4)}
+    assert len([u for u in grid if (u.task.name, u.label, u.dataset_size) == ("reacher", "gail", 4)]) == 7
+    for config, weight in (("entropy_1e3", 0.001), ("entropy_1e2", 0.01)):
+        (unit, *others) = [u for u in grid if u.config == config]
+        assert len(others) == 6 and unit.task.name == "reacher"
+        settings = unit_settings(conf["imitation"], unit.task, config, conf["gail_config_settings"][config])
+        assert settings.gail.causal_entropy == weight
+        assert dataclasses.replace(settings.gail, causal_entropy=0.0) == recipe["mujoco"].gail
 
 
 def test_a_tasks_own_imitation_settings_merge_over_the_runs():

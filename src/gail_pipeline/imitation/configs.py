@@ -10,12 +10,15 @@
 - ``frozen_d``: the recipe with the discriminator's learning rate 0 (its initialisation kept
   throughout), the control that shows what the reward's form alone buys.
 
-FEM, GTAL and BC have no config: they run with the run's settings.
+Other configs are named in the parameters' ``gail_config_settings`` (name → imitation settings
+merged over the recipe's, e.g. ``entropy_1e3: {gail: {causal_entropy: 0.001}}``). FEM, GTAL and
+BC have no config: they run with the run's settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,11 +35,36 @@ __all__ = [
     "config_iterations",
     "config_settings",
     "config_task",
+    "defined_configs",
     "unit_settings",
 ]
 
 RECIPE, PAPER, FROZEN_D = "recipe", "paper", "frozen_d"
 GAIL_CONFIGS = (RECIPE, PAPER, FROZEN_D)
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def defined_configs(params: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The parameters' ``gail_config_settings``, checked: GAIL configs beyond the built-in ones,
+    each a name (lowercase letters, digits, ``_``) and the imitation settings it merges over the
+    recipe's."""
+    defined = params.get("gail_config_settings") or {}
+    if not isinstance(defined, Mapping):
+        raise ConfigError(
+            f"gail_config_settings: expected a mapping name → imitation settings, got {defined!r}"
+        )
+    for name, settings in defined.items():
+        where = f"gail_config_settings.{name}"
+        if name in GAIL_CONFIGS or not isinstance(name, str) or not _NAME.match(name):
+            raise ConfigError(
+                f"{where}: a config's name is lowercase letters, digits and _, "
+                f"and not one of {list(GAIL_CONFIGS)}"
+            )
+        if not isinstance(settings, Mapping) or not settings:
+            raise ConfigError(f"{where}: expected a mapping of imitation settings, got {settings!r}")
+    return dict(defined)
 
 
 def _check(config: str) -> None:
@@ -66,19 +94,27 @@ def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def unit_settings(
-    imitation: Mapping[str, Any] | None, task: TaskSpec, config: str = RECIPE
+    imitation: Mapping[str, Any] | None,
+    task: TaskSpec,
+    config: str = RECIPE,
+    config_params: Mapping[str, Any] | None = None,
 ) -> ImitationSettings:
     """The settings a unit of ``task`` trains with: the run's ``imitation`` section with the task's
-    own ``imitation`` merged over it key by key, then ``config``'s changes (GAIL's configs)."""
+    own ``imitation`` merged over it key by key, then ``config``'s changes: a built-in config's, or
+    a named config's settings (``config_params``, from ``gail_config_settings``) merged over."""
     where = f"tasks.{task.name}.imitation" if task.imitation else "imitation"
-    settings = parse_settings(ImitationSettings, _merged(imitation or {}, task.imitation), where)
-    return config_settings(settings, config)
+    merged = _merged(imitation or {}, task.imitation)
+    if config not in GAIL_CONFIGS:
+        if config_params is None:
+            raise ConfigError(f"GAIL config {config!r}: not built in, and no gail_config_settings.{config}")
+        merged, where = _merged(merged, config_params), f"gail_config_settings.{config}"
+        config = RECIPE
+    return config_settings(parse_settings(ImitationSettings, merged, where), config)
 
 
 def config_task(task: TaskSpec, config: str) -> TaskSpec:
     """The task as a GAIL unit under ``config`` runs it: ``paper`` at the task's
     ``paper_batch_size``; the others unchanged."""
-    _check(config)
     if config != PAPER or task.paper_batch_size is None:
         return task
     return dataclasses.replace(task, batch_size=task.paper_batch_size)

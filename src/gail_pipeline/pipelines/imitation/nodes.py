@@ -40,12 +40,18 @@ class UnitSpec:
 
 
 def train_learner(
-    demonstrations: Any, task_config: dict[str, Any], params: dict[str, Any], *, unit: UnitSpec
+    demonstrations: Any,
+    task_config: dict[str, Any],
+    params: dict[str, Any],
+    config_params: dict[str, Any] | None = None,
+    *,
+    unit: UnitSpec,
 ) -> tuple[Policy, pd.DataFrame]:
     """Train ``unit.algorithm`` under ``unit.config`` on the dataset
-    (:func:`gail_pipeline.imitation.train_imitation`); returns the policy and its learning curve."""
+    (:func:`gail_pipeline.imitation.train_imitation`; ``config_params``: a named config's settings,
+    :mod:`gail_pipeline.imitation.configs`); returns the policy and its learning curve."""
     task = TaskSpec.from_config(unit.task_name, task_config)
-    settings = unit_settings(params, task, unit.config)
+    settings = unit_settings(params, task, unit.config, config_params)
     task = config_task(task, unit.config)
     env = make_env(task)
     check_demonstrations(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kedro.pipeline import Node, Pipeline
 
 from gail_pipeline.grid import Unit
+from gail_pipeline.imitation.configs import GAIL_CONFIGS
 from gail_pipeline.pipelines.common import UnitBound
 from gail_pipeline.pipelines.imitation import nodes
 from gail_pipeline.tracking import TRAIN
@@ -19,13 +20,17 @@ def unit_spec(unit: Unit) -> nodes.UnitSpec:
 def create_pipeline(unit: Unit) -> Pipeline:
     """``<task>.<label>.n<size>.s<seed>.policy`` and ``….learning_curve`` (label: the algorithm,
     ``gail_<config>`` for GAIL's configs other than the recipe) from
-    ``<task>.demonstrations_n<size>``; logged to the unit's MLflow run (``gail_pipeline.tracking``)."""
+    ``<task>.demonstrations_n<size>``; logged to the unit's MLflow run (``gail_pipeline.tracking``).
+    A config named in ``gail_config_settings`` is one more parameter input, its settings."""
     task = unit.task.name
+    parameters = {"params:task": f"params:tasks.{task}", "params:imitation": "params:imitation"}
+    if unit.config not in GAIL_CONFIGS:
+        parameters["params:config"] = f"params:gail_config_settings.{unit.config}"
     return Pipeline(
         [
             Node(
                 UnitBound(nodes.train_learner, unit_spec(unit)),
-                inputs=["demonstrations", "params:task", "params:imitation"],
+                inputs=["demonstrations", *parameters],
                 outputs=["policy", "learning_curve"],
                 name=f"train_{unit.algorithm}",
                 tags=["imitation", unit.algorithm, TRAIN],
@@ -33,5 +38,5 @@ def create_pipeline(unit: Unit) -> Pipeline:
         ],
         namespace=unit.namespace,
         inputs={"demonstrations": f"{task}.demonstrations_n{unit.dataset_size}"},
-        parameters={"params:task": f"params:tasks.{task}", "params:imitation": "params:imitation"},
+        parameters=parameters,
     )

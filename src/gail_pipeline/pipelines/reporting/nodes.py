@@ -19,7 +19,7 @@ from gail_pipeline.reporting import (
     performance_profile_figure,
     to_markdown,
 )
-from gail_pipeline.statistics import performance_profiles
+from gail_pipeline.statistics import config_tests, performance_profiles
 
 
 def paper_comparison(
@@ -39,11 +39,17 @@ def plot_figure_one(paper_comparison: pd.DataFrame) -> tuple[Any, Any]:
     return figure_one(paper_comparison)
 
 
-def summarise_scores(results_table: pd.DataFrame) -> tuple[pd.DataFrame, str, pd.DataFrame]:
+def summarise_scores(results_table: pd.DataFrame) -> tuple[pd.DataFrame, str, pd.DataFrame, pd.DataFrame]:
     """The scores aggregated over tasks (mean, IQM, stratified-bootstrap intervals; table and
-    Markdown) and the performance profiles."""
+    Markdown), the performance profiles, and GAIL's configs tested against the recipe per cell
+    (one-sided Wilcoxon rank-sum p-values)."""
     aggregates = aggregate_table(results_table)
-    return aggregates, aggregates_markdown(aggregates), performance_profiles(results_table)
+    return (
+        aggregates,
+        aggregates_markdown(aggregates),
+        performance_profiles(results_table),
+        config_tests(results_table),
+    )
 
 
 def plot_performance_profiles(performance_profiles: pd.DataFrame) -> tuple[Any, Any]:

@@ -80,13 +80,19 @@ def create_pipeline(units: Sequence[Unit]) -> Pipeline:
 
 
 def create_scores_pipeline() -> Pipeline:
-    """The scores over all tasks: mean and IQM with their intervals, and the performance profiles."""
+    """The scores over all tasks: mean and IQM with their intervals, the performance profiles, and
+    GAIL's configs tested against the recipe."""
     return Pipeline(
         [
             Node(
                 nodes.summarise_scores,
                 inputs="results_table",
-                outputs=["aggregate_scores", "aggregate_scores_markdown", "performance_profiles"],
+                outputs=[
+                    "aggregate_scores",
+                    "aggregate_scores_markdown",
+                    "performance_profiles",
+                    "gail_config_tests",
+                ],
                 name="summarise_scores",
                 tags=["reporting"],
             ),
@@ -107,6 +113,7 @@ PUBLISHED_TABLES = {
     "appendix_b_markdown": "published_appendix_b_markdown",
     "paper_comparison_markdown": "published_paper_comparison_markdown",
     "aggregate_scores_markdown": "published_aggregate_scores_markdown",
+    "gail_config_tests": "published_gail_config_tests",
 }
 
 
