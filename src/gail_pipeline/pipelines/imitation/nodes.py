@@ -50,9 +50,8 @@ def train_learner(
     """Train ``unit.algorithm`` under ``unit.config`` on the dataset
     (:func:`gail_pipeline.imitation.train_imitation`; ``config_params``: a named config's settings,
     :mod:`gail_pipeline.imitation.configs`); returns the policy and its learning curve."""
-    task = TaskSpec.from_config(unit.task_name, task_config)
-    settings = unit_settings(params, task, unit.config, config_params)
-    task = config_task(task, unit.config)
+    spec = TaskSpec.from_config(unit.task_name, task_config)
+    settings, task = unit_settings(params, spec, unit.config, config_params), config_task(spec, unit.config)
     env = make_env(task)
     check_demonstrations(
         demonstrations, task, env, f"{task.name}.demonstrations_n{unit.dataset_size}", unit.dataset_size
@@ -68,6 +67,5 @@ def train_learner(
             settings=settings,
             on_iteration=report,
         )
-    result.policy.metadata["seed"] = unit.seed
-    result.policy.metadata["config"] = unit.config
+    result.policy.metadata.update(seed=unit.seed, config=unit.config)
     return result.policy, pd.DataFrame(result.curve)
