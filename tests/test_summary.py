@@ -55,7 +55,8 @@ def _check_summary(project, output):
     assert rows["cartpole.gail.n1.s0"][2] == "1.000"
     version = _latest(project, "results_table.csv").parent.name
     assert f"Reports: data/08_reporting/quick/<name>/{version}/<name>" in output
-    for report in ("results_table.csv", "paper_comparison.md", "figure_one.png", "learning_curves.png"):
+    reports = ("results_table.csv", "paper_comparison.md", "appendix_b.md", "aggregate_scores.md")
+    for report in (*reports, "figure_one.png", "performance_profiles.png", "learning_curves.png"):
         assert report in output
     for command in ("make mlflow-ui", ".venv/bin/kedro viz run", "notebooks/results.ipynb"):
         assert command in output

@@ -27,8 +27,11 @@ REPORTS = (
     "results_table",
     "paper_comparison",
     "paper_comparison_markdown",
+    "appendix_b_markdown",
+    "aggregate_scores_markdown",
     "figure_one_png",
     "figure_one_html",
+    "performance_profiles_png",
     "learning_curves_png",
     "learning_curves_html",
 )
