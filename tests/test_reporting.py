@@ -219,7 +219,7 @@ def test_results_tables_of_tasks_concatenate_to_the_table_of_all():
 def test_gails_configs_are_compared_side_by_side():
     """GAIL under the recipe, the paper's settings and a frozen discriminator: a row each in the
     comparison (each beside the paper's GAIL), a line each in Figure 1, and GAIL's configs
-    aggregated on their own beside the algorithms (recipe rows only)."""
+    each aggregated beside the recipe on their shared cells, after the algorithms (recipe rows only)."""
     from gail_pipeline.reporting import aggregate_table, figure_one
 
     evaluations = [_evaluation("bc", n, s, 100.0, 0.4) for n in (1, 10) for s in (0, 1)]
@@ -247,8 +247,14 @@ def test_gails_configs_are_compared_side_by_side():
     aggregates = aggregate_table(results).set_index(["comparison", "algorithm", "config"])["mean"]
     assert aggregates[("algorithms", "gail", "")] == pytest.approx(1.0)
     assert aggregates[("algorithms", "bc", "")] == pytest.approx(0.4)
-    assert aggregates[("gail_configs", "gail", "paper")] == pytest.approx(0.6)
-    assert aggregates[("gail_configs", "gail", "frozen_d")] == pytest.approx(0.0)
+    assert aggregates[("recipe_vs_paper", "gail", "paper")] == pytest.approx(0.6)
+    assert aggregates[("recipe_vs_paper", "gail", "recipe")] == pytest.approx(1.0)
+    assert aggregates[("recipe_vs_frozen_d", "gail", "frozen_d")] == pytest.approx(0.0)
+    assert list(dict.fromkeys(aggregates.index.get_level_values(0))) == [
+        "algorithms",
+        "recipe_vs_paper",
+        "recipe_vs_frozen_d",
+    ]
 
 
 def test_the_appendix_b_table_has_a_row_per_cell_and_the_papers_layout_a_column_per_algorithm():

@@ -160,30 +160,26 @@ def to_markdown(comparison: pd.DataFrame) -> str:
 
 def aggregate_table(results: pd.DataFrame) -> pd.DataFrame:
     """The normalised score aggregated over tasks (:func:`~gail_pipeline.statistics.aggregate_scores`:
-    mean and IQM with stratified-bootstrap 95 % intervals), algorithms in the paper's order: the
-    algorithms on the cells they all ran (``comparison`` ``algorithms``), and, where the results
-    hold GAIL under several configs (``config``: recipe, paper, frozen_d), GAIL's configs on theirs
-    (``gail_configs``)."""
-    order = {name: i for i, name in enumerate(ALGORITHM_NAMES)}
-    scores = results
+    mean and IQM with stratified-bootstrap 95 % intervals): the algorithms (GAIL: its recipe) on
+    the cells they all ran (``comparison`` ``algorithms``), then each other GAIL config beside the
+    recipe on the cells both ran (``recipe_vs_<config>``: the paper's settings and the control on
+    each task's extremes, a λ study on one cell, each compared where it ran)."""
+    results = with_config(results)
+    recipe = results[(results["config"] == RECIPE) | (results["algorithm"] != "gail")]
     tables = []
-    if "config" in results.columns:
-        scores = results[results["config"].isin(["recipe"]) | (results["algorithm"] != "gail")]
-        scores = scores.drop(columns="config")
-        gail = results[results["algorithm"] == "gail"]
-        if gail["config"].nunique() > 1:
-            tables.append(aggregate_scores(gail, comparison="gail_configs"))
-    if not scores.empty:
-        tables.insert(0, aggregate_scores(scores, comparison="algorithms"))
+    if not recipe.empty:
+        algorithms = aggregate_scores(recipe.drop(columns="config"), comparison="algorithms")
+        tables.append(in_grid_order(algorithms.assign(config=""), ["algorithm"]))
+    gail = results[results["algorithm"] == "gail"]
+    others = [c for c in dict.fromkeys(gail["config"]) if c != RECIPE]
+    for config in in_grid_order(pd.DataFrame({"config": others}), ["config"])["config"]:
+        pair = gail[gail["config"].isin([RECIPE, config])]
+        if pair["config"].nunique() == 2:
+            table = aggregate_scores(pair, comparison=f"recipe_vs_{config}")
+            tables.append(in_grid_order(table, ["config"]))
+    columns = ["comparison", "algorithm", "config"]
     table = pd.concat(tables, ignore_index=True)
-    if "config" not in table.columns:
-        table.insert(2, "config", "")
-    table["config"] = table["config"].fillna("")
-    return table.sort_values(
-        ["comparison", "algorithm", "config"],
-        key=lambda c: c.map(order) if c.name == "algorithm" else c,
-        kind="stable",
-    ).reset_index(drop=True)
+    return table[columns + [c for c in table.columns if c not in columns]]
 
 
 def aggregates_markdown(aggregates: pd.DataFrame) -> str:
