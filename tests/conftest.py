@@ -71,3 +71,20 @@ def project(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     bootstrap_project(tmp_path)
     return tmp_path
+
+
+# The reports a kedro run logs to its MLflow run (the catalog declares them: tracking metadata).
+REPORTS = {
+    "reporting/figure_one.png",
+    "reporting/figure_one.html",
+    "reporting/learning_curves.png",
+    "reporting/learning_curves.html",
+    "reporting/paper_comparison.md",
+    "reporting/appendix_b.csv",
+    "reporting/appendix_b.md",
+    "reporting/aggregate_scores.csv",
+    "reporting/gail_config_tests.csv",
+    "reporting/aggregate_scores.md",
+    "reporting/performance_profiles.png",
+    "reporting/performance_profiles.html",
+}

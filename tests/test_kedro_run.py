@@ -9,7 +9,7 @@ from kedro.framework.session import KedroSession
 
 from gail_pipeline.rl.policies import load_policy
 from gail_pipeline.trajectories import read_trajectories
-from tests.conftest import PROJECT, TINY
+from tests.conftest import PROJECT, REPORTS, TINY
 
 
 def _run(project, params, runner=None, pipelines=None):
@@ -152,20 +152,7 @@ def test_mlflow_child_run_per_unit_sequential_and_parallel(project):
     for parent in parents:
         _check_children(client, parent, children)
         reports = {a.path for a in client.list_artifacts(parent.info.run_id, "reporting")}
-        assert reports == {
-            "reporting/figure_one.png",
-            "reporting/figure_one.html",
-            "reporting/learning_curves.png",
-            "reporting/learning_curves.html",
-            "reporting/paper_comparison.md",
-            "reporting/appendix_b.csv",
-            "reporting/appendix_b.md",
-            "reporting/aggregate_scores.csv",
-            "reporting/gail_config_tests.csv",
-            "reporting/aggregate_scores.md",
-            "reporting/performance_profiles.png",
-            "reporting/performance_profiles.html",
-        }
+        assert reports == REPORTS
 
 
 @pytest.mark.slow

@@ -21,24 +21,10 @@ from kedro.pipeline import Node, Pipeline
 
 from gail_pipeline import hooks, tracking
 from gail_pipeline.rl.policies import CategoricalPolicy
-from tests.conftest import TINY
+from tests.conftest import REPORTS, TINY
 
 # Expert, BC (curve stepped by gradient steps) and GAIL (by env steps): one of each kind of run.
 PARAMS = {**TINY, "grid": {**TINY["grid"], "algorithms": ["bc", "gail"], "dataset_sizes": [1]}}
-REPORTS = {
-    "reporting/figure_one.png",
-    "reporting/figure_one.html",
-    "reporting/learning_curves.png",
-    "reporting/learning_curves.html",
-    "reporting/paper_comparison.md",
-    "reporting/appendix_b.csv",
-    "reporting/appendix_b.md",
-    "reporting/aggregate_scores.csv",
-    "reporting/gail_config_tests.csv",
-    "reporting/aggregate_scores.md",
-    "reporting/performance_profiles.png",
-    "reporting/performance_profiles.html",
-}
 
 
 def _numeric_columns(curve, step):
