@@ -550,14 +550,10 @@ def performance_profile_figure(profiles: pd.DataFrame):
     fig = Figure(figsize=(6.4, 4.2), dpi=110)
     ax = fig.subplots()
     interactive = go.Figure()
-    palette = ["#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
-    for i, (key, profile) in enumerate(profiles.groupby(groups, sort=False)):
+    for key, profile in profiles.groupby(groups, sort=False):
         key = key if isinstance(key, tuple) else (key,)
-        algorithm = key[0]
-        name = " ".join([ALGORITHM_NAMES.get(algorithm, algorithm), *(k for k in key[1:] if k)])
-        config = key[1] if len(key) > 1 else ""
-        own_color = algorithm in _COLORS and config in ("", "recipe")  # GAIL's other configs: others
-        color = _COLORS[algorithm] if own_color else palette[i % len(palette)]
+        algorithm, config = key[0], key[1] if len(key) > 1 else ""
+        name, color = display_name(algorithm, config), _line_color(algorithm, config)
         ax.plot(profile["threshold"], profile["fraction"], color=color, label=name)
         ax.fill_between(profile["threshold"], profile["ci_low"], profile["ci_high"], color=color, alpha=0.15)
         interactive.add_trace(
