@@ -76,19 +76,15 @@ def compare_with_paper(
         raise ValueError(f"results table: missing columns {sorted(missing)}")
     results = with_config(results)
     cell = ["task", "n_trajectories", "algorithm", "config"]
-    ours = (
-        results.groupby(cell, sort=False)
-        .agg(
-            seeds=("seed", "count"),
-            return_mean=("return_mean", "mean"),
-            normalized_score=("normalized_score", "mean"),
-            normalized_score_std=("normalized_score", "std"),
-        )
-        .reset_index()
+    returns = results.groupby(cell, sort=False)["return_mean"].mean().reset_index()
+    scores = cell_statistics(results[[*required, "config"]]).rename(
+        columns={"score_mean": "normalized_score", "score_std": "normalized_score_std"}
     )
-    ours["normalized_score_std"] = ours["normalized_score_std"].fillna(0.0)
-    intervals = cell_statistics(results[[*required, "config"]])[[*cell, "ci_low", "ci_high"]]
-    ours = ours.merge(intervals, on=cell, how="left")
+    ours = (
+        scores[[*cell, "seeds"]]
+        .merge(returns, on=cell)
+        .merge(scores[[*cell, "normalized_score", "normalized_score_std", "ci_low", "ci_high"]], on=cell)
+    )
     ours["paper_algorithm"] = ours["algorithm"].map(ALGORITHM_NAMES)
 
     paper = paper_results.copy()
