@@ -70,6 +70,7 @@ from gail_pipeline.catalog import project_context
 from gail_pipeline.config import ConfigError
 from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.imitation import ImitationSettings, train_imitation
+from gail_pipeline.imitation.configs import unit_settings
 from gail_pipeline.pipelines.evaluation.nodes import normalized_score
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.tasks import TaskSpec, make_env
@@ -132,12 +133,18 @@ def config_steps(config: str) -> tuple[str, list[str], list[str]]:
     return start, removed, added
 
 
-def settings_for(config: str, env: str) -> ImitationSettings:
+def settings_for(config: str, env: str, task: str | None = None) -> ImitationSettings:
     """The imitation settings of a config (see the module docstring): ``recipe``, ``frozen_d`` or
-    ``paper`` followed by ``-<option>`` removals (not after paper) and ``+<option>`` additions. A step
-    that changes nothing (removing an option the recipe of ``env`` does not have, adding one it has)
-    is refused, so that a row's name always says what differs."""
-    recipe = ImitationSettings.parse(parameters_from_conf(env)["imitation"])
+    ``paper`` followed by ``-<option>`` removals (not after paper) and ``+<option>`` additions. The
+    recipe is ``env``'s ``imitation`` section with ``task``'s own ``imitation`` merged over it, as a
+    Kedro run of that env trains the task. A step that changes nothing (removing an option the
+    recipe does not have, adding one it has) is refused, so that a row's name always says what
+    differs."""
+    params = parameters_from_conf(env)
+    if task is None:
+        recipe = ImitationSettings.parse(params["imitation"])
+    else:
+        recipe = unit_settings(params["imitation"], TaskSpec.from_config(task, params["tasks"][task]))
     paper = ImitationSettings.parse(parameters_from_conf("paper")["imitation"])
     base_recipe = ImitationSettings.parse(parameters_from_conf("base")["imitation"]).gail
     start, removed, added = config_steps(config)
@@ -172,11 +179,13 @@ def settings_for(config: str, env: str) -> ImitationSettings:
     added = [option for option in added if option != BATCH]
     for option in removed:
         if at(settings, option) != wanted(option) or at(settings, option) == at(paper, option):
-            raise SystemExit(f"config {config!r}: the recipe of --env {env} has no {option!r} to remove")
+            whose = f"--env {env}" + (f" for {task}" if task else "")
+            raise SystemExit(f"config {config!r}: the recipe of {whose} has no {option!r} to remove")
         settings = apply(at(paper, option))
     for option in added:
         if at(settings, option) == wanted(option):
-            raise SystemExit(f"config {config!r}: {start} under --env {env} has {option!r} already")
+            whose = f"--env {env}" + (f" for {task}" if task else "")
+            raise SystemExit(f"config {config!r}: {start} under {whose} has {option!r} already")
         settings = apply(wanted(option))
     if start == FROZEN:  # the same settings, the discriminator never learning
         settings = apply({"learning_rate": 0.0})
@@ -213,7 +222,7 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
     reference = context.catalog.load(f"{task.name}.reference_returns")
     expert, random = reference["expert_return_mean"], reference["random_return_mean"]
     settings = dataclasses.replace(
-        settings_for(config, args.env),
+        settings_for(config, args.env, task.name),
         eval_every=args.eval_every,
         eval_episodes=args.eval_episodes,
         update_threads=args.update_threads,
@@ -424,17 +433,20 @@ def main() -> None:
     if args.report_only:
         write_report(report(saved_rows(args.csv), args), args.output)
         return
-    for config in args.configs:  # every config's settings checked before the first run
-        try:
-            settings_for(config, args.env)
-        except ConfigError as error:
-            raise SystemExit(f"config {config!r}: {error}") from None
+    tasks_conf = parameters_from_conf(args.env)["tasks"]
+    unknown = [name for name in args.tasks if name not in tasks_conf]
+    if unknown:
+        raise SystemExit(f"--tasks: {unknown} not in --env {args.env}'s tasks ({', '.join(tasks_conf)})")
+    tasks = {name: TaskSpec.from_config(name, tasks_conf[name]) for name in args.tasks}
+    for name in args.tasks:  # every config's settings and budget checked before the first run
+        for config in args.configs:
+            try:
+                settings_for(config, args.env, name)
+            except ConfigError as error:
+                raise SystemExit(f"config {config!r} for {name}: {error}") from None
+            task_for(tasks[name], config, args.env)
     torch.set_num_threads(1)
     context = project_context(env=None if args.env == "base" else args.env)
-    tasks = {name: TaskSpec.from_config(name, cfg) for name, cfg in context.params["tasks"].items()}
-    for name in args.tasks:  # and each config's task budget
-        for config in args.configs:
-            task_for(tasks[name], config, args.env)
     rows = []
     for name in args.tasks:
         size = args.size or dataset_size(name)

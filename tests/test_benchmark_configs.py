@@ -85,3 +85,17 @@ def test_a_report_from_saved_rows_names_no_single_protocol_and_numbers_its_notes
     assert "--report-only --note <note 1> --note <note 2>`" in text
     assert "- note 2: MuJoCo rows: mujoco" in text
     assert "| hopper | recipe | 4 | 2 | 1/2 | 490,000 | 900 | 1.00, 0.50 |" in text
+
+
+def test_a_tasks_recipe_takes_its_own_imitation_settings_as_a_kedro_run_of_the_env_does():
+    """conf/mujoco trains HalfCheetah without the BC warm start: the benchmark's recipe for it is
+    that too, so ``recipe+bc`` is the option added there and ``recipe-bc`` changes nothing."""
+    hopper = benchmark.settings_for("recipe", "mujoco", "hopper")
+    halfcheetah = benchmark.settings_for("recipe", "mujoco", "halfcheetah")
+    assert hopper.gail.bc_warm_start and not halfcheetah.gail.bc_warm_start
+    assert halfcheetah.gail.warmup_iterations == 0 and halfcheetah.gail.gradient_penalty == 10.0
+    assert benchmark.settings_for("recipe+bc", "mujoco", "halfcheetah") == hopper
+    frozen = benchmark.settings_for("frozen_d", "mujoco", "halfcheetah")
+    assert frozen.gail == dataclasses.replace(halfcheetah.gail, learning_rate=0.0)
+    with pytest.raises(SystemExit, match="for halfcheetah has no 'bc'"):
+        benchmark.settings_for("recipe-bc", "mujoco", "halfcheetah")

@@ -104,9 +104,12 @@ def test_conf_appendix_b_is_the_papers_grid_at_a_fifth_of_its_env_steps_with_eac
     conf, base, mujoco, paper = (
         parameters_from_conf(env) for env in ("appendix_b", "base", "mujoco", "paper")
     )
-    recipe = {
-        "base": ImitationSettings.parse(base["imitation"]),
-        "mujoco": ImitationSettings.parse(mujoco["imitation"]),
+    recipe = {  # each task's as its env trains it (conf/mujoco: some tasks with their own settings)
+        env: {
+            name: unit_settings(params["imitation"], TaskSpec.from_config(name, params["tasks"][name]))
+            for name in params["tasks"]
+        }
+        for env, params in (("base", base), ("mujoco", mujoco))
     }
     grid = units(conf)
     assert {u.task.name for u in grid} == set(paper["grid"]["tasks"])
@@ -115,7 +118,7 @@ def test_conf_appendix_b_is_the_papers_grid_at_a_fifth_of_its_env_steps_with_eac
         papers = TaskSpec.from_config(name, paper["tasks"][name])
         assert task.batch_size * task.iterations * 5 == papers.batch_size * papers.iterations, name
         env = "base" if name in ("cartpole", "acrobot", "mountaincar") else "mujoco"
-        assert unit_settings(conf["imitation"], task) == recipe[env], name
+        assert unit_settings(conf["imitation"], task) == recipe[env][name], name
         if env == "mujoco":
             assert task.batch_size == TaskSpec.from_config(name, mujoco["tasks"][name]).batch_size
     configs = {(u.task.name, u.config, u.dataset_size) for u in grid if u.algorithm == "gail"}
@@ -142,7 +145,7 @@ def test_conf_appendix_b_is_the_papers_grid_at_a_fifth_of_its_env_steps_with_eac
         assert len(others) == 6 and unit.task.name == "reacher"
         settings = unit_settings(conf["imitation"], unit.task, config, conf["gail_config_settings"][config])
         assert settings.gail.causal_entropy == weight
-        assert dataclasses.replace(settings.gail, causal_entropy=0.0) == recipe["mujoco"].gail
+        assert dataclasses.replace(settings.gail, causal_entropy=0.0) == recipe["mujoco"]["reacher"].gail
 
 
 def test_a_tasks_own_imitation_settings_merge_over_the_runs():
