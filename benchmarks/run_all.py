@@ -18,11 +18,12 @@ date, the machine and its exact command:
     ``gail_to_0.9_halfcheetah_batch10k_gradient_penalty.md`` (a gradient penalty);
 ``gail_to_expert.md`` / ``gail_to_expert.csv`` — the deterministic normalised score of GAIL
     during training: env steps and wall time to 0.9 and the score at a fifth of the paper's budget,
-    for the paper's settings, the recipe and its frozen-discriminator control (on MuJoCo with
-    and without the recipe's BC start), 4 trajectories
+    for the paper's settings, the recipe and its frozen-discriminator control (on MuJoCo, where
+    the recipe starts from BC, with and without that start), 4 trajectories
     (Humanoid 80), 3 seeds, on the classic tasks and (conf/mujoco's budgets) the six MuJoCo tasks;
     and the ablations (runs end at 0.9): each option of the recipe removed on CartPole, Hopper,
-    HalfCheetah, Walker2d and Ant (conf/mujoco's BC warm start too), each added to the paper's
+    HalfCheetah, Walker2d and Ant (conf/mujoco's BC warm start too: added on HalfCheetah, whose
+    recipe has none), each added to the paper's
     settings on CartPole and Hopper; the recipe without the absorbing replay and without the cap
     on the absorbing reward on the MuJoCo tasks that end early, to the whole budget;
 ``dask_vs_sequential.md`` — a small grid through SequentialRunner and DaskRunner (2 local workers):
@@ -73,6 +74,18 @@ def ensure_demonstrations(catalog, task: str, size: int) -> bool:
     return True
 
 
+def bc_started(task: str, env: str = "mujoco") -> bool:
+    """Whether ``env``'s recipe starts ``task``'s GAIL from BC (conf/mujoco: not on HalfCheetah and
+    Reacher, whose ``imitation`` turns it off)."""
+    from gail_pipeline.config_loader import parameters_from_conf
+    from gail_pipeline.imitation.configs import unit_settings
+    from gail_pipeline.tasks import TaskSpec
+
+    params = parameters_from_conf(env)
+    spec = TaskSpec.from_config(task, params["tasks"][task])
+    return unit_settings(params["imitation"], spec).gail.bc_warm_start
+
+
 def run(script: str, *args: str) -> None:
     # Paths inside the project are passed relative to it, so that reports quote a command that
     # runs from any clone.
@@ -110,13 +123,18 @@ def to_expert(catalog, args: argparse.Namespace) -> None:
     if mujoco:
         common = ["--env", "mujoco", *seeds, *budget, "--eval-every", "5", *out]
         run("gail_to_expert.py", "--tasks", *mujoco, *common)
-        # frozen_d starts from the recipe's BC policy; without it, the reward's form alone.
-        run("gail_to_expert.py", "--tasks", *mujoco, *common, "--configs", "frozen_d-bc")
+        # Where the recipe starts from BC's policy, frozen_d does too; without it, the reward's form alone.
+        started = [t for t in mujoco if bc_started(t)]
+        if started:
+            run("gail_to_expert.py", "--tasks", *started, *common, "--configs", "frozen_d-bc")
         ablated = [t for t in ("hopper", "halfcheetah", "walker", "ant") if t in mujoco]
         stop = [*common, "--stop-at-target", "--configs"]
-        if ablated:
-            stopping = [c for c in removed if c != "recipe-replay"]
-            run("gail_to_expert.py", "--tasks", *ablated, *stop, *stopping, "recipe-gp", "recipe-bc")
+        stopping = [c for c in removed if c != "recipe-replay"] + ["recipe-gp"]
+        for with_bc in (True, False):  # the BC start removed where the recipe has it, else added
+            tasks = [t for t in ablated if bc_started(t) == with_bc]
+            if tasks:
+                bc = "recipe-bc" if with_bc else "recipe+bc"
+                run("gail_to_expert.py", "--tasks", *tasks, *stop, *stopping, bc)
         # Without the replay, Hopper reaches 0.9 and then cycles; without the cap on the absorbing
         # reward, the policy learns to fall late (Ant) or early (Humanoid): these run the whole
         # budget, on the tasks that end early (HalfCheetah and Reacher never do: the same runs).
