@@ -11,11 +11,12 @@ frozen-discriminator control and the ablations.
 Configs: ``paper`` (the paper's GAIL: conf/paper's ``imitation.gail`` at the paper's batch sizes;
 the rest — under conf/mujoco its Adam value fit — the env's, so that it differs from the recipe in
 GAIL's settings alone; ``grid.gail_configs``'s ``paper`` in a Kedro run is the paper's exact
-settings, value fit included), ``recipe`` (the settings of ``--env``: the recipe of conf/base, with
-conf/mujoco's value fit, gradient penalty, BC warm start and absorbing-reward cap for the MuJoCo
-tasks),
+settings, value fit included), ``recipe`` (the settings ``--env`` trains the task with: its
+``imitation`` section, the task's own ``tasks.<task>.imitation`` merged over it — the recipe of
+conf/base, with conf/mujoco's value fit, gradient penalty, absorbing-reward cap and, but on
+HalfCheetah and Reacher, BC warm start for the MuJoCo tasks),
 ``frozen_d`` (the recipe with the discriminator's learning rate 0: what the reward's form alone
-buys, and under conf/mujoco the BC start with it — ``frozen_d-bc`` is the form alone there;
+buys, and where conf/mujoco starts from BC the BC start with it — ``frozen_d-bc`` is the form alone there;
 ``frozen_d-<option>`` / ``+<option>`` is the control of ``recipe-<option>`` / ``+<option>``),
 ``recipe-<option>`` (the recipe with an option put back to the paper's; several chain:
 ``recipe-gp-replay``), then ``+<option>`` after either (an option added: ``recipe+gp``,
