@@ -76,14 +76,10 @@ def ensure_demonstrations(catalog, task: str, size: int) -> bool:
 
 def bc_started(task: str, env: str = "mujoco") -> bool:
     """Whether ``env``'s recipe starts ``task``'s GAIL from BC (conf/mujoco: not on HalfCheetah and
-    Reacher, whose ``imitation`` turns it off)."""
-    from gail_pipeline.config_loader import parameters_from_conf
-    from gail_pipeline.imitation.configs import unit_settings
-    from gail_pipeline.tasks import TaskSpec
+    Reacher, whose ``imitation`` turns it off), as gail_to_expert.py reads the recipe."""
+    from gail_to_expert import settings_for
 
-    params = parameters_from_conf(env)
-    spec = TaskSpec.from_config(task, params["tasks"][task])
-    return unit_settings(params["imitation"], spec).gail.bc_warm_start
+    return settings_for("recipe", env, task).gail.bc_warm_start
 
 
 def run(script: str, *args: str) -> None:
