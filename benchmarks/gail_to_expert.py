@@ -176,16 +176,15 @@ def settings_for(config: str, env: str, task: str | None = None) -> ImitationSet
             return dict(OTHER_OPTIONS[option])
         return at(dataclasses.replace(recipe, gail=base_recipe), option)  # (refuses an unknown one)
 
+    whose = f"--env {env}" + (f" for {task}" if task else "")  # for the refusals below
     removed = [option for option in removed if option != BATCH]  # a task budget: see task_for
     added = [option for option in added if option != BATCH]
     for option in removed:
         if at(settings, option) != wanted(option) or at(settings, option) == at(paper, option):
-            whose = f"--env {env}" + (f" for {task}" if task else "")
             raise SystemExit(f"config {config!r}: the recipe of {whose} has no {option!r} to remove")
         settings = apply(at(paper, option))
     for option in added:
         if at(settings, option) == wanted(option):
-            whose = f"--env {env}" + (f" for {task}" if task else "")
             raise SystemExit(f"config {config!r}: {start} under {whose} has {option!r} already")
         settings = apply(wanted(option))
     if start == FROZEN:  # the same settings, the discriminator never learning
