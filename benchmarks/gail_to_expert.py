@@ -32,7 +32,8 @@ minibatch epochs at lr 1e-3 instead of one full-batch step at 1e-2) — each at 
 of TRPO's), ``narrow`` (the policy's initial σ e⁻¹ instead of 1), ``bc`` (BC warm start, then 10
 iterations that train only the discriminator), ``entropy`` (the causal-entropy bonus λ = 0.01),
 ``horizon`` (each absorbing pair weighted by the steps left to the time limit), ``cap`` (the
-absorbing state's reward at most the batch's mean per-step reward).
+absorbing state's reward at most the batch's mean per-step reward), ``neutral`` (D's output layer
+starting at zero: logit 0 everywhere until D learns).
 
 Every ``--eval-every`` iterations the current policy's deterministic return over
 ``--eval-episodes`` episodes is measured (its own seeded environments: the training is unchanged)
@@ -119,6 +120,7 @@ OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, else imi
     "entropy": {"causal_entropy": 0.01},
     "horizon": {"absorbing_horizon": True},
     "cap": {"absorbing_reward_cap": True},
+    "neutral": {"neutral_init": True},
 }
 
 

@@ -169,3 +169,21 @@ def test_a_checkpoint_is_found_again_whatever_the_task_fields_that_do_not_decide
     same = dataclasses.replace(task, iterations=7, paper_batch_size=5000, imitation={"gail": {"epochs": 5}})
     assert path(same) == path(task)
     assert path(dataclasses.replace(task, batch_size=600)) != path(task)
+
+
+def test_a_setting_added_later_keeps_the_checkpoints_of_the_code_before_it():
+    """A learning setting added after checkpoints existed, at the value that trains as before it
+    (``gail.neutral_init: false``), leaves the checkpoint's name as the code before it gave it (the
+    name below is that code's); at another value, another name."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from gail_pipeline.imitation import ImitationSettings
+    from gail_pipeline.imitation.train import _checkpoint
+
+    task = TaskSpec.from_config("cartpole", {"env_id": "CartPole-v1", "batch_size": 300})
+    demos = SimpleNamespace(metadata={"version": "v1"}, num_steps=40, trajectories=[None])
+    settings = ImitationSettings(checkpoint_dir="checkpoints")
+    assert _checkpoint(task, "gail", demos, 0, settings).path.name == "cartpole.gail.n1.seed0-8f7cb32180e6.pt"
+    neutral = dataclasses.replace(settings, gail=dataclasses.replace(settings.gail, neutral_init=True))
+    assert _checkpoint(task, "gail", demos, 0, neutral).path.name != "cartpole.gail.n1.seed0-8f7cb32180e6.pt"

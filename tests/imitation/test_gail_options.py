@@ -252,6 +252,28 @@ def test_spectral_norm_bounds_each_layer():
     )
 
 
+def test_a_neutral_discriminator_pays_nothing_until_it_learns():
+    """With ``neutral_init`` every pair and the absorbing state have logit 0, so a frozen neutral
+    D's logit rewards are all 0, a terminated episode's tail included; one Adam step moves it
+    (only the output layer at first: the hidden layers' gradient passes through its zero weights).
+    The same seed without it: a random D, whose logits pay something everywhere."""
+    ended = Batch.from_trajectories([_trajectory(8, -1.0, terminated=True, seed=70)])
+    frozen = _model(neutral_init=True, learning_rate=0.0)
+    assert float(frozen.discriminator.absorbing_logit().detach()[0]) == 0.0
+    for _ in range(3):
+        np.testing.assert_array_equal(frozen.rewards(ended)[0], np.zeros(8))
+        frozen.update(ended)
+    assert np.abs(_model(learning_rate=0.0).rewards(ended)[0]).min() > 0
+    learning = _model(neutral_init=True, learning_rate=0.01)
+    hidden = [p.detach().clone() for p in learning.discriminator.net[0].parameters()]
+    learning.rewards(ended)
+    learning.update(ended)
+    assert all(torch.equal(a, b) for a, b in zip(hidden, learning.discriminator.net[0].parameters()))
+    assert (learning.rewards(ended)[0][:-1] < 0).all()  # policy pairs: told from the expert's
+    with pytest.raises(ConfigError, match="gail.neutral_init: expected false with spectral_norm"):
+        parse_settings(GAILConfig, {"neutral_init": True, "spectral_norm": True}, "gail")
+
+
 def test_running_std_scaling_keeps_the_sign_and_divides():
     plain = _model(reward_scale="none")
     scaled = _model(reward_scale="running_std")

@@ -42,6 +42,9 @@ Beyond the paper (each a :class:`GAILConfig` setting, off by default):
 * ``epochs`` / ``minibatch_size`` — several minibatch Adam epochs per iteration instead of one
   full-batch step; ``spectral_norm`` — each layer's weight divided by its largest singular value
   (Miyato et al. 2018); ``gradient_penalty`` above;
+* ``neutral_init`` — D's output layer starts at zero: logit 0, a reward of 0 under ``logit``, for
+  every pair and the absorbing state until D learns (no survival or ending bonus from a random
+  initialisation);
 * ``reward_scale: running_std`` — rewards divided by their running standard deviation (no shift:
   the sign is kept);
 * ``learning_rate: 0`` — a frozen discriminator: the control that shows what the reward's form
@@ -129,6 +132,13 @@ class GAILConfig:
     warmup_iterations: int = 0
     """The first iterations train only the discriminator (the policy step is skipped): with
     ``bc_warm_start``, D first learns to tell the warm-started policy from the expert."""
+    neutral_init: bool = False
+    """Beyond the paper: D's output layer starts at zero, so that D = 1/2 everywhere, the absorbing
+    state included, until it learns. With the ``logit`` reward every pair then pays 0: a
+    discriminator that has learnt nothing favours neither surviving nor ending (a randomly
+    initialised one pays each pair, and the absorbing state, whatever its random logit says — a
+    bonus for surviving or for ending that owes nothing to the expert), and the frozen-D control
+    measures no imitation at all. The paper: PyTorch's default (random) initialisation."""
 
     def checks(self) -> dict[str, Any]:
         """Which values are possible (:func:`gail_pipeline.config.parse_settings` refuses others)."""
@@ -155,6 +165,8 @@ class GAILConfig:
                 self.absorbing_states or not self.absorbing_reward_cap,
                 "false unless absorbing_states is true",
             ),
+            # Spectral normalisation divides each weight by its largest singular value: 0 here.
+            "neutral_init": (not (self.neutral_init and self.spectral_norm), "false with spectral_norm"),
         }
 
 
@@ -182,6 +194,7 @@ class Discriminator(nn.Module):
         hidden_sizes: Sequence[int],
         absorbing: bool = False,
         spectral_norm: bool = False,
+        neutral_init: bool = False,
     ) -> None:
         super().__init__()
         self.discrete = discrete
@@ -189,7 +202,8 @@ class Discriminator(nn.Module):
         self.num_actions = action_dim if discrete else 0
         input_dim = obs_dim if discrete else obs_dim + action_dim
         self.input_normalizer = RunningNormalizer(input_dim)
-        self.net = mlp([input_dim + int(absorbing), *hidden_sizes, action_dim if discrete else 1], "tanh")
+        sizes = [input_dim + int(absorbing), *hidden_sizes, action_dim if discrete else 1]
+        self.net = mlp(sizes, "tanh", zero_last=neutral_init)  # neutral: logit 0 until D learns
         if spectral_norm:
             for i, layer in enumerate(self.net):
                 if isinstance(layer, nn.Linear):
@@ -295,6 +309,7 @@ class GAILReward:
             config.hidden_sizes,
             absorbing=config.absorbing_states,
             spectral_norm=config.spectral_norm,
+            neutral_init=config.neutral_init,
         )
         self.discriminator.to(device)
         self.discriminator.input_normalizer.update(

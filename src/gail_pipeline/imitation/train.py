@@ -375,6 +375,19 @@ def check_demonstrations(
 # paper's batch (used before a run starts, to set a `paper` unit's own batch_size) and the task's
 # imitation settings (fingerprinted through the settings they become).
 _NOT_IN_FINGERPRINT = {"iterations", "paper_batch_size", "imitation"}
+# Learning settings added after checkpoints existed, each with the value that trains as the code
+# before it did: at that value they stay out of the fingerprint, so those checkpoints stay valid.
+_ADDED_LATER = {("gail", "neutral_init"): False}
+
+
+def _fingerprinted(settings: ImitationSettings) -> dict[str, Any]:
+    """The learning settings a checkpoint depends on (not runtime ones, not later additions at
+    their earlier behaviour)."""
+    fields = {k: v for k, v in settings_dict(settings).items() if k not in RUNTIME_FIELDS}
+    for (section, name), before in _ADDED_LATER.items():
+        if fields[section][name] == before:
+            fields[section] = {k: v for k, v in fields[section].items() if k != name}
+    return fields
 
 
 def _checkpoint(
@@ -388,7 +401,7 @@ def _checkpoint(
         return None
     fingerprint = {
         "task": {k: v for k, v in dataclasses.asdict(task).items() if k not in _NOT_IN_FINGERPRINT},
-        "imitation": {k: v for k, v in settings_dict(settings).items() if k not in RUNTIME_FIELDS},
+        "imitation": _fingerprinted(settings),
         "algorithm": algorithm,
         "seed": seed,
         "dataset": [demonstrations.metadata.get("version"), demonstrations.num_steps],
