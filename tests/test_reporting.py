@@ -216,6 +216,29 @@ def test_results_tables_of_tasks_concatenate_to_the_table_of_all():
     pd.testing.assert_frame_equal(concat_results(*per_task), build_results_table(*rows))
 
 
+def test_each_gail_config_is_compared_with_the_paper_at_its_own_causal_entropy():
+    """Units record their λ: the recipe (λ 0) beside the paper's λ = 0 row, a λ config beside the
+    paper's row at its λ (in the table and the paper-layout Markdown); a cell of mixed λ is refused."""
+    from gail_pipeline.reporting import appendix_b_markdown, appendix_b_table
+
+    def unit(config, weight, seed):
+        row = {**_evaluation("gail", 4, seed, -10.0, 0.8), "task": "reacher", "config": config}
+        return {**row, "causal_entropy": weight}
+
+    results = build_results_table(
+        *(unit(c, w, s) for c, w in (("recipe", 0.0), ("entropy_1e3", 0.001)) for s in (0, 1))
+    )
+    paper = pd.read_csv(RAW / "paper_appendix_b.csv")
+    reference = pd.read_csv(RAW / "paper_expert_random.csv")
+    comparison = compare_with_paper(results, paper, reference, causal_entropy_weight=0.01)
+    assert list(comparison["paper_return_mean"]) == pytest.approx([-67.23, -32.37])
+    markdown = appendix_b_markdown(appendix_b_table(comparison, results))
+    assert markdown.count("; paper ") == 2
+    mixed = build_results_table(unit("recipe", 0.0, 0), unit("recipe", 0.01, 1))
+    with pytest.raises(ValueError, match="reacher, 4 trajectories, config recipe ran at different"):
+        compare_with_paper(mixed, paper, reference)
+
+
 def test_gails_configs_are_compared_side_by_side():
     """GAIL under the recipe, the paper's settings and a frozen discriminator: a row each in the
     comparison (each beside the paper's GAIL), a line each in Figure 1, and GAIL's configs

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gail_pipeline.grid import parse_label
-from gail_pipeline.imitation.configs import GAIL_CONFIGS, RECIPE
+from gail_pipeline.imitation.configs import FROZEN_D, GAIL_CONFIGS, PAPER, RECIPE
 from gail_pipeline.statistics import aggregate_scores, cell_statistics
 
 __all__ = [
@@ -67,8 +67,11 @@ def compare_with_paper(
     score (mean and std over seeds, and the mean's 95 % bootstrap interval ``ci_low``–``ci_high``
     over seeds) beside the paper's, and their difference.
 
-    GAIL is compared with the paper's GAIL at the same causal-entropy weight λ (rows without λ are
-    λ = 0).
+    GAIL is compared with the paper's GAIL at the same causal-entropy weight λ (the paper's rows
+    without λ are λ = 0): each unit's own λ (the ``causal_entropy`` column: a config such as
+    ``entropy_1e3`` is compared with the paper's λ = 10⁻³ row), else ``causal_entropy_weight`` (the
+    run's, for tables written before units recorded theirs). A cell whose units ran at different λ
+    is refused.
     """
     required = {"task", "algorithm", "n_trajectories", "seed", "return_mean", "normalized_score"}
     missing = required - set(results.columns)
@@ -77,6 +80,7 @@ def compare_with_paper(
     results = with_config(results)
     cell = ["task", "n_trajectories", "algorithm", "config"]
     returns = results.groupby(cell, sort=False)["return_mean"].mean().reset_index()
+    weights = _gail_weights(results, cell, causal_entropy_weight)
     scores = cell_statistics(results[[*required, "config"]]).rename(
         columns={"score_mean": "normalized_score", "score_std": "normalized_score_std"}
     )
@@ -86,10 +90,11 @@ def compare_with_paper(
         .merge(scores[[*cell, "normalized_score", "normalized_score_std", "ci_low", "ci_high"]], on=cell)
     )
     ours["paper_algorithm"] = ours["algorithm"].map(ALGORITHM_NAMES)
+    ours = ours.merge(weights, on=cell, how="left")
 
     paper = paper_results.copy()
-    weight = pd.to_numeric(paper["causal_entropy_weight"], errors="coerce").fillna(0.0)
-    paper = paper[(paper["algorithm"] != "GAIL") | np.isclose(weight, causal_entropy_weight)]
+    paper["weight"] = pd.to_numeric(paper["causal_entropy_weight"], errors="coerce").fillna(0.0)
+    paper.loc[paper["algorithm"] != "GAIL", "weight"] = np.nan  # λ is GAIL's alone
     paper = paper.merge(paper_expert_random, on="task", how="left")
     paper["paper_normalized_score"] = (paper["return_mean"] - paper["random_return_mean"]) / (
         paper["expert_return_mean"] - paper["random_return_mean"]
@@ -105,15 +110,37 @@ def compare_with_paper(
             "task",
             "n_trajectories",
             "paper_algorithm",
+            "weight",
             "paper_return_mean",
             "paper_return_std",
             "paper_normalized_score",
         ]
     ]
-    table = ours.merge(paper, on=["task", "n_trajectories", "paper_algorithm"], how="left")
+    # λ rounded to 8 decimals, so that a YAML 0.001 and the paper's 1e-3 are the same weight.
+    ours["weight"], paper["weight"] = ours["weight"].round(8), paper["weight"].round(8)
+    table = ours.merge(paper, on=["task", "n_trajectories", "paper_algorithm", "weight"], how="left")
     table["score_difference"] = table["normalized_score"] - table["paper_normalized_score"]
-    table = table.drop(columns="paper_algorithm")
+    table = table.drop(columns=["paper_algorithm", "weight"])
     return in_grid_order(table, cell)
+
+
+def _gail_weights(results: pd.DataFrame, cell: list[str], fallback: float) -> pd.DataFrame:
+    """Per cell, the causal-entropy weight λ its paper row is chosen by: GAIL's units' own
+    (``fallback`` where a unit did not record it), NaN for the other algorithms."""
+    recorded = results["causal_entropy"] if "causal_entropy" in results.columns else None
+    weight = pd.Series(np.nan if recorded is None else pd.to_numeric(recorded), index=results.index)
+    gail = results["algorithm"] == "gail"
+    weight[gail] = weight[gail].fillna(float(fallback))
+    weight[~gail] = np.nan
+    per_cell = results[cell].assign(weight=weight)
+    mixed = per_cell[gail].groupby(cell, sort=False)["weight"].nunique()
+    if (mixed > 1).any():
+        task, size, _, config = mixed[mixed > 1].index[0]
+        raise ValueError(
+            f"results table: GAIL units of {task}, {size} trajectories, config {config} "
+            "ran at different causal-entropy weights; a cell is one setting"
+        )
+    return per_cell.drop_duplicates(cell)
 
 
 def with_config(results: pd.DataFrame) -> pd.DataFrame:
@@ -259,7 +286,10 @@ def appendix_b_markdown(table: pd.DataFrame) -> str:
             if row is None:
                 entries.append("")
                 continue
-            paper = "" if pd.isna(row.paper_score) or key[1] != RECIPE else f"; paper {row.paper_score:.2f}"
+            # The paper's score beside the recipe and named configs (a λ config: the paper's at its
+            # λ); the paper-settings and frozen-D columns share the recipe's.
+            shown = not pd.isna(row.paper_score) and key[1] not in (PAPER, FROZEN_D)
+            paper = f"; paper {row.paper_score:.2f}" if shown else ""
             entries.append(f"{row.score_mean:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}] n={row.seeds}{paper}")
         lines.append(f"| {task} | {size} | " + " | ".join(entries) + " |")
     return "\n".join(lines) + "\n"

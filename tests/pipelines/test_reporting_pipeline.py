@@ -44,7 +44,10 @@ def _results_table(grid_units):
         score = 0.1 * i
         ret = 21.1 + score * (200.0 - 21.1)
         rows.append(
-            ["cartpole", u.algorithm, u.config, u.dataset_size, u.seed, ret, 1.0, score, 200.0, 21.1, 5, 600]
+            [
+                *("cartpole", u.algorithm, u.config, u.dataset_size, u.seed, ret, 1.0, score, 200.0, 21.1),
+                *(5, 600, 0.0 if u.algorithm == "gail" else None),
+            ]
         )
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 

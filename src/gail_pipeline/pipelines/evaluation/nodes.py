@@ -34,6 +34,7 @@ RESULT_COLUMNS = [
     "random_return_mean",
     "episodes",
     "env_steps",
+    "causal_entropy",
 ]
 
 
@@ -79,6 +80,8 @@ def evaluate_unit(
         "random_return_mean": float(random),
         "episodes": len(returns),
         "env_steps": int(policy.metadata.get("env_steps", 0)),  # BC: none
+        # GAIL's λ, which the paper's Reacher rows are compared at (other algorithms: none).
+        "causal_entropy": policy.metadata.get("causal_entropy"),
         "returns": [float(r) for r in returns],
     }
 
@@ -96,7 +99,7 @@ def render_unit_video(
 
 
 # Columns that evaluations saved before they existed lack: their value for such an evaluation.
-_EARLIER_DEFAULTS = {"config": "recipe", "env_steps": None}
+_EARLIER_DEFAULTS = {"config": "recipe", "env_steps": None, "causal_entropy": None}
 
 
 def build_results_table(*evaluations: dict[str, Any]) -> pd.DataFrame:
