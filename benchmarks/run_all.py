@@ -104,8 +104,11 @@ def to_expert(catalog, args: argparse.Namespace) -> None:
     classic = [t for t in ("cartpole", "acrobot", "mountaincar") if ensure_demonstrations(catalog, t, 4)]
     # The recipe with each option removed, the paper's settings with each option added; these runs
     # end once they reach 0.9. The gradient penalty is conf/mujoco's: on CartPole it is added.
-    removed = ["recipe-batch", "recipe-logit", "recipe-absorbing", "recipe-replay", "recipe-d_epochs"]
-    added = ["paper+batch", "paper+logit", "paper+absorbing", "paper+d_epochs", "paper+gp"]
+    removed = [
+        *("recipe-batch", "recipe-logit", "recipe-absorbing", "recipe-replay", "recipe-d_epochs"),
+        "recipe-neutral",
+    ]
+    added = ["paper+batch", "paper+logit", "paper+absorbing", "paper+d_epochs", "paper+gp", "paper+neutral"]
     if classic:
         run("gail_to_expert.py", "--tasks", *classic, *seeds, *budget, *out)
         run("gail_to_expert.py", "--tasks", *classic, *seeds, *budget, "--configs", "recipe+gp", *out)
@@ -132,11 +135,14 @@ def to_expert(catalog, args: argparse.Namespace) -> None:
                 bc = "recipe-bc" if with_bc else "recipe+bc"
                 run("gail_to_expert.py", "--tasks", *tasks, *stop, *stopping, bc)
         # Without the replay, Hopper reaches 0.9 and then cycles; without the cap on the absorbing
-        # reward, the policy learns to fall late (Ant) or early (Humanoid): these run the whole
-        # budget, on the tasks that end early (HalfCheetah and Reacher never do: the same runs).
+        # reward, the policy learns to fall late (Ant) or early (Humanoid); without the neutral
+        # initialisation, a frozen D's random logits pay for surviving (Hopper's control ends near
+        # the expert): these run the whole budget, on the tasks that end early (HalfCheetah and
+        # Reacher never do: the same runs).
         falling = [t for t in ("hopper", "walker", "ant", "humanoid") if t in mujoco]
         if falling:
-            run("gail_to_expert.py", "--tasks", *falling, *common, "--configs", "recipe-replay", "recipe-cap")
+            configs = ["recipe-replay", "recipe-cap", "recipe-neutral", "frozen_d-neutral"]
+            run("gail_to_expert.py", "--tasks", *falling, *common, "--configs", *configs)
         if "hopper" in mujoco:
             run("gail_to_expert.py", "--tasks", "hopper", *stop, *added)
 

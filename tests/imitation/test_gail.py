@@ -201,9 +201,10 @@ def test_the_recipe_imitates_cartpole_from_one_trajectory_and_a_frozen_discrimin
 ):
     """1 trajectory, every 10th pair (20 pairs), 15 iterations of 5,000 steps: the recipe's GAIL
     reaches the expert's 200; the same runs with the discriminator frozen at its initialisation
-    (learning rate 0: the reward's form alone, absorbing states included) do not, and stay far
-    below on average (whether a random D pays more for surviving than for the absorbing state is
-    a coin toss of its initialisation: 9 to 153 over five seeds when measured)."""
+    (learning rate 0: the reward's form alone, absorbing states included) stay near the untrained
+    policy's 9: the recipe's neutral D pays every pair and the absorbing state 0 (measured: 9.3 on
+    five seeds; a randomly initialised frozen D, whose logits pay for surviving or for ending as its
+    initialisation happens to say, 8.8 to 152.5)."""
     task, _, demos = cartpole_expert_data
     data = subsample(demos, 1, 10, seed=0)
     task = dataclasses.replace(task, batch_size=5000)
@@ -219,7 +220,7 @@ def test_the_recipe_imitates_cartpole_from_one_trajectory_and_a_frozen_discrimin
     recipe = [trained_return(1e-3, seed) for seed in (0, 1)]
     frozen = [trained_return(0.0, seed) for seed in (0, 1, 2)]
     assert min(recipe) >= 195, (recipe, frozen)
-    assert max(frozen) < 195 and np.mean(frozen) <= 120, (recipe, frozen)
+    assert max(frozen) <= 50, (recipe, frozen)
 
 
 def test_discriminator_sees_the_actions_the_environment_executed():

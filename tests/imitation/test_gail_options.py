@@ -326,6 +326,25 @@ def test_warmup_iterations_train_the_discriminator_and_leave_the_policy_alone():
     assert any(torch.count_nonzero(p) > 0 for p in [*moving.policy.parameters()][-2:] if p.dim() == 2)
 
 
+def test_a_frozen_neutral_discriminator_leaves_the_policy_where_it_started():
+    """The recipe's control with ``neutral_init``: every reward 0, the absorbing tail too, so the
+    advantages are 0 and no policy step is taken (the policy's output layer stays at its initial
+    zero); a frozen random D's rewards move it."""
+    from gail_pipeline.imitation import ImitationSettings, train_imitation
+
+    task, demos = _tiny_cartpole()
+    settings = {"checkpoint_dir": None, "policy_hidden_sizes": [8], "num_envs": 2}
+    gail = {"reward": "logit", "absorbing_states": True, "absorbing_replay": True, "learning_rate": 0.0}
+    policies = {}
+    for neutral in (True, False):
+        frozen = ImitationSettings.parse({**settings, "gail": {**gail, "neutral_init": neutral}})
+        result = train_imitation(task, "gail", demos, seed=0, iterations=3, settings=frozen)
+        assert any(row["terminations_policy"] > 0 for row in result.curve)  # absorbing tails paid
+        policies[neutral] = [p for p in result.policy.parameters() if p.dim() == 2][-1]
+    assert torch.count_nonzero(policies[True]) == 0
+    assert torch.count_nonzero(policies[False]) > 0
+
+
 def test_ppo_as_the_policy_step():
     from gail_pipeline.imitation import ImitationSettings, train_imitation
 
