@@ -128,7 +128,8 @@ def to_expert(catalog, args: argparse.Namespace) -> None:
             run("gail_to_expert.py", "--tasks", *started, *common, "--configs", "frozen_d-bc")
         ablated = [t for t in ("hopper", "halfcheetah", "walker", "ant") if t in mujoco]
         stop = [*common, "--stop-at-target", "--configs"]
-        stopping = [c for c in removed if c != "recipe-replay"] + ["recipe-gp"]
+        # (without the replay and without the neutral start: full-budget runs below)
+        stopping = [c for c in removed if c not in ("recipe-replay", "recipe-neutral")] + ["recipe-gp"]
         for with_bc in (True, False):  # the BC start removed where the recipe has it, else added
             tasks = [t for t in ablated if bc_started(t) == with_bc]
             if tasks:

@@ -209,6 +209,7 @@ def test_gail_configs_run_side_by_side_in_one_grid(project, caplog, capsys):
     _run(project, params)
     results = _latest_results(project)
     assert list(results["config"]) == ["recipe", "paper", "frozen_d", "entropy_1e3"]
+    assert list(results["causal_entropy"]) == [0.0, 0.0, 0.0, 0.001]  # each unit's λ, recorded
     # 2 iterations of 300 env steps, or 1 of 600: each config the same budget, whole episodes
     assert (results["env_steps"] >= 600).all() and (results["env_steps"] < 1000).all()
     data = project / "data"

@@ -239,6 +239,26 @@ def test_each_gail_config_is_compared_with_the_paper_at_its_own_causal_entropy()
         compare_with_paper(mixed, paper, reference)
 
 
+def test_units_saved_before_they_recorded_their_causal_entropy_take_their_configs():
+    """An evaluation without λ (saved before units recorded it) takes its config's λ from the run's
+    parameters (``config_causal_entropy``), also beside a later seed of the same cell that has it."""
+    from gail_pipeline.imitation.configs import config_causal_entropy
+
+    params = {
+        "imitation": {"gail": {"causal_entropy": 0.01}},
+        "gail_config_settings": {"entropy_1e3": {"gail": {"causal_entropy": 0.001}}},
+    }
+    weights = config_causal_entropy(params)
+    assert weights == {"recipe": 0.01, "frozen_d": 0.01, "paper": 0.0, "entropy_1e3": 0.001}
+    earlier = {**_evaluation("gail", 4, 0, -10.0, 0.8), "task": "reacher", "config": "entropy_1e3"}
+    later = {**earlier, "seed": 1, "causal_entropy": 0.001}
+    paper = pd.read_csv(RAW / "paper_appendix_b.csv")
+    reference = pd.read_csv(RAW / "paper_expert_random.csv")
+    for results in (pd.DataFrame([earlier]), build_results_table(earlier, later)):
+        comparison = compare_with_paper(results, paper, reference, 0.01, config_weights=weights)
+        assert comparison["paper_return_mean"].item() == pytest.approx(-32.37)
+
+
 def test_gails_configs_are_compared_side_by_side():
     """GAIL under the recipe, the paper's settings and a frozen discriminator: a row each in the
     comparison (each beside the paper's GAIL), a line each in Figure 1, and GAIL's configs

@@ -62,6 +62,7 @@ def compare_with_paper(
     paper_results: pd.DataFrame,
     paper_expert_random: pd.DataFrame,
     causal_entropy_weight: float = 0.0,
+    config_weights: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """One row per (task, n_trajectories, algorithm, config) of ``results``: our return and normalised
     score (mean and std over seeds, and the mean's 95 % bootstrap interval ``ci_low``–``ci_high``
@@ -69,8 +70,9 @@ def compare_with_paper(
 
     GAIL is compared with the paper's GAIL at the same causal-entropy weight λ (the paper's rows
     without λ are λ = 0): each unit's own λ (the ``causal_entropy`` column: a config such as
-    ``entropy_1e3`` is compared with the paper's λ = 10⁻³ row), else ``causal_entropy_weight`` (the
-    run's, for tables written before units recorded theirs). A cell whose units ran at different λ
+    ``entropy_1e3`` is compared with the paper's λ = 10⁻³ row); for units saved before they
+    recorded it, their config's λ in ``config_weights`` (:func:`~gail_pipeline.imitation.configs.
+    config_causal_entropy`), else ``causal_entropy_weight``. A cell whose units ran at different λ
     is refused.
     """
     required = {"task", "algorithm", "n_trajectories", "seed", "return_mean", "normalized_score"}
@@ -80,7 +82,7 @@ def compare_with_paper(
     results = with_config(results)
     cell = ["task", "n_trajectories", "algorithm", "config"]
     returns = results.groupby(cell, sort=False)["return_mean"].mean().reset_index()
-    weights = _gail_weights(results, cell, causal_entropy_weight)
+    weights = _gail_weights(results, cell, causal_entropy_weight, config_weights or {})
     scores = cell_statistics(results[[*required, "config"]]).rename(
         columns={"score_mean": "normalized_score", "score_std": "normalized_score_std"}
     )
@@ -124,13 +126,18 @@ def compare_with_paper(
     return in_grid_order(table, cell)
 
 
-def _gail_weights(results: pd.DataFrame, cell: list[str], fallback: float) -> pd.DataFrame:
-    """Per cell, the causal-entropy weight λ its paper row is chosen by: GAIL's units' own
-    (``fallback`` where a unit did not record it), NaN for the other algorithms."""
+def _gail_weights(
+    results: pd.DataFrame, cell: list[str], fallback: float, config_weights: Mapping[str, float]
+) -> pd.DataFrame:
+    """Per cell, the causal-entropy weight λ its paper row is chosen by: GAIL's units' own (where a
+    unit did not record it, its config's in ``config_weights``, else ``fallback``), NaN for the
+    other algorithms (the merge with the paper's rows then matches their NaN λ: pandas merges NaN
+    keys with NaN keys)."""
     recorded = results["causal_entropy"] if "causal_entropy" in results.columns else None
     weight = pd.Series(np.nan if recorded is None else pd.to_numeric(recorded), index=results.index)
     gail = results["algorithm"] == "gail"
-    weight[gail] = weight[gail].fillna(float(fallback))
+    by_config = results["config"].map(lambda c: config_weights.get(c, fallback)).astype(float)
+    weight[gail] = weight[gail].fillna(by_config[gail])
     weight[~gail] = np.nan
     per_cell = results[cell].assign(weight=weight)
     mixed = per_cell[gail].groupby(cell, sort=False)["weight"].nunique()
@@ -267,13 +274,15 @@ def appendix_b_table(comparison: pd.DataFrame, results: pd.DataFrame) -> pd.Data
 def appendix_b_markdown(table: pd.DataFrame) -> str:
     """:func:`appendix_b_table` in the paper's layout: a row per task and dataset size, a column per
     algorithm (GAIL's configs beside the recipe), each cell our normalised score over seeds with
-    its 95 % interval and, in parentheses, the paper's."""
+    its 95 % interval and the paper's (GAIL's at the cell's λ; not repeated in the paper-settings
+    and frozen-D columns)."""
     table = in_grid_order(table, ["task", "n_trajectories", "algorithm", "config"])
     columns = list(dict.fromkeys(zip(table["algorithm"], table["config"], strict=True)))
     header = [display_name(a, c) for a, c in columns]
     lines = [
         "Normalised scores (random 0, expert 1): ours as the mean over n seeds [its 95 % bootstrap "
-        "interval], then the paper's score for the same algorithm and dataset size.",
+        "interval], then the paper's score for the same algorithm and dataset size (GAIL: at the "
+        "same causal-entropy weight λ).",
         "",
         "| task | trajectories | " + " | ".join(header) + " |",
         "|---|---|" + "---|" * len(header),
@@ -287,7 +296,7 @@ def appendix_b_markdown(table: pd.DataFrame) -> str:
                 entries.append("")
                 continue
             # The paper's score beside the recipe and named configs (a λ config: the paper's at its
-            # λ); the paper-settings and frozen-D columns share the recipe's.
+            # λ); not repeated beside the paper-settings and frozen-D columns.
             shown = not pd.isna(row.paper_score) and key[1] not in (PAPER, FROZEN_D)
             paper = f"; paper {row.paper_score:.2f}" if shown else ""
             entries.append(f"{row.score_mean:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}] n={row.seeds}{paper}")

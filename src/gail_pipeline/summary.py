@@ -111,24 +111,30 @@ def _results(pipeline: Any, catalog: Any) -> pd.DataFrame | None:
 
 
 def _paper_scores(pipeline: Any, catalog: Any, results: pd.DataFrame) -> pd.Series | None:
-    """The paper's normalised score per (task, dataset size, algorithm): the run's own comparison,
-    or one made from the catalog's paper tables; None if neither can be had."""
+    """The paper's normalised score per (task, dataset size, algorithm, config): the run's own
+    comparison, or one made from the catalog's paper tables; None if neither can be had."""
     if "paper_comparison" in pipeline.all_outputs():
         comparison = catalog.load("paper_comparison")
     else:
-        from gail_pipeline.imitation import ImitationSettings
+        from gail_pipeline.imitation.configs import RECIPE, config_causal_entropy
         from gail_pipeline.reporting import compare_with_paper
 
         try:
-            weight = ImitationSettings.parse(catalog.load("params:imitation")).gail.causal_entropy
+            weights = config_causal_entropy(catalog.load("parameters"))
             comparison = compare_with_paper(
-                results, catalog.load("paper_results"), catalog.load("paper_expert_random"), weight
+                results,
+                catalog.load("paper_results"),
+                catalog.load("paper_expert_random"),
+                weights[RECIPE],
+                config_weights=weights,
             )
         except Exception:  # no paper tables in this catalog: the column stays empty
             logger.debug("No paper scores for the run summary", exc_info=True)
             return None
-    keys = ["task", "n_trajectories", "algorithm"]  # GAIL's configs share the paper's GAIL score
-    return comparison.drop_duplicates(keys).set_index(keys)["paper_normalized_score"]
+    from gail_pipeline.reporting import with_config  # comparisons saved before GAIL had configs
+
+    keys = ["task", "n_trajectories", "algorithm", "config"]  # GAIL: the paper's at the config's λ
+    return with_config(comparison).drop_duplicates(keys).set_index(keys)["paper_normalized_score"]
 
 
 def _cells(results: pd.DataFrame, paper: pd.Series | None) -> list[tuple[str, str, str, str]]:
@@ -147,7 +153,7 @@ def _cells(results: pd.DataFrame, paper: pd.Series | None) -> list[tuple[str, st
         else:
             unit = f"{task}.{label}.n{size} ({len(cell)} seeds)"
             score = f"{cell['normalized_score'].mean():.3f} ± {cell['normalized_score'].std():.3f}"
-        theirs = paper.get((task, size, algorithm)) if paper is not None else None
+        theirs = paper.get((task, size, algorithm, config)) if paper is not None else None
         rows.append(
             (unit, f"{cell['return_mean'].mean():.2f}", score, "–" if pd.isna(theirs) else f"{theirs:.3f}")
         )

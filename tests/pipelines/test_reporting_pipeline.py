@@ -69,7 +69,7 @@ def _catalog(grid_units):
         "paper_expert_random": MemoryDataset(
             pd.read_csv(PROJECT / "data/01_raw/paper/paper_expert_random.csv")
         ),
-        "params:imitation": MemoryDataset({"gail": {"causal_entropy": 0.0}}),
+        "parameters": MemoryDataset({"imitation": {"gail": {"causal_entropy": 0.0}}}),
     }
     for u in grid_units:
         datasets[f"{u.namespace}.learning_curve"] = MemoryDataset(_curve(u))
@@ -81,8 +81,7 @@ def test_reporting_pipeline_compares_with_the_paper_and_plots():
     pipeline = reporting.create_pipeline(grid_units)
     curves = {f"{u.namespace}.learning_curve" for u in grid_units}
     assert (
-        pipeline.inputs()
-        == {"results_table", "paper_results", "paper_expert_random", "params:imitation"} | curves
+        pipeline.inputs() == {"results_table", "paper_results", "paper_expert_random", "parameters"} | curves
     )
     catalog = _catalog(grid_units)
 

@@ -8,7 +8,9 @@
   (sampler, device, threads, checkpoints) and how often the curve evaluates the policy are the
   run's, since they do not change the training;
 - ``frozen_d``: the recipe with the discriminator's learning rate 0 (its initialisation kept
-  throughout), the control that shows what the reward's form alone buys.
+  throughout), the control that shows what the reward's form alone buys (under the recipe's
+  ``neutral_init`` nothing: every reward is 0 and the policy stays where it started, so the
+  control scores the start — the untrained policy, or BC's where the recipe starts from BC).
 
 Other configs are named in the parameters' ``gail_config_settings`` (name → imitation settings
 merged over the recipe's, e.g. ``entropy_1e3: {gail: {causal_entropy: 0.001}}``). FEM, GTAL and
@@ -32,6 +34,7 @@ __all__ = [
     "GAIL_CONFIGS",
     "PAPER",
     "RECIPE",
+    "config_causal_entropy",
     "config_iterations",
     "config_settings",
     "config_task",
@@ -125,3 +128,19 @@ def config_iterations(task: TaskSpec, config: str, iterations: int) -> int:
     as many env steps (rounded up to whole iterations) at the config's batch size."""
     batch = config_task(task, config).batch_size
     return -(-task.batch_size * iterations // batch)
+
+
+def config_causal_entropy(params: Mapping[str, Any]) -> dict[str, float]:
+    """The causal-entropy weight λ each GAIL config trains with at the run's level (its
+    ``imitation`` section; a task's own ``imitation`` may differ): the built-in configs' and those
+    named in ``gail_config_settings``. For results saved before units recorded their λ."""
+    imitation = params.get("imitation") or {}
+    run = parse_settings(ImitationSettings, imitation, "imitation")
+    weights = {RECIPE: run.gail.causal_entropy, FROZEN_D: run.gail.causal_entropy}
+    weights[PAPER] = ImitationSettings().gail.causal_entropy
+    for name, settings in defined_configs(params).items():
+        merged = parse_settings(
+            ImitationSettings, _merged(imitation, settings), f"gail_config_settings.{name}"
+        )
+        weights[name] = merged.gail.causal_entropy
+    return weights

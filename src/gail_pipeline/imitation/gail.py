@@ -138,7 +138,9 @@ class GAILConfig:
     discriminator that has learnt nothing favours neither surviving nor ending (a randomly
     initialised one pays each pair, and the absorbing state, whatever its random logit says — a
     bonus for surviving or for ending that owes nothing to the expert), and the frozen-D control
-    measures no imitation at all. The paper: PyTorch's default (random) initialisation."""
+    measures no imitation at all. Neutral only with the ``logit`` reward: −log(1 − D) and log D
+    of D = 1/2 pay ±log 2 on every step, the survival (or ending) bonus of their sign. The paper:
+    a random initialisation (here PyTorch's default)."""
 
     def checks(self) -> dict[str, Any]:
         """Which values are possible (:func:`gail_pipeline.config.parse_settings` refuses others)."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from gail_pipeline.imitation import ImitationSettings
+from gail_pipeline.imitation.configs import RECIPE, config_causal_entropy
 from gail_pipeline.reporting import (
     aggregate_table,
     aggregates_markdown,
@@ -26,11 +26,14 @@ def paper_comparison(
     results_table: pd.DataFrame,
     paper_results: pd.DataFrame,
     paper_expert_random: pd.DataFrame,
-    imitation_params: dict[str, Any],
+    parameters: dict[str, Any],
 ) -> tuple[pd.DataFrame, str]:
-    """Our normalised scores beside the paper's, as a table and as Markdown."""
-    weight = ImitationSettings.parse(imitation_params).gail.causal_entropy
-    comparison = compare_with_paper(results_table, paper_results, paper_expert_random, weight)
+    """Our normalised scores beside the paper's, as a table and as Markdown (GAIL at each
+    config's λ: units' own, for earlier units their config's)."""
+    weights = config_causal_entropy(parameters)
+    comparison = compare_with_paper(
+        results_table, paper_results, paper_expert_random, weights[RECIPE], config_weights=weights
+    )
     return comparison, to_markdown(comparison)
 
 

@@ -53,7 +53,7 @@ def create_pipeline(units: Sequence[Unit]) -> Pipeline:
             [
                 Node(
                     nodes.paper_comparison,
-                    inputs=["results_table", "paper_results", "paper_expert_random", "params:imitation"],
+                    inputs=["results_table", "paper_results", "paper_expert_random", "parameters"],
                     outputs=["paper_comparison", "paper_comparison_markdown"],
                     name="compare_with_paper",
                     tags=["reporting"],
