@@ -88,3 +88,26 @@ def test_the_same_grid_with_good_values_runs(project):
     with KedroSession.create(project_path=project, runtime_params=TINY) as session:
         session.run(pipeline_names=["expert"])
     assert list((project / "data/06_models/cartpole/expert_policy.pt").iterdir())
+
+
+@pytest.mark.slow
+def test_a_grid_continued_under_other_settings_is_refused_before_it_keeps_a_unit(project):
+    """``--only-missing-outputs`` keeps finished units: one trained under other settings than the
+    run now gives it (here GAIL's recipe changed) stops the run before any node, naming the unit
+    and the setting; BC, which does not read GAIL's settings, is not named; nothing is written.
+    Under the same settings the continued run goes on (and trains nothing)."""
+    grid = {**TINY["grid"], "algorithms": ["bc", "gail"], "dataset_sizes": [1]}
+    params = {**TINY, "grid": grid}
+    with KedroSession.create(project_path=project, runtime_params=params) as session:
+        session.run(pipeline_names=["expert", "demonstrations", "imitation"])
+    files = sorted(p for p in (project / "data").rglob("*") if p.is_file())
+    changed = _merged(params, {"imitation": {"gail": {"neutral_init": False}}})
+    message = r"^cartpole\.gail\.n1\.s0: .*imitation\.gail\.neutral_init: True → False"
+    with pytest.raises(ConfigError, match=message) as refused:
+        with KedroSession.create(project_path=project, runtime_params=changed) as session:
+            session.run(pipeline_names=["imitation"], only_missing_outputs=True)
+    assert "more units" not in str(refused.value)  # BC's unit is as it was
+    assert sorted(p for p in (project / "data").rglob("*") if p.is_file()) == files
+    with KedroSession.create(project_path=project, runtime_params=params) as session:
+        session.run(pipeline_names=["imitation"], only_missing_outputs=True)
+    assert sorted(p for p in (project / "data").rglob("*") if p.is_file()) == files

@@ -35,14 +35,21 @@ class GridConfigHook:
 class ParametersCheckHook:
     """Parses every settings group of the run for every task and unit before the first node
     runs (:func:`gail_pipeline.parameters.check_run_parameters`): a bad value stops the run with
-    one message naming it, before anything is trained or saved."""
+    one message naming it, before anything is trained or saved. With ``--only-missing-outputs``,
+    also refuses to keep a finished unit trained under other settings than the run gives it
+    (:func:`gail_pipeline.pipelines.imitation.staleness.check_kept_units`)."""
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         from gail_pipeline import grid
         from gail_pipeline.parameters import check_run_parameters
 
-        check_run_parameters(grid.active_parameters())
+        params = grid.active_parameters()
+        check_run_parameters(params)
+        if (run_params or {}).get("only_missing_outputs"):
+            from gail_pipeline.pipelines.imitation.staleness import check_kept_units
+
+            check_kept_units(pipeline.nodes, catalog, params)
 
 
 class TorchThreadsHook:

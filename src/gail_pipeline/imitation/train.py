@@ -178,6 +178,9 @@ def train_imitation(
         "algorithm": algorithm,
         "dataset_size": len(demonstrations.trajectories),
         "dataset_version": demonstrations.metadata.get("version"),
+        "trained_settings": trained_settings(
+            dataclasses.replace(task, iterations=iterations), algorithm, settings
+        ),
     }
 
     def new_policy() -> Policy:
@@ -381,14 +384,51 @@ _NOT_IN_FINGERPRINT = {"iterations", "paper_batch_size", "imitation"}
 _ADDED_LATER = {("gail", "neutral_init"): False}
 
 
+def _learning_settings(settings: ImitationSettings) -> dict[str, Any]:
+    """Every setting but the runtime ones (where and how the work is spread)."""
+    return {k: v for k, v in settings_dict(settings).items() if k not in RUNTIME_FIELDS}
+
+
 def _fingerprinted(settings: ImitationSettings) -> dict[str, Any]:
     """The learning settings a checkpoint depends on (not runtime ones, not later additions at
     their earlier behaviour)."""
-    fields = {k: v for k, v in settings_dict(settings).items() if k not in RUNTIME_FIELDS}
+    fields = _learning_settings(settings)
     for (section, name), before in _ADDED_LATER.items():
         if fields[section][name] == before:
             fields[section] = {k: v for k, v in fields[section].items() if k != name}
     return fields
+
+
+# What decides a unit's training besides its data and seed (`trained_settings`): the task fields
+# that reach the learners, and the settings sections each algorithm reads.
+_TRAINING_TASK_FIELDS = (
+    *("env_id", "max_episode_steps", "env_kwargs", "subsample_interval", "batch_size", "iterations"),
+    *("reward_sign", "bc_steps", "bc_validate_every"),
+)
+_NOT_READ_BY = {
+    "bc": {"gail", "trpo", "ppo", "policy_step", "num_envs"},
+    "fem": {"gail", "bc"},
+    "gtal": {"gail", "bc"},
+    "gail": set(),
+}
+
+
+def trained_settings(task: TaskSpec, algorithm: str, settings: ImitationSettings) -> dict[str, Any]:
+    """What decides a unit's training besides its data and seed, as plain values (recorded in the
+    policy's metadata): the task's fields that reach the learners (``iterations`` included) and the
+    learning settings the algorithm reads (not the runtime ones, nor the evaluation's cadence)."""
+    fields = _learning_settings(settings)
+    skipped = {"eval_every", "eval_episodes", *_NOT_READ_BY.get(algorithm, ())}
+    return json.loads(
+        json.dumps(
+            {
+                "task": {name: getattr(task, name) for name in _TRAINING_TASK_FIELDS},
+                "algorithm": algorithm,
+                "imitation": {k: v for k, v in fields.items() if k not in skipped},
+            },
+            default=str,
+        )
+    )
 
 
 def _checkpoint(

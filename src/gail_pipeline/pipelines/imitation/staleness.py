@@ -1,0 +1,67 @@
+"""``--only-missing-outputs`` keeps the units whose outputs exist: refuse to keep one that was
+trained under other settings than the run now gives it, before any node runs (a grid continued
+after its recipe, budget or task changed would otherwise mix units of two experiments under one
+label, and nothing in its tables would say so)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gail_pipeline.config import ConfigError
+from gail_pipeline.imitation.configs import config_task, unit_settings
+from gail_pipeline.imitation.train import trained_settings
+from gail_pipeline.tasks import TaskSpec
+from gail_pipeline.tracking import TRAIN
+
+__all__ = ["check_kept_units", "differences"]
+
+
+def differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested mappings, as ``key: saved → current``."""
+    if isinstance(saved, Mapping) and isinstance(current, Mapping):
+        found = []
+        for key in sorted(set(saved) | set(current), key=str):
+            where = f"{prefix}.{key}" if prefix else str(key)
+            if key not in saved or key not in current:
+                found.append(f"{where}: {saved.get(key, '(none)')} → {current.get(key, '(none)')}")
+            else:
+                found += differences(saved[key], current[key], where)
+        return found
+    return [] if saved == current else [f"{prefix}: {saved} → {current}"]
+
+
+def check_kept_units(nodes: Iterable[Any], catalog: Any, params: Mapping[str, Any]) -> int:
+    """For each training node whose outputs all exist (the units ``--only-missing-outputs``
+    keeps), compare the settings its saved policy was trained under with those the run's
+    parameters give it now; raise one :class:`ConfigError` naming the first unit that differs and
+    what differs. Returns how many kept units were checked (policies saved before they recorded
+    their settings are not: they cannot be)."""
+    stale, checked = [], 0
+    for node in nodes:
+        unit = getattr(node.func, "value", None)
+        if TRAIN not in node.tags or unit is None or not all(catalog.exists(o) for o in node.outputs):
+            continue
+        saved = getattr(catalog.load(node.outputs[0]), "metadata", {}).get("trained_settings")
+        if saved is None:
+            continue
+        spec = TaskSpec.from_config(unit.task_name, params["tasks"][unit.task_name])
+        named = (params.get("gail_config_settings") or {}).get(unit.config)
+        settings = unit_settings(params.get("imitation"), spec, unit.config, named)
+        task = dataclasses.replace(config_task(spec, unit.config), iterations=unit.iterations)
+        current = trained_settings(task, unit.algorithm, settings)
+        checked += 1
+        found = differences(saved, current)
+        if found:
+            stale.append((unit.name, found))
+    if stale:
+        name, found = stale[0]
+        more = f" (and {len(stale) - 1} more units)" if len(stale) > 1 else ""
+        raise ConfigError(
+            f"{name}{more}: its saved policy was trained under other settings than this run gives it "
+            f"({'; '.join(found[:5])}{'; …' if len(found) > 5 else ''}), and --only-missing-outputs "
+            "would keep it beside units trained under the new ones. Run without "
+            "--only-missing-outputs to train every unit again, or give this run another grid_label."
+        )
+    return checked
