@@ -267,7 +267,6 @@ def train_imitation(
         "env_steps": learner.env_steps,
         "bc_warm_start": bool(run.extra_state.get("bc_warm_start")),
         "resumed_from_iteration": run.resumed_from_iteration,
-        **({"causal_entropy": settings.gail.causal_entropy} if algorithm == "gail" else {}),
     }
     return ImitationResult(policy, run.curve, run.resumed_from_iteration)
 

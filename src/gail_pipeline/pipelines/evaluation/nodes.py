@@ -80,10 +80,16 @@ def evaluate_unit(
         "random_return_mean": float(random),
         "episodes": len(returns),
         "env_steps": int(policy.metadata.get("env_steps", 0)),  # BC: none
-        # GAIL's λ, which the paper's Reacher rows are compared at (other algorithms: none).
-        "causal_entropy": policy.metadata.get("causal_entropy"),
+        "causal_entropy": _causal_entropy(policy),
         "returns": [float(r) for r in returns],
     }
+
+
+def _causal_entropy(policy: Policy) -> float | None:
+    """GAIL's λ, which the paper's Reacher rows are compared at, from the settings the policy
+    recorded (other algorithms, and policies saved before they recorded them: None)."""
+    gail = policy.metadata.get("trained_settings", {}).get("imitation", {}).get("gail")
+    return None if gail is None else gail["causal_entropy"]
 
 
 def render_unit_video(

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from gail_pipeline.grid import unit_label
-from gail_pipeline.imitation import check_demonstrations, train_imitation
+from gail_pipeline.imitation import ImitationSettings, check_demonstrations, train_imitation
 from gail_pipeline.imitation.configs import RECIPE, config_task, unit_settings
 from gail_pipeline.progress import training_report
 from gail_pipeline.rl.policies import Policy
@@ -38,6 +38,14 @@ class UnitSpec:
         """The seed the unit trains with: units differ in seed even on one dataset."""
         return 1_000 * self.seed + self.dataset_size
 
+    def task_and_settings(
+        self, task_config: dict[str, Any], params: dict[str, Any], config_params: dict[str, Any] | None = None
+    ) -> tuple[TaskSpec, ImitationSettings]:
+        """The task (its batch under the unit's config) and the settings the unit trains with, from
+        the task's parameters, the run's ``imitation`` section and a named config's settings."""
+        spec = TaskSpec.from_config(self.task_name, task_config)
+        return config_task(spec, self.config), unit_settings(params, spec, self.config, config_params)
+
 
 def train_learner(
     demonstrations: Any,
@@ -50,8 +58,7 @@ def train_learner(
     """Train ``unit.algorithm`` under ``unit.config`` on the dataset
     (:func:`gail_pipeline.imitation.train_imitation`; ``config_params``: a named config's settings,
     :mod:`gail_pipeline.imitation.configs`); returns the policy and its learning curve."""
-    spec = TaskSpec.from_config(unit.task_name, task_config)
-    settings, task = unit_settings(params, spec, unit.config, config_params), config_task(spec, unit.config)
+    task, settings = unit.task_and_settings(task_config, params, config_params)
     env = make_env(task)
     check_demonstrations(
         demonstrations, task, env, f"{task.name}.demonstrations_n{unit.dataset_size}", unit.dataset_size

@@ -10,9 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gail_pipeline.config import ConfigError
-from gail_pipeline.imitation.configs import config_task, unit_settings
 from gail_pipeline.imitation.train import trained_settings
-from gail_pipeline.tasks import TaskSpec
 from gail_pipeline.tracking import TRAIN
 
 __all__ = ["check_kept_units", "differences"]
@@ -32,13 +30,12 @@ def differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
     return [] if saved == current else [f"{prefix}: {saved} → {current}"]
 
 
-def check_kept_units(nodes: Iterable[Any], catalog: Any, params: Mapping[str, Any]) -> int:
+def check_kept_units(nodes: Iterable[Any], catalog: Any, params: Mapping[str, Any]) -> None:
     """For each training node whose outputs all exist (the units ``--only-missing-outputs``
     keeps), compare the settings its saved policy was trained under with those the run's
     parameters give it now; raise one :class:`ConfigError` naming the first unit that differs and
-    what differs. Returns how many kept units were checked (policies saved before they recorded
-    their settings are not: they cannot be)."""
-    stale, checked = [], 0
+    what differs (policies saved before they recorded their settings cannot be checked)."""
+    stale = []
     for node in nodes:
         unit = getattr(node.func, "value", None)
         if TRAIN not in node.tags or unit is None or not all(catalog.exists(o) for o in node.outputs):
@@ -46,13 +43,12 @@ def check_kept_units(nodes: Iterable[Any], catalog: Any, params: Mapping[str, An
         saved = getattr(catalog.load(node.outputs[0]), "metadata", {}).get("trained_settings")
         if saved is None:
             continue
-        spec = TaskSpec.from_config(unit.task_name, params["tasks"][unit.task_name])
         named = (params.get("gail_config_settings") or {}).get(unit.config)
-        settings = unit_settings(params.get("imitation"), spec, unit.config, named)
-        task = dataclasses.replace(config_task(spec, unit.config), iterations=unit.iterations)
-        current = trained_settings(task, unit.algorithm, settings)
-        checked += 1
-        found = differences(saved, current)
+        task, settings = unit.task_and_settings(
+            params["tasks"][unit.task_name], params.get("imitation"), named
+        )
+        task = dataclasses.replace(task, iterations=unit.iterations)
+        found = differences(saved, trained_settings(task, unit.algorithm, settings))
         if found:
             stale.append((unit.name, found))
     if stale:
@@ -64,4 +60,3 @@ def check_kept_units(nodes: Iterable[Any], catalog: Any, params: Mapping[str, An
             "would keep it beside units trained under the new ones. Run without "
             "--only-missing-outputs to train every unit again, or give this run another grid_label."
         )
-    return checked
