@@ -258,16 +258,13 @@ def trained_with(node: Any, params: dict[str, Any]) -> dict[str, Any]:
     """A training node's ``params:`` inputs with ``imitation`` replaced by the settings its unit
     trained with: the task's own imitation settings merged in and GAIL's config applied
     (:func:`gail_pipeline.imitation.configs.unit_settings`), so that MLflow records what ran."""
-    from gail_pipeline.imitation.configs import unit_settings
-    from gail_pipeline.tasks import TaskSpec
-
     unit = getattr(node.func, "value", None)
     task_params = params.get(f"tasks.{getattr(unit, 'task_name', '')}")
-    if "imitation" not in params or task_params is None or not hasattr(unit, "config"):
+    if "imitation" not in params or task_params is None or not hasattr(unit, "task_and_settings"):
         return params
-    task = TaskSpec.from_config(unit.task_name, task_params)
     config_params = params.get(f"gail_config_settings.{unit.config}")
-    return {**params, "imitation": unit_settings(params["imitation"], task, unit.config, config_params)}
+    _, settings = unit.task_and_settings(task_params, params["imitation"], config_params)
+    return {**params, "imitation": settings}
 
 
 def with_defaults(params: dict[str, Any]) -> dict[str, Any]:
