@@ -111,3 +111,28 @@ def test_a_grid_continued_under_other_settings_is_refused_before_it_keeps_a_unit
     with KedroSession.create(project_path=project, runtime_params=params) as session:
         session.run(pipeline_names=["imitation"], only_missing_outputs=True)
     assert sorted(p for p in (project / "data").rglob("*") if p.is_file()) == files
+
+
+def test_a_grid_continued_on_other_demonstrations_is_refused_before_it_keeps_a_unit(project):
+    """A finished unit trained on other demonstrations than its dataset now holds (here: the
+    dataset written again with one trajectory changed, as a retrained expert would) is refused by
+    ``--only-missing-outputs`` before any node, naming the unit and the dataset; nothing is
+    written."""
+    import numpy as np
+
+    grid = {**TINY["grid"], "algorithms": ["bc"], "dataset_sizes": [1]}
+    params = {**TINY, "grid": grid}
+    with KedroSession.create(project_path=project, runtime_params=params) as session:
+        session.run(pipeline_names=["expert", "demonstrations", "imitation"])
+        catalog = session.load_context().catalog
+    demonstrations = catalog.load("cartpole.demonstrations_n1")
+    trajectory = demonstrations.trajectories[0]
+    trajectory.observations = trajectory.observations + np.float32(0.01)
+    catalog.save("cartpole.demonstrations_n1", demonstrations)
+    files = sorted(p for p in (project / "data").rglob("*") if p.is_file())
+    digests = r"[0-9a-f]{12} → [0-9a-f]{12}"
+    message = rf"^cartpole\.bc\.n1\.s0: .*on other data.*cartpole\.demonstrations_n1: {digests}"
+    with pytest.raises(ConfigError, match=message):
+        with KedroSession.create(project_path=project, runtime_params=params) as session:
+            session.run(pipeline_names=["imitation"], only_missing_outputs=True)
+    assert sorted(p for p in (project / "data").rglob("*") if p.is_file()) == files

@@ -226,3 +226,17 @@ def test_subsampled_trajectories_keep_how_their_episode_ended(tmp_path):
     assert len(read_trajectories(path).trajectories) == 2
     every_row = subsample(demos, num_trajectories=2, interval=1, seed=0)
     assert [t.terminated or t.truncated for t in every_row.trajectories] == [True, True]
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_the_digest_survives_parquet_and_changes_with_what_a_learner_reads(tmp_path, discrete):
+    demos = _demos(discrete)
+    write_trajectories(demos, tmp_path / "d.parquet")
+    back = read_trajectories(tmp_path / "d.parquet")
+    assert back.digest() == demos.digest() and len(demos.digest()) == 12
+    ended = _demos(discrete)
+    ended.trajectories[0].terminated, ended.trajectories[0].truncated = False, True
+    moved = _demos(discrete)
+    moved.trajectories[1].observations[2, 0] += 1e-3
+    fewer = Demonstrations(_demos(discrete).trajectories[:1], demos.env_id)
+    assert len({demos.digest(), ended.digest(), moved.digest(), fewer.digest()}) == 4

@@ -29,6 +29,7 @@ included (``0 <= action < num_actions``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,18 @@ class Demonstrations:
 
     def actions(self) -> np.ndarray:
         return np.concatenate([t.actions for t in self.trajectories])
+
+    def digest(self) -> str:
+        """A short content hash of what a learner reads: each trajectory's observations, actions,
+        time steps and how it ended (recorded by each policy trained on them, so that a unit kept
+        by ``--only-missing-outputs`` can be told from one trained on other demonstrations of
+        the same name)."""
+        h = hashlib.sha1(self.env_id.encode())
+        for t in self.trajectories:
+            for array in (t.observations, t.actions, t.steps):
+                h.update(np.ascontiguousarray(array).tobytes())
+            h.update(bytes([t.terminated, t.truncated]))
+        return h.hexdigest()[:12]
 
 
 def subsample(

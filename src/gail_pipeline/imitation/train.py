@@ -178,6 +178,7 @@ def train_imitation(
         "algorithm": algorithm,
         "dataset_size": len(demonstrations.trajectories),
         "dataset_version": demonstrations.metadata.get("version"),
+        "dataset_digest": demonstrations.digest(),
         "trained_settings": trained_settings(
             dataclasses.replace(task, iterations=iterations), algorithm, settings
         ),
