@@ -19,7 +19,7 @@ import yaml
 from gail_pipeline.rl.policies import load_policy
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.tasks import TaskSpec, make_env
-from gail_pipeline.trajectories import Demonstrations, write_trajectories
+from gail_pipeline.trajectories import Demonstrations, Trajectory, write_trajectories
 from tests.conftest import PROJECT, TINY
 
 SCRIPT = PROJECT / "tests" / "scripts" / "train_unit.py"
@@ -160,7 +160,7 @@ def test_a_checkpoint_is_found_again_whatever_the_task_fields_that_do_not_decide
     from gail_pipeline.imitation.train import _checkpoint
 
     task = TaskSpec.from_config("cartpole", {"env_id": "CartPole-v1", "batch_size": 300})
-    demos = SimpleNamespace(metadata={"version": "v1"}, num_steps=40, trajectories=[None])
+    demos = SimpleNamespace(digest=lambda: "0123456789ab", trajectories=[None])
     settings = ImitationSettings(checkpoint_dir="checkpoints")
 
     def path(of_task):
@@ -171,19 +171,47 @@ def test_a_checkpoint_is_found_again_whatever_the_task_fields_that_do_not_decide
     assert path(dataclasses.replace(task, batch_size=600)) != path(task)
 
 
-def test_a_setting_added_later_keeps_the_checkpoints_of_the_code_before_it():
-    """A learning setting added after checkpoints existed, at the value that trains as before it
-    (``gail.neutral_init: false``), leaves the checkpoint's name as the code before it gave it (the
-    name below is that code's); at another value, another name."""
-    import dataclasses
-    from types import SimpleNamespace
+def test_a_checkpoint_follows_the_demonstrations_content_not_their_catalog_version():
+    """Demonstrations sampled again (a new catalog version, bit for bit the same rows: a fresh
+    machine's) continue the same checkpoint; a changed row starts another."""
+    import numpy as np
 
     from gail_pipeline.imitation import ImitationSettings
     from gail_pipeline.imitation.train import _checkpoint
 
     task = TaskSpec.from_config("cartpole", {"env_id": "CartPole-v1", "batch_size": 300})
-    demos = SimpleNamespace(metadata={"version": "v1"}, num_steps=40, trajectories=[None])
     settings = ImitationSettings(checkpoint_dir="checkpoints")
-    assert _checkpoint(task, "gail", demos, 0, settings).path.name == "cartpole.gail.n1.seed0-8f7cb32180e6.pt"
+
+    def demos(version, shift=0.0):
+        rows = np.arange(12, dtype=np.float32).reshape(3, 4) + np.float32(shift)
+        trajectory = Trajectory(rows, np.zeros(3, dtype=np.int64), np.ones(3), terminated=True)
+        return Demonstrations([trajectory], task.env_id, {"version": version})
+
+    def path(of):
+        return _checkpoint(task, "gail", of, 0, settings).path
+
+    assert path(demos("2026-12-06T18.04")) == path(demos("2026-12-06T18.10"))
+    assert path(demos("2026-12-06T18.04")) != path(demos("2026-12-06T18.04", shift=0.5))
+
+
+def test_a_setting_added_later_keeps_the_checkpoints_of_the_code_before_it(monkeypatch):
+    """A learning setting added after checkpoints existed, at the value that trains as before it
+    (``gail.neutral_init: false``), stays out of the checkpoint's name; at another value, another
+    name. The name below pins the fingerprint since datasets are identified by their content: a
+    setting added later, at its earlier behaviour, must leave it as it is."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    import gail_pipeline.imitation.train as train
+    from gail_pipeline.imitation import ImitationSettings
+    from gail_pipeline.imitation.train import _checkpoint
+
+    task = TaskSpec.from_config("cartpole", {"env_id": "CartPole-v1", "batch_size": 300})
+    demos = SimpleNamespace(digest=lambda: "0123456789ab", trajectories=[None])
+    settings = ImitationSettings(checkpoint_dir="checkpoints")
+    name = "cartpole.gail.n1.seed0-9d010cc98f71.pt"
+    assert _checkpoint(task, "gail", demos, 0, settings).path.name == name
     neutral = dataclasses.replace(settings, gail=dataclasses.replace(settings.gail, neutral_init=True))
-    assert _checkpoint(task, "gail", demos, 0, neutral).path.name != "cartpole.gail.n1.seed0-8f7cb32180e6.pt"
+    assert _checkpoint(task, "gail", demos, 0, neutral).path.name != name
+    monkeypatch.setattr(train, "_ADDED_LATER", {})  # were it fingerprinted at every value
+    assert _checkpoint(task, "gail", demos, 0, settings).path.name != name

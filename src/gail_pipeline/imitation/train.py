@@ -437,7 +437,8 @@ def _checkpoint(
     """Where the run checkpoints (``settings.checkpoint_dir``; None: nowhere), fingerprinted by
     everything that decides its numbers: the task (less its iteration budget, which a continued
     run may extend), the learners' settings (not how the work is spread: sampler, device,
-    threads, logging), the algorithm, the seed, and the dataset's version and size."""
+    threads, logging), the algorithm, the seed, and the dataset's content (not its catalog
+    version: demonstrations sampled again, bit for bit the same, continue the same checkpoint)."""
     if settings.checkpoint_dir is None:
         return None
     fingerprint = {
@@ -445,7 +446,7 @@ def _checkpoint(
         "imitation": _fingerprinted(settings),
         "algorithm": algorithm,
         "seed": seed,
-        "dataset": [demonstrations.metadata.get("version"), demonstrations.num_steps],
+        "dataset": demonstrations.digest(),
     }
     digest = hashlib.sha1(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:12]
     name = f"{task.name}.{algorithm}.n{len(demonstrations.trajectories)}.seed{seed}-{digest}.pt"
