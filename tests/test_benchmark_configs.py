@@ -87,6 +87,46 @@ def test_a_report_from_saved_rows_names_no_single_protocol_and_numbers_its_notes
     assert "| hopper | recipe | 4 | 2 | 1/2 | 490,000 | 900 | 1.00, 0.50 |" in text
 
 
+def _row(task, config, seed, steps, final, wall=100.0, size=4):
+    reached = steps is not None
+    return {
+        "task": task,
+        "config": config,
+        "seed": seed,
+        "n_trajectories": size,
+        "budget_env_steps": 5_000_000,
+        "env_steps_to_0_9": steps if reached else "",
+        "wall_s_to_0_9": wall if reached else "",
+        "final_score": final,
+    }
+
+
+def test_the_targets_table_says_met_only_when_every_seed_passes_and_clears_its_control():
+    """3 seeds that reach 0.9, end ≥ 0.85 and ≥ 0.5 above their own controls: met; a control at
+    0.55 beside a recipe seed's 0.95 (a margin of 0.40): not met; a missing control: not yet; a
+    seed that misses 0.9: not met; rows at another dataset size do not count; the paper's wall
+    time is the median over the seeds both reached 0.9 on, the recipe's on those seeds beside it."""
+    rows = [_row("hopper", "recipe", s, 500_000 + s, 1.0, wall=100 + s) for s in range(3)]
+    rows += [_row("hopper", "frozen_d", s, None, 0.02) for s in range(3)]
+    rows += [_row("hopper", "paper", 0, 2_000_000, 0.9, wall=400), _row("hopper", "paper", 1, None, 0.5)]
+    rows += [_row("walker", "recipe", s, 1_000_000, 0.95) for s in range(3)]
+    rows += [_row("walker", "frozen_d", 0, None, 0.1), _row("walker", "frozen_d", 1, None, 0.55)]
+    rows += [_row("ant", "recipe", s, 2_000_000, 0.95) for s in range(3)]
+    rows += [_row("ant", "frozen_d", s, None, 0.1) for s in range(2)]
+    rows += [_row("ant", "frozen_d", 2, None, 0.1, size=25)]  # another size: not seed 2's control
+    table = {
+        line.split(" | ")[0][2:]: line for line in benchmark.against_targets(rows) if line.startswith("| ")
+    }
+    assert table["hopper"].endswith("| 0.98 | 1/2: 400 (100) | yes |")
+    assert "| 500,001 | 101 | 1.00 | 0.02, 0.02, 0.02 |" in table["hopper"]
+    assert table["walker"].endswith("| 0.40 | not run | no |")
+    assert table["ant"].endswith("| not yet: seed 2's control |")
+    assert table["humanoid"].endswith("| not run |")
+    missed = [*rows[:2], _row("hopper", "recipe", 2, None, 0.95), *rows[3:6]]
+    hopper = [line for line in benchmark.against_targets(missed) if line.startswith("| hopper")]
+    assert hopper[0].endswith("| no |") and "| 2/3 |" in hopper[0]
+
+
 def test_a_tasks_recipe_takes_its_own_imitation_settings_as_a_kedro_run_of_the_env_does():
     """conf/mujoco trains HalfCheetah without the BC warm start: the benchmark's recipe for it is
     that too, so ``recipe+bc`` is the option added there and ``recipe-bc`` changes nothing."""
