@@ -3,6 +3,7 @@ checkpoints, it trains in seconds) continues from its last checkpoint, trains on
 after it, and ends exactly where an uninterrupted run ends; a grid rerun with
 `--only-missing-outputs` trains only the units that had not finished."""
 
+import dataclasses
 import re
 import signal
 import subprocess
@@ -150,9 +151,11 @@ def test_a_grid_killed_halfway_reruns_only_its_unfinished_units(project, capsys)
 
 
 def test_a_checkpoint_is_found_again_whatever_the_task_fields_that_do_not_decide_the_run():
-    """The budget, the paper's batch (it sets a `paper` unit's own batch before the run) and the
-    task's imitation settings (fingerprinted as the settings they become) leave a checkpoint's name
-    as it was; a field that changes the run (the batch) gives another."""
+    """The budget, the paper's batch (it sets a `paper` unit's own batch before the run), the
+    task's imitation settings (fingerprinted as the settings they become), the grid's sizes and
+    seeds, the evaluation's episodes and the evaluations' cadence in training leave a checkpoint's
+    name as it was (so a benchmark run and a grid unit of one training share it); a field that
+    changes the run (the batch) gives another."""
     import dataclasses
     from types import SimpleNamespace
 
@@ -168,6 +171,10 @@ def test_a_checkpoint_is_found_again_whatever_the_task_fields_that_do_not_decide
 
     same = dataclasses.replace(task, iterations=7, paper_batch_size=5000, imitation={"gail": {"epochs": 5}})
     assert path(same) == path(task)
+    grid = dataclasses.replace(task, dataset_sizes=(4, 25), seeds=3, evaluation_episodes=10)
+    assert path(grid) == path(task)
+    cadence = dataclasses.replace(settings, eval_every=5, eval_episodes=3)
+    assert _checkpoint(task, "gail", demos, 0, cadence).path == path(task)
     assert path(dataclasses.replace(task, batch_size=600)) != path(task)
 
 
@@ -209,9 +216,37 @@ def test_a_setting_added_later_keeps_the_checkpoints_of_the_code_before_it(monke
     task = TaskSpec.from_config("cartpole", {"env_id": "CartPole-v1", "batch_size": 300})
     demos = SimpleNamespace(digest=lambda: "0123456789ab", trajectories=[None])
     settings = ImitationSettings(checkpoint_dir="checkpoints")
-    name = "cartpole.gail.n1.seed0-9d010cc98f71.pt"
+    name = "cartpole.gail.n1.seed0-b010eafeecc5.pt"
     assert _checkpoint(task, "gail", demos, 0, settings).path.name == name
     neutral = dataclasses.replace(settings, gail=dataclasses.replace(settings.gail, neutral_init=True))
     assert _checkpoint(task, "gail", demos, 0, neutral).path.name != name
     monkeypatch.setattr(train, "_ADDED_LATER", {})  # were it fingerprinted at every value
     assert _checkpoint(task, "gail", demos, 0, settings).path.name != name
+
+
+def test_a_run_stopped_before_its_budget_keeps_its_checkpoint_for_a_longer_run_to_continue(
+    tmp_path, demos_file
+):
+    """A run that ``stop`` ends early (a benchmark at its env-step budget, one stopped at 0.9)
+    keeps its checkpoint; the same training with more iterations and another evaluation cadence
+    (a grid unit) continues from it and ends exactly where an uninterrupted run ends."""
+    from gail_pipeline.imitation import ImitationSettings, train_imitation
+    from gail_pipeline.trajectories import read_trajectories
+
+    task = TaskSpec(name="cartpole", env_id="CartPole-v1", max_episode_steps=100, batch_size=300)
+    demos = read_trajectories(demos_file)
+    settings = ImitationSettings(policy_hidden_sizes=(16,), num_envs=2, checkpoint_every=2)
+
+    def train(checkpoints, iterations, stop=None, eval_every=0):
+        run_settings = dataclasses.replace(settings, checkpoint_dir=str(checkpoints), eval_every=eval_every)
+        return train_imitation(
+            task, "gail", demos, seed=4, iterations=iterations, settings=run_settings, stop=stop
+        )
+
+    straight = train(tmp_path / "straight", 6)
+    stopped = train(tmp_path / "ck", 6, stop=lambda curve: len(curve) >= 3, eval_every=2)
+    assert len(stopped.curve) == 3 and len(list((tmp_path / "ck").glob("*.pt"))) == 1
+    longer = train(tmp_path / "ck", 6)
+    assert longer.resumed_from_iteration == 3 and not list((tmp_path / "ck").glob("*.pt"))
+    for name, value in straight.policy.state_dict().items():
+        assert torch.equal(value, longer.policy.state_dict()[name]), name

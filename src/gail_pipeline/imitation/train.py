@@ -257,9 +257,10 @@ def train_imitation(
         )
     finally:
         learner.sampler.close()
-    if checkpoint is not None:
+    if checkpoint is not None and learner.iteration >= iterations:
         # Finished: the outputs are the record now. A rerun of a finished unit trains it again
-        # (with `--only-missing-outputs`, Kedro skips it instead).
+        # (with `--only-missing-outputs`, Kedro skips it instead). A run that `stop` ended
+        # before its budget keeps its checkpoint: a longer run of the same training continues it.
         checkpoint.remove()
     policy = learner.policy.cpu()
     policy.metadata = {
@@ -375,10 +376,9 @@ def check_demonstrations(
         raise ConfigError(f"{source}: holds {count} trajectories, expected {expected_trajectories}")
 
 
-# Task fields a checkpoint does not depend on: the budget (a continued run may extend it), the
-# paper's batch (used before a run starts, to set a `paper` unit's own batch_size) and the task's
-# imitation settings (fingerprinted through the settings they become).
-_NOT_IN_FINGERPRINT = {"iterations", "paper_batch_size", "imitation"}
+# Settings of the evaluations in training (their own seeded environments: the training does not
+# depend on them), left out of a checkpoint's fingerprint and of a unit's trained settings.
+_EVALUATION_CADENCE = ("eval_every", "eval_episodes")
 # Learning settings added after checkpoints existed, each with the value that trains as the code
 # before it did: at that value they stay out of the fingerprint, so those checkpoints stay valid.
 _ADDED_LATER = {("gail", "neutral_init"): False}
@@ -418,7 +418,7 @@ def trained_settings(task: TaskSpec, algorithm: str, settings: ImitationSettings
     policy's metadata): the task's fields that reach the learners (``iterations`` included) and the
     learning settings the algorithm reads (not the runtime ones, nor the evaluation's cadence)."""
     fields = _learning_settings(settings)
-    skipped = {"eval_every", "eval_episodes", *_NOT_READ_BY.get(algorithm, ())}
+    skipped = {*_EVALUATION_CADENCE, *_NOT_READ_BY.get(algorithm, ())}
     return json.loads(
         json.dumps(
             {
@@ -435,15 +435,17 @@ def _checkpoint(
     task: TaskSpec, algorithm: str, demonstrations: Demonstrations, seed: int, settings: ImitationSettings
 ) -> Checkpoint | None:
     """Where the run checkpoints (``settings.checkpoint_dir``; None: nowhere), fingerprinted by
-    everything that decides its numbers: the task (less its iteration budget, which a continued
-    run may extend), the learners' settings (not how the work is spread: sampler, device,
-    threads, logging), the algorithm, the seed, and the dataset's content (not its catalog
-    version: demonstrations sampled again, bit for bit the same, continue the same checkpoint)."""
+    everything that decides its numbers: the task fields that reach the learners (less the
+    iteration budget, which a continued run may extend), the learners' settings (not how the work
+    is spread — sampler, device, threads, logging — nor the evaluations' cadence), the algorithm,
+    the seed, and the dataset's content (not its catalog version: demonstrations sampled again,
+    bit for bit the same, continue the same checkpoint). So a benchmark run and a grid unit of the
+    same training share one checkpoint."""
     if settings.checkpoint_dir is None:
         return None
     fingerprint = {
-        "task": {k: v for k, v in dataclasses.asdict(task).items() if k not in _NOT_IN_FINGERPRINT},
-        "imitation": _fingerprinted(settings),
+        "task": {name: getattr(task, name) for name in _TRAINING_TASK_FIELDS if name != "iterations"},
+        "imitation": {k: v for k, v in _fingerprinted(settings).items() if k not in _EVALUATION_CADENCE},
         "algorithm": algorithm,
         "seed": seed,
         "dataset": demonstrations.digest(),
