@@ -39,8 +39,9 @@ test: install
 	$(BIN)/pytest
 
 # Every benchmark; reports (machine, command, date, figures) go to benchmarks/results/.
+# BENCHMARK_ARGS="--jobs 2 --missing-only": the GAIL runs two at a time, continuing a campaign.
 benchmark: install
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(BENCHMARK_ARGS)
 
 # MLflow's UI on the project's tracking store (http://127.0.0.1:5000).
 # MLflow 3 opens an experiment on its GenAI page; its runs table is the "Model training" view.

@@ -55,12 +55,13 @@ seed and dataset size, replacing the same key's earlier row) and a Markdown repo
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import dataclasses
 import fcntl
 import os
 import statistics
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,7 @@ COLUMNS = [
     "wall_s_to_0_9",
     "final_score",
 ]
+ROW_KEY = ("task", "config", "seed", "n_trajectories")  # a run's row: a later run of the same key replaces it
 TARGET = 0.9
 # A fifth of the paper's env steps (batch × iterations in the paper: 5,000 × 300 classic,
 # 50,000 × 200 Reacher, 50,000 × 500 MuJoCo, 50,000 × 1,500 Humanoid).
@@ -136,6 +138,16 @@ def config_steps(config: str) -> tuple[str, list[str], list[str]]:
     return start, removed, added
 
 
+@cache
+def _conf_parameters(env: str) -> dict[str, Any]:
+    """``conf/<env>``'s parameters, read once per process (a campaign asks for hundreds of configs)."""
+    return parameters_from_conf(env)
+
+
+def conf_parameters(env: str) -> dict[str, Any]:
+    return copy.deepcopy(_conf_parameters(env))
+
+
 def settings_for(config: str, env: str, task: str | None = None) -> ImitationSettings:
     """The imitation settings of a config (see the module docstring): ``recipe``, ``frozen_d`` or
     ``paper`` followed by ``-<option>`` removals (not after paper) and ``+<option>`` additions. The
@@ -143,13 +155,13 @@ def settings_for(config: str, env: str, task: str | None = None) -> ImitationSet
     Kedro run of that env trains the task. A step that changes nothing (removing an option the
     recipe does not have, adding one it has) is refused, so that a row's name always says what
     differs."""
-    params = parameters_from_conf(env)
+    params = conf_parameters(env)
     if task is None:
         recipe = ImitationSettings.parse(params["imitation"])
     else:
         recipe = unit_settings(params["imitation"], TaskSpec.from_config(task, params["tasks"][task]))
-    paper = ImitationSettings.parse(parameters_from_conf("paper")["imitation"])
-    base_recipe = ImitationSettings.parse(parameters_from_conf("base")["imitation"]).gail
+    paper = ImitationSettings.parse(conf_parameters("paper")["imitation"])
+    base_recipe = ImitationSettings.parse(conf_parameters("base")["imitation"]).gail
     start, removed, added = config_steps(config)
     if start in ("recipe", FROZEN):
         settings = recipe
@@ -214,7 +226,7 @@ def task_for(task: TaskSpec, config: str, env: str) -> TaskSpec:
 
 def _paper_budget(task: TaskSpec) -> TaskSpec:
     """The task with conf/paper's batch size and iterations (the paper's)."""
-    paper = TaskSpec.from_config(task.name, parameters_from_conf("paper")["tasks"][task.name])
+    paper = TaskSpec.from_config(task.name, conf_parameters("paper")["tasks"][task.name])
     return dataclasses.replace(task, batch_size=paper.batch_size, iterations=paper.iterations)
 
 
@@ -309,7 +321,7 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
 
 def merged_rows(path: Path, rows: list[dict]) -> list[dict]:
     """The CSV's rows with ``rows`` replacing those of the same task, config, seed and size."""
-    key = ("task", "config", "seed", "n_trajectories")
+    key = ROW_KEY
     old = []
     if path.exists():
         with path.open() as f:
@@ -341,10 +353,20 @@ def saved_rows(path: Path) -> list[dict]:
         return merged_rows(path, [])
 
 
+def notes_path(csv_path: Path) -> Path:
+    """The notes kept beside the CSV (``<csv stem>_notes.txt``, one note per line): how the rows of
+    earlier runs were made, in every report written from that CSV."""
+    return csv_path.with_name(f"{csv_path.stem}_notes.txt")
+
+
 def report(rows: list[dict], args: argparse.Namespace) -> list[str]:
     title = "GAIL to 0.9 of the expert: paper settings, recipe, frozen-discriminator control"
+    kept = notes_path(args.csv)
+    notes = [line.strip() for line in kept.read_text().splitlines() if line.strip()] if kept.exists() else []
+    first = len(notes) + 1  # the command's own notes follow the kept ones
+    notes += args.note
     if args.report_only:  # rows of many runs: their protocols are in the notes, not in this command
-        arguments = ["--report-only", *(f"--note <note {i}>" for i in range(1, len(args.note) + 1))]
+        arguments = ["--report-only", *(f"--note <note {i}>" for i in range(first, len(notes) + 1))]
         protocol = (
             f"- written from the rows of `{args.csv}` (each row's run and protocol: the notes below); "
             "budget: a fifth of the paper's env steps unless stated"
@@ -359,7 +381,8 @@ def report(rows: list[dict], args: argparse.Namespace) -> list[str]:
     lines = [
         *header(title, "gail_to_expert.py", arguments),
         protocol,
-        *(f"- note {i}: {note}" for i, note in enumerate(args.note, 1)),
+        *([f"- notes 1–{first - 1}: kept in `{kept}`"] if first > 1 else []),
+        *(f"- note {i}: {note}" for i, note in enumerate(notes, 1)),
         "",
         *against_targets(rows),
         "",
@@ -506,6 +529,12 @@ def main() -> None:
     )
     parser.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
     parser.add_argument("--report-only", action="store_true", help="write the report from the CSV's rows")
+    parser.add_argument(
+        "--missing-only",
+        action="store_true",
+        help="skip each run whose row (task, config, seed, size) the CSV holds already: an interrupted "
+        "campaign continues where it stopped (with --checkpoints, its unfinished run too)",
+    )
     parser.add_argument("--note", action="append", default=[], help="a line for the report's header")
     parser.add_argument(
         "--update-threads",
@@ -517,7 +546,7 @@ def main() -> None:
     if args.report_only:
         write_report(report(saved_rows(args.csv), args), args.output)
         return
-    tasks_conf = parameters_from_conf(args.env)["tasks"]
+    tasks_conf = conf_parameters(args.env)["tasks"]
     unknown = [name for name in args.tasks if name not in tasks_conf]
     if unknown:
         raise SystemExit(f"--tasks: {unknown} not in --env {args.env}'s tasks ({', '.join(tasks_conf)})")
@@ -531,14 +560,21 @@ def main() -> None:
             task_for(tasks[name], config, args.env)
     torch.set_num_threads(1)
     context = project_context(env=None if args.env == "base" else args.env)
+    done = set()
+    if args.missing_only and args.csv.exists():
+        done = {tuple(str(r[k]) for k in ROW_KEY) for r in saved_rows(args.csv)}
     rows = []
     for name in args.tasks:
         size = args.size or dataset_size(name)
         for config in args.configs:
             for seed in args.seeds:
+                if (name, config, str(seed), str(size)) in done:
+                    print(f"{name} {config} seed {seed}: in {args.csv} already (--missing-only)", flush=True)
+                    continue
                 rows.append(run(tasks[name], config, seed, size, args, context))
                 save_rows(args.csv, rows)
-    write_report(report(saved_rows(args.csv), args), args.output)
+    if rows:
+        write_report(report(saved_rows(args.csv), args), args.output)
 
 
 if __name__ == "__main__":

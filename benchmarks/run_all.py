@@ -29,6 +29,10 @@ date, the machine and its exact command:
 ``dask_vs_sequential.md`` — a small grid through SequentialRunner and DaskRunner (2 local workers):
     wall times, identical results.
 
+The GAIL-to-expert runs go one process per (task, config, seed): ``--jobs N`` runs N at a time,
+``--missing-only`` skips those whose rows the CSV holds, and each checkpoints to ``--checkpoints``
+(the Kedro grid's folder), so an interrupted campaign continues where it stopped.
+
 Demonstrations a benchmark needs are sampled first (from the latest trained or the shipped
 expert) when missing from the project's catalog (under conf's ``data_root``); a task without any
 expert is skipped and named in the output. ``--quick`` shortens every benchmark (a smoke test of
@@ -91,16 +95,30 @@ def run(script: str, *args: str) -> None:
     subprocess.run(command, cwd=PROJECT, check=True)
 
 
-def to_expert(catalog, args: argparse.Namespace) -> None:
-    """gail_to_expert.py: the classic tasks, the CartPole ablations, then the MuJoCo tasks."""
-    out = [
+def to_expert_runs(catalog, args: argparse.Namespace) -> list[list[str]]:
+    """gail_to_expert.py's runs, one (task, config, seed) each, in the order they matter: the
+    classic tasks; the MuJoCo tasks' recipe and its control; the paper's settings; the reward's
+    form alone; the ablations that end at 0.9; the ablations that run the whole budget."""
+    seeds = ["0"] if args.quick else ["0", "1", "2"]
+    flags = [
         "--csv",
         str(args.results / "gail_to_expert.csv"),
         "--output",
         str(args.results / "gail_to_expert.md"),
     ]
-    seeds = ["--seeds", "0"] if args.quick else ["--seeds", "0", "1", "2"]
-    budget = ["--budget", "20000"] if args.quick else []
+    flags += ["--budget", "20000"] if args.quick else []
+    flags += ["--missing-only"] if args.missing_only else []
+    flags += ["--checkpoints", str(args.checkpoints)] if args.checkpoints else []
+    flags += ["--update-threads", "1"] if args.jobs > 1 else []
+    runs: list[list[str]] = []
+
+    def add(tasks, configs, *extra: str) -> None:
+        for task in tasks:
+            for config in configs:
+                runs.extend(
+                    ["--tasks", task, "--configs", config, "--seeds", seed, *extra, *flags] for seed in seeds
+                )
+
     classic = [t for t in ("cartpole", "acrobot", "mountaincar") if ensure_demonstrations(catalog, t, 4)]
     # The recipe with each option removed, the paper's settings with each option added; these runs
     # end once they reach 0.9. The gradient penalty is conf/mujoco's: on CartPole it is added.
@@ -109,43 +127,60 @@ def to_expert(catalog, args: argparse.Namespace) -> None:
         "recipe-neutral",
     ]
     added = ["paper+batch", "paper+logit", "paper+absorbing", "paper+d_epochs", "paper+gp", "paper+neutral"]
-    if classic:
-        run("gail_to_expert.py", "--tasks", *classic, *seeds, *budget, *out)
-        run("gail_to_expert.py", "--tasks", *classic, *seeds, *budget, "--configs", "recipe+gp", *out)
-        cartpole = ["--tasks", "cartpole", *seeds, *budget, "--stop-at-target", *out]
-        run("gail_to_expert.py", *cartpole, "--configs", *removed, *added)
+    add(classic, ["recipe", "frozen_d", "paper", "recipe+gp"])
+    add([t for t in classic if t == "cartpole"], [*removed, *added], "--stop-at-target")
     mujoco = [
         t
         for t in ("hopper", "halfcheetah", "walker", "ant", "reacher", "humanoid")
         if ensure_demonstrations(catalog, t, 80 if t == "humanoid" else 4)
     ]
-    if mujoco:
-        common = ["--env", "mujoco", *seeds, *budget, "--eval-every", "5", *out]
-        run("gail_to_expert.py", "--tasks", *mujoco, *common)
-        # Where the recipe starts from BC's policy, frozen_d does too; without it, the reward's form alone.
-        started = [t for t in mujoco if bc_started(t)]
-        if started:
-            run("gail_to_expert.py", "--tasks", *started, *common, "--configs", "frozen_d-bc")
-        ablated = [t for t in ("hopper", "halfcheetah", "walker", "ant") if t in mujoco]
-        stop = [*common, "--stop-at-target", "--configs"]
-        # (without the replay and without the neutral start: full-budget runs below)
-        stopping = [c for c in removed if c not in ("recipe-replay", "recipe-neutral")] + ["recipe-gp"]
-        for with_bc in (True, False):  # the BC start removed where the recipe has it, else added
-            tasks = [t for t in ablated if bc_started(t) == with_bc]
-            if tasks:
-                bc = "recipe-bc" if with_bc else "recipe+bc"
-                run("gail_to_expert.py", "--tasks", *tasks, *stop, *stopping, bc)
-        # Without the replay, Hopper reaches 0.9 and then cycles; without the cap on the absorbing
-        # reward, the policy learns to fall late (Ant) or early (Humanoid); without the neutral
-        # initialisation, a frozen D's random logits pay for surviving (Hopper's control ends near
-        # the expert): these run the whole budget, on the tasks that end early (HalfCheetah and
-        # Reacher never do: the same runs).
-        falling = [t for t in ("hopper", "walker", "ant", "humanoid") if t in mujoco]
-        if falling:
-            configs = ["recipe-replay", "recipe-cap", "recipe-neutral", "frozen_d-neutral"]
-            run("gail_to_expert.py", "--tasks", *falling, *common, "--configs", *configs)
-        if "hopper" in mujoco:
-            run("gail_to_expert.py", "--tasks", "hopper", *stop, *added)
+    every = ["--env", "mujoco", "--eval-every", "5"]
+    add(mujoco, ["recipe", "frozen_d"], *every)
+    add(mujoco, ["paper"], *every)
+    # Where the recipe starts from BC's policy, frozen_d does too; without it, the reward's form alone.
+    add([t for t in mujoco if bc_started(t)], ["frozen_d-bc"], *every)
+    # (without the replay and without the neutral start: full-budget runs below; without absorbing
+    # states, without their cap too, which needs them)
+    stopping = [c for c in removed if c not in ("recipe-replay", "recipe-neutral")] + ["recipe-gp"]
+    stopping = [c + "-cap" if c == "recipe-absorbing" else c for c in stopping]
+    for task in (t for t in ("hopper", "halfcheetah", "walker", "ant") if t in mujoco):
+        # the BC start removed where the recipe has it, else added
+        add([task], [*stopping, "recipe-bc" if bc_started(task) else "recipe+bc"], *every, "--stop-at-target")
+    if "hopper" in mujoco:
+        add(["hopper"], added, *every, "--stop-at-target")
+    # Without the replay, Hopper reaches 0.9 and then cycles; without the cap on the absorbing
+    # reward, the policy learns to fall late (Ant) or early (Humanoid); without the neutral
+    # initialisation, a frozen D's random logits pay for surviving (Hopper's control ends near
+    # the expert): these run the whole budget, on the tasks that end early (HalfCheetah and
+    # Reacher never do: the same runs).
+    falling = [t for t in ("hopper", "walker", "ant", "humanoid") if t in mujoco]
+    add(falling, ["recipe-replay", "recipe-cap", "recipe-neutral", "frozen_d-neutral"], *every)
+    return runs
+
+
+def run_in_parallel(script: str, runs: list[list[str]], jobs: int, logs: Path) -> None:
+    """Each run a process of its own, ``jobs`` at a time, in the list's order (its output in
+    ``logs``); one failure is reported when the rest have run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if jobs == 1:
+        for args in runs:
+            run(script, *args)
+        return
+    logs.mkdir(parents=True, exist_ok=True)
+
+    def one(args: list[str]) -> int:
+        args = [a.removeprefix(f"{PROJECT}/") for a in args]
+        name = "_".join(args[args.index(flag) + 1] for flag in ("--tasks", "--configs", "--seeds"))
+        print("$", script, " ".join(args), f"> {logs / name}.log", flush=True)
+        with open(logs / f"{name}.log", "w") as out:
+            command = [sys.executable, str(HERE / script), *args]
+            return subprocess.run(command, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT).returncode
+
+    with ThreadPoolExecutor(jobs) as pool:
+        failed = [args for args, code in zip(runs, pool.map(one, runs)) if code != 0]
+    if failed:
+        raise SystemExit(f"{len(failed)} of {len(runs)} runs failed, the first: {' '.join(failed[0])}")
 
 
 def main() -> None:
@@ -157,6 +192,27 @@ def main() -> None:
         "--only", nargs="+", choices=["sampler", "loop", "to_target", "to_expert", "dask"], default=None
     )
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="GAIL-to-expert runs at a time, each a process (one per core)"
+    )
+    parser.add_argument(
+        "--missing-only",
+        action="store_true",
+        help="skip the GAIL-to-expert runs whose rows the CSV holds: an interrupted campaign continues",
+    )
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=PROJECT / "data/06_models/checkpoints/imitation",
+        help="the GAIL-to-expert runs' checkpoints (a killed run continues from its own; the default, "
+        "the Kedro grid's folder, lets the grid unit of the same training continue a finished run)",
+    )
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        default=PROJECT / "data/08_reporting/benchmark_logs",
+        help="each parallel run's output",
+    )
     args = parser.parse_args()
     only = set(args.only or ["sampler", "loop", "to_target", "to_expert", "dask"])
     args.results.mkdir(parents=True, exist_ok=True)
@@ -193,7 +249,15 @@ def main() -> None:
                 str(args.results / "gail_to_0.9_mujoco_batch10k.md"),
             )
     if "to_expert" in only:
-        to_expert(catalog, args)
+        run_in_parallel("gail_to_expert.py", to_expert_runs(catalog, args), args.jobs, args.logs)
+        run(
+            "gail_to_expert.py",
+            "--report-only",
+            "--csv",
+            str(args.results / "gail_to_expert.csv"),
+            "--output",
+            str(args.results / "gail_to_expert.md"),
+        )
     if "dask" in only:
         iterations = ["--iterations", "2"] if args.quick else []
         run("dask_vs_sequential.py", *iterations, "--output", str(args.results / "dask_vs_sequential.md"))

@@ -139,3 +139,47 @@ def test_a_tasks_recipe_takes_its_own_imitation_settings_as_a_kedro_run_of_the_e
     assert frozen.gail == dataclasses.replace(halfcheetah.gail, learning_rate=0.0)
     with pytest.raises(SystemExit, match="for halfcheetah has no 'bc'"):
         benchmark.settings_for("recipe-bc", "mujoco", "halfcheetah")
+
+
+def test_the_campaign_runs_one_task_config_and_seed_each_recipe_and_control_first(tmp_path):
+    """``run_all.py``'s GAIL-to-expert runs: one (task, config, seed) per process (so that
+    ``--jobs`` spreads them and ``--missing-only`` skips them one by one), every config a name the
+    benchmark accepts for its task and env, and on MuJoCo the recipe and its control before
+    anything else."""
+    import run_all
+
+    class Everything:
+        def exists(self, name):
+            return True
+
+    args = benchmark.argparse.Namespace(
+        quick=False, results=tmp_path, missing_only=True, checkpoints=tmp_path / "ck", jobs=2
+    )
+    runs = run_all.to_expert_runs(Everything(), args)
+
+    def value(run, flag):
+        return run[run.index(flag) + 1]
+
+    for run in runs:
+        assert run.count("--tasks") == run.count("--configs") == run.count("--seeds") == 1
+        assert "--missing-only" in run and value(run, "--update-threads") == "1"
+        env = value(run, "--env") if "--env" in run else "base"
+        benchmark.settings_for(value(run, "--configs"), env, value(run, "--tasks"))  # raises if unknown
+    keys = [(value(r, "--tasks"), value(r, "--configs"), value(r, "--seeds")) for r in runs]
+    assert len(keys) == len(set(keys))
+    mujoco = [k for k in keys if k[0] not in ("cartpole", "acrobot", "mountaincar")]
+    assert {c for _, c, _ in mujoco[:36]} == {"recipe", "frozen_d"} and len(mujoco) > 36
+    assert ("humanoid", "frozen_d", "2") in mujoco[:36] and mujoco[36][1] == "paper"
+
+
+def test_parallel_runs_each_log_to_their_own_file_and_a_failure_is_named(tmp_path):
+    import run_all
+
+    out = ["--csv", str(tmp_path / "rows.csv"), "--output", str(tmp_path / "report.md")]
+    good = ["--tasks", "cartpole", "--configs", "recipe", "--seeds", "0", "--report-only", *out]
+    bad = ["--tasks", "cartpol", "--configs", "recipe", "--seeds", "1", *out]
+    with pytest.raises(SystemExit, match="1 of 2 runs failed, the first: --tasks cartpol"):
+        run_all.run_in_parallel("gail_to_expert.py", [good, bad], 2, tmp_path / "logs")
+    assert (tmp_path / "report.md").exists()
+    assert "not in --env base's tasks" in (tmp_path / "logs" / "cartpol_recipe_1.log").read_text()
+    assert (tmp_path / "logs" / "cartpole_recipe_0.log").exists()
