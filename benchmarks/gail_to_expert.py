@@ -72,7 +72,7 @@ from common import header, write_report
 from gail_pipeline.catalog import project_context
 from gail_pipeline.config import ConfigError
 from gail_pipeline.config_loader import parameters_from_conf
-from gail_pipeline.imitation import ImitationSettings, train_imitation
+from gail_pipeline.imitation import ImitationSettings, over_env_step_budget, train_imitation
 from gail_pipeline.imitation.configs import unit_settings
 from gail_pipeline.pipelines.evaluation.nodes import normalized_score
 from gail_pipeline.rl.evaluation import evaluate
@@ -252,9 +252,10 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
 
     def stop(curve: list[dict]) -> bool:
         # A batch ends its episodes, so an iteration takes a little more than the batch size: end
-        # before the iteration that would pass the budget (taken as long as the last one).
-        last = curve[-1]["env_steps"] - (curve[-2]["env_steps"] if len(curve) > 1 else 0)
-        over_budget = curve[-1]["env_steps"] + last > budget
+        # before the iteration that would pass the budget (taken as long as the last one), by the
+        # rule of a Kedro unit's `max_env_steps` — but as a stop, so that the run keeps its last
+        # checkpoint for the grid unit of the same training to continue.
+        over_budget = over_env_step_budget(curve, budget)
         return over_budget or (args.stop_at_target and (score(curve[-1]) or -1.0) >= TARGET)
 
     curve_path = args.curves / f"{task.name}.{config}.n{size}.s{seed}.csv" if args.curves else None

@@ -12,6 +12,7 @@ BAD = [
     # (group, runtime parameters changed from TINY, the message's start)
     ("tasks", {"tasks": {"cartpole": {"batch_size": 0}}}, "tasks.cartpole.batch_size"),
     ("grid", {"grid": {"seeds": 0}}, "grid.seeds"),
+    ("tasks budget", {"tasks": {"cartpole": {"max_env_steps": 0}}}, "tasks.cartpole.max_env_steps"),
     ("tasks env_id", {"tasks": {"cartpole": {"env_id": "CartPol-v1"}}}, "'CartPol-v1' is not a registered"),
     ("expert", {"expert": {"seed": -1}}, "expert.seed: expected a non-negative integer"),
     ("expert.trpo", {"expert": {"trpo": {"max_kl": -0.1}}}, "expert.trpo.max_kl: impossible value -0.1"),

@@ -250,3 +250,44 @@ def test_a_run_stopped_before_its_budget_keeps_its_checkpoint_for_a_longer_run_t
     assert longer.resumed_from_iteration == 3 and not list((tmp_path / "ck").glob("*.pt"))
     for name, value in straight.policy.state_dict().items():
         assert torch.equal(value, longer.policy.state_dict()[name]), name
+
+
+def test_an_env_step_budget_ends_a_unit_before_the_iteration_that_would_pass_it(tmp_path, demos_file):
+    """``max_env_steps``: the unit ends before the iteration that would pass it (judged by the last
+    iteration's length) and, finished, leaves no checkpoint; a benchmark run of the same training
+    stopped by the same rule (a stop: it keeps its checkpoint) is continued by the unit, which
+    trains nothing more and ends with the same policy."""
+    from gail_pipeline.imitation import ImitationSettings, over_env_step_budget, train_imitation
+    from gail_pipeline.trajectories import read_trajectories
+
+    task = TaskSpec(name="cartpole", env_id="CartPole-v1", max_episode_steps=100, batch_size=300)
+    budgeted = dataclasses.replace(task, iterations=20, max_env_steps=1_000)
+    demos = read_trajectories(demos_file)
+    settings = ImitationSettings(policy_hidden_sizes=(16,), num_envs=2, checkpoint_every=2)
+    unit = train_imitation(
+        budgeted,
+        "gail",
+        demos,
+        seed=4,
+        settings=dataclasses.replace(settings, checkpoint_dir=str(tmp_path / "a")),
+    )
+    steps = [row["env_steps"] for row in unit.curve]
+    assert 1 < len(steps) < 20 and steps[-1] <= 1_000 < steps[-1] + (steps[-1] - steps[-2])
+    assert not list((tmp_path / "a").glob("*.pt"))
+    assert not over_env_step_budget(unit.curve[:-1], 1_000) and over_env_step_budget(unit.curve, 1_000)
+    assert not over_env_step_budget(unit.curve, None) and not over_env_step_budget([], 1_000)
+
+    benchmark = dataclasses.replace(settings, checkpoint_dir=str(tmp_path / "b"))
+    stopped = train_imitation(
+        dataclasses.replace(task, iterations=20),
+        "gail",
+        demos,
+        seed=4,
+        settings=benchmark,
+        stop=lambda curve: over_env_step_budget(curve, 1_000),
+    )
+    assert len(stopped.curve) == len(steps) and len(list((tmp_path / "b").glob("*.pt"))) == 1
+    continued = train_imitation(budgeted, "gail", demos, seed=4, settings=benchmark)
+    assert continued.resumed_from_iteration == len(steps) and not list((tmp_path / "b").glob("*.pt"))
+    for name, value in unit.policy.state_dict().items():
+        assert torch.equal(value, continued.policy.state_dict()[name]), name

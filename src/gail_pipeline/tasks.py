@@ -93,6 +93,12 @@ class TaskSpec:
     """Environment steps per imitation (TRPO) iteration."""
     iterations: int = 300
     """Imitation iterations (GAIL, FEM, GTAL)."""
+    max_env_steps: int | None = None
+    """The env-step budget of FEM, GTAL and GAIL: training ends before the iteration that would
+    pass it (judged by the last iteration's length), or at ``iterations``, whichever comes first. A
+    batch ends its episodes, so ``iterations × batch_size`` alone may overshoot a budget (Reacher's
+    64 environments of 50-step episodes take 12,800 steps per 10,000-step batch). None: no budget
+    but the iterations."""
     paper_batch_size: int | None = None
     """The paper's batch size for this task, which GAIL's ``paper`` config runs at (as many env
     steps as the recipe, in fewer or more iterations); None: ``batch_size``."""
@@ -173,6 +179,8 @@ class TaskSpec:
             )
         if self.paper_batch_size is not None:
             _positive_int(f"{where}.paper_batch_size", self.paper_batch_size)
+        if self.max_env_steps is not None:
+            _positive_int(f"{where}.max_env_steps", self.max_env_steps)
         for name in (
             "subsample_interval",
             "seeds",

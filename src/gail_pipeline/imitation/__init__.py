@@ -13,6 +13,7 @@ from gail_pipeline.imitation.train import (
     ImitationSettings,
     check_demonstrations,
     make_learner,
+    over_env_step_budget,
     train_imitation,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "ImitationSettings",
     "check_demonstrations",
     "make_learner",
+    "over_env_step_budget",
     "train_imitation",
 ]

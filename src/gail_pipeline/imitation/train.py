@@ -56,6 +56,7 @@ __all__ = [
     "ImitationSettings",
     "check_demonstrations",
     "make_learner",
+    "over_env_step_budget",
     "train_imitation",
 ]
 
@@ -243,6 +244,10 @@ def train_imitation(
         )
     else:
         reward_model = LinearCostReward(demonstrations, algorithm, task.reward_sign, int(action_dim))
+
+    def ends(curve: list[dict[str, float]]) -> bool:
+        return over_env_step_budget(curve, task.max_env_steps) or (stop is not None and stop(curve))
+
     try:
         run = loop.train(
             learner,
@@ -252,12 +257,14 @@ def train_imitation(
             checkpoint=checkpoint,
             extra_state={"bc_warm_start": init_policy is not None},
             on_iteration=_with_evaluation(on_iteration, learner, make, settings, iterations, seed),
-            stop=stop,
+            stop=ends,
             frozen_policy_iterations=settings.gail.warmup_iterations if algorithm == "gail" else 0,
         )
     finally:
         learner.sampler.close()
-    if checkpoint is not None and learner.iteration >= iterations:
+    if checkpoint is not None and (
+        learner.iteration >= iterations or over_env_step_budget(run.curve, task.max_env_steps)
+    ):
         # Finished: the outputs are the record now. A rerun of a finished unit trains it again
         # (with `--only-missing-outputs`, Kedro skips it instead). A run that `stop` ended
         # before its budget keeps its checkpoint: a longer run of the same training continues it.
@@ -271,6 +278,15 @@ def train_imitation(
         "resumed_from_iteration": run.resumed_from_iteration,
     }
     return ImitationResult(policy, run.curve, run.resumed_from_iteration)
+
+
+def over_env_step_budget(curve: list[dict[str, float]], max_env_steps: int | None) -> bool:
+    """Whether the next iteration would pass ``max_env_steps`` (None: never), taking it as long as
+    the last one: a run under an env-step budget ends before it."""
+    if max_env_steps is None or not curve:
+        return False
+    last = curve[-1]["env_steps"] - (curve[-2]["env_steps"] if len(curve) > 1 else 0)
+    return curve[-1]["env_steps"] + last > max_env_steps
 
 
 def make_learner(
@@ -403,8 +419,12 @@ def _fingerprinted(settings: ImitationSettings) -> dict[str, Any]:
 # that reach the learners, and the settings sections each algorithm reads.
 _TRAINING_TASK_FIELDS = (
     *("env_id", "max_episode_steps", "env_kwargs", "subsample_interval", "batch_size", "iterations"),
-    *("reward_sign", "bc_steps", "bc_validate_every"),
+    *("max_env_steps", "reward_sign", "bc_steps", "bc_validate_every"),
 )
+_BUDGETS = (
+    "iterations",
+    "max_env_steps",
+)  # a continued run may extend them: not in a checkpoint's fingerprint
 _NOT_READ_BY = {
     "bc": {"gail", "trpo", "ppo", "policy_step", "num_envs"},
     "fem": {"gail", "bc"},
@@ -436,15 +456,16 @@ def _checkpoint(
 ) -> Checkpoint | None:
     """Where the run checkpoints (``settings.checkpoint_dir``; None: nowhere), fingerprinted by
     everything that decides its numbers: the task fields that reach the learners (less the
-    iteration budget, which a continued run may extend), the learners' settings (not how the work
-    is spread — sampler, device, threads, logging — nor the evaluations' cadence), the algorithm,
+    iteration and env-step budgets, which a continued run may extend), the learners' settings
+    (not how the work is spread — sampler, device, threads, logging — nor the evaluations'
+    cadence), the algorithm,
     the seed, and the dataset's content (not its catalog version: demonstrations sampled again,
     bit for bit the same, continue the same checkpoint). So a benchmark run and a grid unit of the
     same training share one checkpoint."""
     if settings.checkpoint_dir is None:
         return None
     fingerprint = {
-        "task": {name: getattr(task, name) for name in _TRAINING_TASK_FIELDS if name != "iterations"},
+        "task": {name: getattr(task, name) for name in _TRAINING_TASK_FIELDS if name not in _BUDGETS},
         "imitation": {k: v for k, v in _fingerprinted(settings).items() if k not in _EVALUATION_CADENCE},
         "algorithm": algorithm,
         "seed": seed,
