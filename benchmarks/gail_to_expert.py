@@ -72,6 +72,7 @@ from common import header, write_report
 from gail_pipeline.catalog import project_context
 from gail_pipeline.config import ConfigError
 from gail_pipeline.config_loader import parameters_from_conf
+from gail_pipeline.grid import training_seed
 from gail_pipeline.imitation import ImitationSettings, over_env_step_budget, train_imitation
 from gail_pipeline.imitation.configs import unit_settings
 from gail_pipeline.pipelines.evaluation.nodes import normalized_score
@@ -104,6 +105,8 @@ BUDGETS = {
     "humanoid": 15_000_000,
 }
 FROZEN = "frozen_d"  # the recipe (with the same removals and additions) with a frozen discriminator
+FULL_BUDGET_SHARED = ("recipe", FROZEN)  # run to the budget, their last checkpoints kept for the grid
+FULL_BUDGET = (*FULL_BUDGET_SHARED, "paper")  # the configs whose rows are the targets' evidence
 BATCH = "batch"  # the recipe's task batch sizes (conf/base: classic 1,000; conf/mujoco: 10,000)
 RECIPE_OPTIONS = {  # option → its settings (imitation.gail.*), at the recipe's values
     "logit": ("reward",),
@@ -245,6 +248,12 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
     )
     budget = args.budget or BUDGETS.get(task.name, task.batch_size * task.iterations // 5)
     iterations = -(-budget // task.batch_size)
+    # The recipe and its control are the Appendix-B grid's own trainings: their runs end at the
+    # budget as a stop, which keeps the last checkpoint for the grid unit to continue. Every other
+    # config ends there as a finished run (its checkpoint removed: a rerun trains it again).
+    shared = config in FULL_BUDGET_SHARED
+    if not shared:
+        task = dataclasses.replace(task, max_env_steps=budget)
 
     def score(row: dict) -> float | None:
         value = row.get("eval_return_mean")
@@ -253,9 +262,8 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
     def stop(curve: list[dict]) -> bool:
         # A batch ends its episodes, so an iteration takes a little more than the batch size: end
         # before the iteration that would pass the budget (taken as long as the last one), by the
-        # rule of a Kedro unit's `max_env_steps` — but as a stop, so that the run keeps its last
-        # checkpoint for the grid unit of the same training to continue.
-        over_budget = over_env_step_budget(curve, budget)
+        # rule of a Kedro unit's `max_env_steps`.
+        over_budget = shared and over_env_step_budget(curve, budget)
         return over_budget or (args.stop_at_target and (score(curve[-1]) or -1.0) >= TARGET)
 
     curve_path = args.curves / f"{task.name}.{config}.n{size}.s{seed}.csv" if args.curves else None
@@ -278,7 +286,7 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
         task,
         "gail",
         demos,
-        seed=1_000 * seed + size,
+        seed=training_seed(seed, size),  # the grid unit's: the two share a checkpoint
         iterations=iterations,
         settings=settings,
         on_iteration=progress,
@@ -289,7 +297,7 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
     # evaluation stage's protocol, --final-episodes deterministic episodes (10 during training),
     # seeded as that stage seeds them, apart from the evaluations in training.
     returns = evaluate(
-        partial(make_env, task), result.policy, args.final_episodes, 1_000 * seed + size + 100_000, True
+        partial(make_env, task), result.policy, args.final_episodes, training_seed(seed, size) + 100_000, True
     )
     final = normalized_score(float(returns.mean()), expert, random)
     print(
@@ -421,8 +429,11 @@ def against_targets(rows: list[dict]) -> list[str]:
     frozen-discriminator control; the paper settings' wall time to 0.9 beside the recipe's, over
     the seeds both reached it on."""
     by = {}
-    for row in rows:
-        if str(row["n_trajectories"]) == str(dataset_size(row["task"])):
+    for row in rows:  # at the task's size and within a fifth of the paper's budget
+        budget = BUDGETS.get(row["task"])
+        if str(row["n_trajectories"]) == str(dataset_size(row["task"])) and (
+            budget is None or int(row["budget_env_steps"]) <= budget
+        ):
             by[(row["task"], row["config"], int(row["seed"]))] = row
 
     def seeds(task: str, config: str) -> list[int]:
@@ -551,6 +562,10 @@ def main() -> None:
     unknown = [name for name in args.tasks if name not in tasks_conf]
     if unknown:
         raise SystemExit(f"--tasks: {unknown} not in --env {args.env}'s tasks ({', '.join(tasks_conf)})")
+    if args.stop_at_target and set(args.configs) & set(FULL_BUDGET):
+        raise SystemExit(
+            f"--stop-at-target: {', '.join(FULL_BUDGET)} run to the whole budget; ablations may stop"
+        )
     tasks = {name: TaskSpec.from_config(name, tasks_conf[name]) for name in args.tasks}
     for name in args.tasks:  # every config's settings and budget checked before the first run
         for config in args.configs:

@@ -183,3 +183,13 @@ def test_parallel_runs_each_log_to_their_own_file_and_a_failure_is_named(tmp_pat
     assert (tmp_path / "report.md").exists()
     assert "not in --env base's tasks" in (tmp_path / "logs" / "cartpol_recipe_1.log").read_text()
     assert (tmp_path / "logs" / "cartpole_recipe_0.log").exists()
+
+
+@pytest.mark.parametrize("config", ["recipe", "frozen_d", "paper"])
+def test_the_configs_whose_rows_are_the_targets_evidence_run_to_the_whole_budget(config):
+    import subprocess
+
+    script = Path(benchmark.__file__)
+    command = [sys.executable, str(script), "--tasks", "cartpole", "--configs", config, "--stop-at-target"]
+    done = subprocess.run(command, cwd=script.parents[1], capture_output=True, text=True)
+    assert done.returncode != 0 and "run to the whole budget" in done.stderr

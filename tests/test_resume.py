@@ -229,7 +229,9 @@ def test_a_run_stopped_before_its_budget_keeps_its_checkpoint_for_a_longer_run_t
 ):
     """A run that ``stop`` ends early (a benchmark at its env-step budget, one stopped at 0.9)
     keeps its checkpoint; the same training with more iterations and another evaluation cadence
-    (a grid unit) continues from it and ends exactly where an uninterrupted run ends."""
+    (a grid unit) continues from it and ends exactly where an uninterrupted run ends. A run whose
+    budget the checkpoint has passed (a shorter grid of the same training) trains without it and
+    leaves it where it is."""
     from gail_pipeline.imitation import ImitationSettings, train_imitation
     from gail_pipeline.trajectories import read_trajectories
 
@@ -237,16 +239,22 @@ def test_a_run_stopped_before_its_budget_keeps_its_checkpoint_for_a_longer_run_t
     demos = read_trajectories(demos_file)
     settings = ImitationSettings(policy_hidden_sizes=(16,), num_envs=2, checkpoint_every=2)
 
-    def train(checkpoints, iterations, stop=None, eval_every=0):
+    def train(checkpoints, iterations, stop=None, eval_every=0, of=task):
         run_settings = dataclasses.replace(settings, checkpoint_dir=str(checkpoints), eval_every=eval_every)
         return train_imitation(
-            task, "gail", demos, seed=4, iterations=iterations, settings=run_settings, stop=stop
+            of, "gail", demos, seed=4, iterations=iterations, settings=run_settings, stop=stop
         )
 
-    straight = train(tmp_path / "straight", 6)
+    straight = train(tmp_path / "straight", 8)
     stopped = train(tmp_path / "ck", 6, stop=lambda curve: len(curve) >= 3, eval_every=2)
     assert len(stopped.curve) == 3 and len(list((tmp_path / "ck").glob("*.pt"))) == 1
-    longer = train(tmp_path / "ck", 6)
+    shorter = train(tmp_path / "ck", 2)
+    assert shorter.resumed_from_iteration == 0 and len(shorter.curve) == 2
+    budgeted = train(
+        tmp_path / "ck", 8, of=dataclasses.replace(task, max_env_steps=stopped.curve[1]["env_steps"])
+    )
+    assert budgeted.resumed_from_iteration == 0 and len(list((tmp_path / "ck").glob("*.pt"))) == 1
+    longer = train(tmp_path / "ck", 8)
     assert longer.resumed_from_iteration == 3 and not list((tmp_path / "ck").glob("*.pt"))
     for name, value in straight.policy.state_dict().items():
         assert torch.equal(value, longer.policy.state_dict()[name]), name
@@ -264,15 +272,12 @@ def test_an_env_step_budget_ends_a_unit_before_the_iteration_that_would_pass_it(
     budgeted = dataclasses.replace(task, iterations=20, max_env_steps=1_000)
     demos = read_trajectories(demos_file)
     settings = ImitationSettings(policy_hidden_sizes=(16,), num_envs=2, checkpoint_every=2)
-    unit = train_imitation(
-        budgeted,
-        "gail",
-        demos,
-        seed=4,
-        settings=dataclasses.replace(settings, checkpoint_dir=str(tmp_path / "a")),
-    )
+    evaluated = dataclasses.replace(settings, checkpoint_dir=str(tmp_path / "a"), eval_every=100)
+    unit = train_imitation(budgeted, "gail", demos, seed=4, settings=evaluated)
     steps = [row["env_steps"] for row in unit.curve]
     assert 1 < len(steps) < 20 and steps[-1] <= 1_000 < steps[-1] + (steps[-1] - steps[-2])
+    # the evaluation "at the last iteration" is at the budget's last, not at iteration 20
+    assert "eval_return_mean" in unit.curve[-1] and "eval_return_mean" not in unit.curve[-2]
     assert not list((tmp_path / "a").glob("*.pt"))
     assert not over_env_step_budget(unit.curve[:-1], 1_000) and over_env_step_budget(unit.curve, 1_000)
     assert not over_env_step_budget(unit.curve, None) and not over_env_step_budget([], 1_000)

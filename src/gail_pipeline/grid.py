@@ -53,6 +53,12 @@ class Unit:
         return f"{self.task.name}.{self.label}.n{self.dataset_size}.s{self.seed}"
 
 
+def training_seed(seed: int, dataset_size: int) -> int:
+    """The seed a unit trains with: units differ in seed even on one dataset (the benchmarks'
+    runs take the same, so that a run and the grid unit of the same training share a checkpoint)."""
+    return 1_000 * seed + dataset_size
+
+
 def unit_label(algorithm: str, config: str = RECIPE) -> str:
     """``algorithm`` under ``config`` as a unit names it (the recipe: the algorithm alone)."""
     return algorithm if config == RECIPE else f"{algorithm}_{config}"

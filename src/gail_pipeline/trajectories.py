@@ -159,9 +159,12 @@ class Demonstrations:
         the same name)."""
         h = hashlib.sha1(self.env_id.encode())
         for t in self.trajectories:
-            for array in (t.observations, t.actions, t.steps):
+            actions = t.actions.astype(np.int64 if t.discrete else np.float32)
+            # as the Parquet schema stores them: the same rows hash the same however they were built
+            for array in (t.observations.astype(np.float32), actions, t.steps.astype(np.int64)):
+                h.update(repr(array.shape).encode())
                 h.update(np.ascontiguousarray(array).tobytes())
-            h.update(bytes([t.terminated, t.truncated]))
+            h.update(bytes([bool(t.terminated), bool(t.truncated)]))
         return h.hexdigest()[:12]
 
 

@@ -149,8 +149,8 @@ def train_imitation(
     """Train ``algorithm`` on ``demonstrations`` of ``task``'s environment.
 
     Args:
-        task: the environment and its budgets (``batch_size``, ``iterations``, ``reward_sign``,
-            ``bc_steps``, ``bc_validate_every``).
+        task: the environment and its budgets (``batch_size``, ``iterations``, ``max_env_steps``,
+            ``reward_sign``, ``bc_steps``, ``bc_validate_every``).
         algorithm: ``bc``, ``fem``, ``gtal`` or ``gail``.
         demonstrations: the expert (s, a) pairs (:class:`~gail_pipeline.trajectories.Demonstrations`).
         seed: seeds the networks, the sampler, the environments and the reward model.
@@ -159,7 +159,9 @@ def train_imitation(
         make_env_fn: builds one environment (None: :func:`gail_pipeline.tasks.make_env` of the task).
         on_iteration: called with each curve row (logging, progress display).
         stop: called with the curve before each iteration; True ends the run early (e.g. once a
-            target score is reached).
+            target score is reached). A run it ends keeps its checkpoint (a longer run of the same
+            training continues it); one that ends at ``iterations`` or ``task.max_env_steps``
+            removes it.
     """
     settings = ImitationSettings.parse(settings if settings is not None else ImitationSettings())
     if algorithm not in ALGORITHMS:
@@ -199,7 +201,9 @@ def train_imitation(
         policy.metadata = {**metadata, "best_step": fit.best_step}
         return ImitationResult(policy, fit.curve)
 
-    checkpoint = _checkpoint(task, algorithm, demonstrations, seed, settings)
+    checkpoint = _within_budget(
+        _checkpoint(task, algorithm, demonstrations, seed, settings), iterations, task.max_env_steps
+    )
     # BC warm start (the paper's suggestion; off in its settings): the policy starts from the BC
     # solution — unless a checkpoint holds the run's own later state.
     init_policy = None
@@ -256,7 +260,9 @@ def train_imitation(
             batch_size=task.batch_size,
             checkpoint=checkpoint,
             extra_state={"bc_warm_start": init_policy is not None},
-            on_iteration=_with_evaluation(on_iteration, learner, make, settings, iterations, seed),
+            on_iteration=_with_evaluation(
+                on_iteration, learner, make, settings, iterations, seed, task.max_env_steps
+            ),
             stop=ends,
             frozen_policy_iterations=settings.gail.warmup_iterations if algorithm == "gail" else 0,
         )
@@ -278,6 +284,30 @@ def train_imitation(
         "resumed_from_iteration": run.resumed_from_iteration,
     }
     return ImitationResult(policy, run.curve, run.resumed_from_iteration)
+
+
+def _within_budget(
+    checkpoint: Checkpoint | None, iterations: int, max_env_steps: int | None
+) -> Checkpoint | None:
+    """``checkpoint``, unless it holds a run of the same training that went past this run's budget
+    (a benchmark run to 5M env steps beside a grid unit of 150 iterations: budgets are not in the
+    fingerprint): then None — this run trains without it, and leaves it to the run it belongs to."""
+    state = checkpoint.load() if checkpoint is not None else None
+    if state is None:
+        return checkpoint
+    curve = state.get("curve") or [{"env_steps": 0}]
+    past = state["learner"]["iteration"] > iterations or (
+        max_env_steps is not None and curve[-1]["env_steps"] > max_env_steps
+    )
+    if past:
+        logger.warning(
+            "%s holds %d iterations (%d env steps), past this run's budget: training without it",
+            checkpoint.path,
+            state["learner"]["iteration"],
+            curve[-1]["env_steps"],
+        )
+        return None
+    return checkpoint
 
 
 def over_env_step_budget(curve: list[dict[str, float]], max_env_steps: int | None) -> bool:
@@ -340,16 +370,23 @@ def _with_evaluation(
     settings: ImitationSettings,
     iterations: int,
     seed: int,
+    max_env_steps: int | None = None,
 ) -> Callable[[dict[str, float]], None] | None:
-    """``on_iteration`` preceded, every ``settings.eval_every`` iterations and at the last, by a
-    deterministic evaluation of the current policy written into the row (``eval_return_mean``,
-    ``eval_return_std``, its wall time ``time_evaluation``; its own environments, seeded apart
-    from the training's; deterministic actions draw no random numbers)."""
+    """``on_iteration`` preceded, every ``settings.eval_every`` iterations and at the last (the
+    last of ``iterations``, or the last within ``max_env_steps``), by a deterministic evaluation
+    of the current policy written into the row (``eval_return_mean``, ``eval_return_std``, its
+    wall time ``time_evaluation``; its own environments, seeded apart from the training's;
+    deterministic actions draw no random numbers)."""
     if settings.eval_every <= 0:
         return on_iteration
+    rows: list[dict[str, float]] = []  # the last two rows: the budget rule's input
 
     def evaluate_then(row: dict[str, float]) -> None:
-        if row["iteration"] % settings.eval_every == 0 or row["iteration"] == iterations:
+        rows[:] = [*rows[-1:], row]
+        last = row["iteration"] == iterations or (
+            len(rows) == 2 and over_env_step_budget(rows, max_env_steps)
+        )
+        if row["iteration"] % settings.eval_every == 0 or last:
             started = time.perf_counter()
             returns = evaluate(
                 make, learner.policy, settings.eval_episodes, seed + 50_000, deterministic=True
@@ -397,6 +434,8 @@ def check_demonstrations(
 _EVALUATION_CADENCE = ("eval_every", "eval_episodes")
 # Learning settings added after checkpoints existed, each with the value that trains as the code
 # before it did: at that value they stay out of the fingerprint, so those checkpoints stay valid.
+# (Checkpoints written before the fingerprint took the dataset's content for its catalog version,
+# 2026-12-06, are not found again: their runs start over.)
 _ADDED_LATER = {("gail", "neutral_init"): False}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from gail_pipeline.grid import unit_label
+from gail_pipeline.grid import training_seed, unit_label
 from gail_pipeline.imitation import ImitationSettings, check_demonstrations, train_imitation
 from gail_pipeline.imitation.configs import RECIPE, config_task, unit_settings
 from gail_pipeline.progress import training_report
@@ -36,7 +36,7 @@ class UnitSpec:
     @property
     def training_seed(self) -> int:
         """The seed the unit trains with: units differ in seed even on one dataset."""
-        return 1_000 * self.seed + self.dataset_size
+        return training_seed(self.seed, self.dataset_size)
 
     def task_and_settings(
         self, task_config: dict[str, Any], params: dict[str, Any], config_params: dict[str, Any] | None = None

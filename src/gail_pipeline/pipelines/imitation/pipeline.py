@@ -11,6 +11,11 @@ from gail_pipeline.pipelines.imitation import nodes
 from gail_pipeline.tracking import TRAIN
 
 
+def demonstrations_dataset(task: str, dataset_size: int) -> str:
+    """The catalog name of a unit's demonstrations."""
+    return f"{task}.demonstrations_n{dataset_size}"
+
+
 def unit_spec(unit: Unit) -> nodes.UnitSpec:
     return nodes.UnitSpec(
         unit.task.name, unit.algorithm, unit.dataset_size, unit.seed, unit.iterations, unit.config
@@ -37,6 +42,6 @@ def create_pipeline(unit: Unit) -> Pipeline:
             ),
         ],
         namespace=unit.namespace,
-        inputs={"demonstrations": f"{task}.demonstrations_n{unit.dataset_size}"},
+        inputs={"demonstrations": demonstrations_dataset(task, unit.dataset_size)},
         parameters=parameters,
     )

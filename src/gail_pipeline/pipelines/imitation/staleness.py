@@ -11,6 +11,7 @@ from typing import Any
 
 from gail_pipeline.config import ConfigError
 from gail_pipeline.imitation.train import trained_settings
+from gail_pipeline.pipelines.imitation.pipeline import demonstrations_dataset
 from gail_pipeline.tracking import TRAIN
 
 __all__ = ["check_kept_units", "differences"]
@@ -43,7 +44,8 @@ def check_kept_units(nodes: Iterable[Any], catalog: Any, params: Mapping[str, An
         if TRAIN not in node.tags or unit is None or not all(catalog.exists(o) for o in node.outputs):
             continue
         metadata = getattr(catalog.load(node.outputs[0]), "metadata", {})
-        found = _other_demonstrations(metadata.get("dataset_digest"), node.inputs[0], catalog, digests)
+        dataset = demonstrations_dataset(unit.task_name, unit.dataset_size)
+        found = _other_demonstrations(metadata.get("dataset_digest"), dataset, catalog, digests)
         saved = metadata.get("trained_settings")
         if saved is not None:
             named = (params.get("gail_config_settings") or {}).get(unit.config)
