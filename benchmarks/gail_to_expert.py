@@ -419,6 +419,9 @@ def report(rows: list[dict], args: argparse.Namespace) -> list[str]:
     return lines
 
 
+# A run ends before the iteration that would pass its budget, judged by the last iteration's
+# length; a batch ends its episodes, so the last may run a few hundred steps longer than judged.
+BUDGET_SLACK = 0.01
 FINAL_AT_LEAST = 0.85  # the score the recipe must hold at the end of its budget
 ABOVE_CONTROL = 0.5  # how far above its frozen-discriminator control it must end
 
@@ -429,10 +432,12 @@ def against_targets(rows: list[dict]) -> list[str]:
     frozen-discriminator control; the paper settings' wall time to 0.9 beside the recipe's, over
     the seeds both reached it on."""
     by = {}
-    for row in rows:  # at the task's size and within a fifth of the paper's budget
+    for (
+        row
+    ) in rows:  # at the task's size and within a fifth of the paper's budget (the slack: see BUDGET_SLACK)
         budget = BUDGETS.get(row["task"])
         if str(row["n_trajectories"]) == str(dataset_size(row["task"])) and (
-            budget is None or int(row["budget_env_steps"]) <= budget
+            budget is None or int(row["budget_env_steps"]) <= budget * (1 + BUDGET_SLACK)
         ):
             by[(row["task"], row["config"], int(row["seed"]))] = row
 
@@ -448,7 +453,9 @@ def against_targets(rows: list[dict]) -> list[str]:
     lines = [
         "## The recipe against its targets",
         "",
-        f"`recipe` at each task's benchmark dataset size (4 trajectories; Humanoid 80), 3 seeds: 0.9 "
+        f"`recipe` at each task's benchmark dataset size (4 trajectories; Humanoid 80) and budget "
+        f"(a fifth of the paper's env steps; rows that ran more than {BUDGET_SLACK:.0%} past it do not "
+        "count), 3 seeds: 0.9 "
         f"reached within a fifth of the paper's env steps on every seed, every final score ≥ "
         f"{FINAL_AT_LEAST}, every seed ≥ {ABOVE_CONTROL} above its `frozen_d` control (the same seed). "
         "Wall times are medians over the seeds that reached 0.9; `paper`'s beside the recipe's over "
