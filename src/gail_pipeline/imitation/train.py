@@ -201,17 +201,17 @@ def train_imitation(
         policy.metadata = {**metadata, "best_step": fit.best_step}
         return ImitationResult(policy, fit.curve)
 
-    checkpoint = _within_budget(
-        _checkpoint(task, algorithm, demonstrations, seed, settings), iterations, task.max_env_steps
-    )
+    checkpoint = _checkpoint(task, algorithm, demonstrations, seed, settings)
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None and _past_budget(saved, iterations, task.max_env_steps):
+        # the same training run further elsewhere (budgets are not in the fingerprint): this run
+        # trains without the checkpoint and leaves it to the run it belongs to
+        logger.warning("%s holds a run past this one's budget: training without it", checkpoint.path)
+        checkpoint, saved = None, None
     # BC warm start (the paper's suggestion; off in its settings): the policy starts from the BC
     # solution — unless a checkpoint holds the run's own later state.
     init_policy = None
-    if (
-        algorithm == "gail"
-        and settings.gail.bc_warm_start
-        and (checkpoint is None or checkpoint.load() is None)
-    ):
+    if algorithm == "gail" and settings.gail.bc_warm_start and saved is None:
         init_policy = new_policy()
         train_bc(init_policy, demonstrations, bc_config, seed)
     trpo = settings.trpo
@@ -286,28 +286,11 @@ def train_imitation(
     return ImitationResult(policy, run.curve, run.resumed_from_iteration)
 
 
-def _within_budget(
-    checkpoint: Checkpoint | None, iterations: int, max_env_steps: int | None
-) -> Checkpoint | None:
-    """``checkpoint``, unless it holds a run of the same training that went past this run's budget
-    (a benchmark run to 5M env steps beside a grid unit of 150 iterations: budgets are not in the
-    fingerprint): then None — this run trains without it, and leaves it to the run it belongs to."""
-    state = checkpoint.load() if checkpoint is not None else None
-    if state is None:
-        return checkpoint
-    curve = state.get("curve") or [{"env_steps": 0}]
-    past = state["learner"]["iteration"] > iterations or (
-        max_env_steps is not None and curve[-1]["env_steps"] > max_env_steps
-    )
-    if past:
-        logger.warning(
-            "%s holds %d iterations (%d env steps), past this run's budget: training without it",
-            checkpoint.path,
-            state["learner"]["iteration"],
-            curve[-1]["env_steps"],
-        )
-        return None
-    return checkpoint
+def _past_budget(state: dict[str, Any], iterations: int, max_env_steps: int | None) -> bool:
+    """Whether a saved run went past ``iterations`` or ``max_env_steps`` (a benchmark run to 5M
+    env steps beside a grid unit of 150 iterations of the same training)."""
+    steps = (state.get("curve") or [{"env_steps": 0}])[-1]["env_steps"]
+    return state["learner"]["iteration"] > iterations or (max_env_steps is not None and steps > max_env_steps)
 
 
 def over_env_step_budget(curve: list[dict[str, float]], max_env_steps: int | None) -> bool:
