@@ -502,3 +502,24 @@ def test_malformed_dataset_declarations_are_refused(declared, message):
         tracking.report_artifact("summary", {"tracking": declared})
     assert tracking.report_artifact("summary", {"kedro-viz": {}}) is None
     assert tracking.report_artifact("summary", None) is None
+
+
+def test_a_dataset_registered_by_a_parallel_unit_in_the_same_instant_is_logged_on_a_retry():
+    """Two workers logging one dataset at once: MLflow's look-up-then-insert fails the second on
+    the store's unique key; the retry links it. Any other error is raised at once."""
+    from mlflow.exceptions import MlflowException
+
+    race = MlflowException("(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id")
+    client = mock.Mock()
+    client.log_inputs.side_effect = [race, None]
+    tracking.log_dataset_inputs(client, "run", ["dataset"])
+    assert client.log_inputs.call_count == 2
+    client = mock.Mock()
+    client.log_inputs.side_effect = MlflowException("no such run")
+    with pytest.raises(MlflowException, match="no such run"):
+        tracking.log_dataset_inputs(client, "run", ["dataset"])
+    assert client.log_inputs.call_count == 1
+    client = mock.Mock()
+    client.log_inputs.side_effect = [race, race, race]
+    with pytest.raises(MlflowException, match="UNIQUE"):
+        tracking.log_dataset_inputs(client, "run", ["dataset"])

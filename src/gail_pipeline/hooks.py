@@ -210,7 +210,7 @@ class UnitTrackingHook:
             if isinstance(value, Demonstrations)
         ]
         if datasets:
-            client.log_inputs(run_id, datasets=datasets)
+            tracking.log_dataset_inputs(client, run_id, datasets)
         params = {k[len("params:") :]: v for k, v in inputs.items() if k.startswith("params:")}
         if declared.logs == "training":
             policy, curve = (outputs[output] for output in node.outputs)

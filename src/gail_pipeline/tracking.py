@@ -485,6 +485,25 @@ def dataset_input(name: str, demonstrations: Any, context: str) -> Any:
     return DatasetInput(dataset, tags)
 
 
+def log_dataset_inputs(client: Any, run_id: str, datasets: list[Any], attempts: int = 3) -> None:
+    """``client.log_inputs``, again if a parallel unit registered the same dataset in the same
+    instant: MLflow looks a dataset up and then inserts it, so of two workers logging one dataset
+    at once the second's insert fails on the store's unique key (its transaction rolled back
+    whole); retried, it finds the dataset and links it."""
+    import time
+
+    from mlflow.exceptions import MlflowException
+
+    for attempt in range(1, attempts + 1):
+        try:
+            client.log_inputs(run_id, datasets=datasets)
+            return
+        except MlflowException as error:
+            if "UNIQUE constraint failed" not in str(error) or attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
+
+
 _DIGEST_LENGTH = 16  # of the sha256's hex digits; MLflow keeps at most 36
 
 
