@@ -86,13 +86,18 @@ def bc_started(task: str, env: str = "mujoco") -> bool:
     return settings_for("recipe", env, task).gail.bc_warm_start
 
 
-def run(script: str, *args: str) -> None:
+def run(script: str, *args: str, log: Path | None = None) -> int:
+    """Run a benchmark script from the project's root (its output to ``log`` when given, where a
+    failure is returned; else shown, and a failure raised)."""
     # Paths inside the project are passed relative to it, so that reports quote a command that
     # runs from any clone.
     args = tuple(a.removeprefix(f"{PROJECT}/") for a in args)
     command = [sys.executable, str(HERE / script), *args]
-    print("$", " ".join(command), flush=True)
-    subprocess.run(command, cwd=PROJECT, check=True)
+    print("$", " ".join(command), *([f"> {log}"] if log else []), flush=True)
+    if log is None:
+        return subprocess.run(command, cwd=PROJECT, check=True).returncode
+    with open(log, "w") as out:
+        return subprocess.run(command, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT).returncode
 
 
 def to_expert_runs(catalog, args: argparse.Namespace) -> list[list[str]]:
@@ -170,12 +175,8 @@ def run_in_parallel(script: str, runs: list[list[str]], jobs: int, logs: Path) -
     logs.mkdir(parents=True, exist_ok=True)
 
     def one(args: list[str]) -> int:
-        args = [a.removeprefix(f"{PROJECT}/") for a in args]
         name = "_".join(args[args.index(flag) + 1] for flag in ("--tasks", "--configs", "--seeds"))
-        print("$", script, " ".join(args), f"> {logs / name}.log", flush=True)
-        with open(logs / f"{name}.log", "w") as out:
-            command = [sys.executable, str(HERE / script), *args]
-            return subprocess.run(command, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT).returncode
+        return run(script, *args, log=logs / f"{name}.log")
 
     with ThreadPoolExecutor(jobs) as pool:
         failed = [args for args, code in zip(runs, pool.map(one, runs)) if code != 0]
