@@ -233,6 +233,16 @@ def _paper_budget(task: TaskSpec) -> TaskSpec:
     return dataclasses.replace(task, batch_size=paper.batch_size, iterations=paper.iterations)
 
 
+def iterations_for(budget: int, batch_size: int, shared: bool) -> int:
+    """The iteration count a run of ``budget`` env steps is given. A run whose checkpoint the grid
+    continues (``shared``) gets one iteration more than the budget holds, so that the env-step stop,
+    not the iteration count, ends it: a run ended by its iteration count is finished and removes its
+    checkpoint, which a task whose episodes never end early (HalfCheetah: 500 batches of exactly
+    10,000 steps) would otherwise always do."""
+    whole_batches = -(-budget // batch_size)
+    return whole_batches + 1 if shared else whole_batches
+
+
 def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namespace, context: Any) -> dict:
     task = task_for(task, config, args.env)
     demos = context.catalog.load(f"{task.name}.demonstrations_n{size}")
@@ -247,11 +257,11 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
         checkpoint_every=args.checkpoint_every,
     )
     budget = args.budget or BUDGETS.get(task.name, task.batch_size * task.iterations // 5)
-    iterations = -(-budget // task.batch_size)
     # The recipe and its control are the Appendix-B grid's own trainings: their runs end at the
     # budget as a stop, which keeps the last checkpoint for the grid unit to continue. Every other
     # config ends there as a finished run (its checkpoint removed: a rerun trains it again).
     shared = config in FULL_BUDGET_SHARED
+    iterations = iterations_for(budget, task.batch_size, shared)
     if not shared:
         task = dataclasses.replace(task, max_env_steps=budget)
 

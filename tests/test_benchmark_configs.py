@@ -193,3 +193,19 @@ def test_the_configs_whose_rows_are_the_targets_evidence_run_to_the_whole_budget
     command = [sys.executable, str(script), "--tasks", "cartpole", "--configs", config, "--stop-at-target"]
     done = subprocess.run(command, cwd=script.parents[1], capture_output=True, text=True)
     assert done.returncode != 0 and "run to the whole budget" in done.stderr
+
+
+def test_a_shared_run_is_ended_by_its_env_step_stop_even_where_the_budget_is_whole_batches():
+    """A recipe or control run keeps its checkpoint only when the env-step stop ends it; with the
+    budget a whole number of fixed-length batches (HalfCheetah: 500 × 10,000) the iteration count
+    alone would end it first, and the finished run would remove its checkpoint."""
+    from gail_pipeline.imitation import over_env_step_budget
+
+    budget, batch = 5_000_000, 10_000
+    shared = benchmark.iterations_for(budget, batch, shared=True)
+    curve = [{"env_steps": batch * (i + 1)} for i in range(budget // batch)]
+    # the loop asks stop(curve) before each iteration while iteration < iterations
+    assert len(curve) < shared and over_env_step_budget(curve, budget)
+    assert not over_env_step_budget(curve[:-1], budget)
+    assert benchmark.iterations_for(budget, batch, shared=False) == budget // batch
+    assert benchmark.iterations_for(1_996_800 + 1, 12_800, shared=False) == 157
