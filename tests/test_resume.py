@@ -296,3 +296,22 @@ def test_an_env_step_budget_ends_a_unit_before_the_iteration_that_would_pass_it(
     assert continued.resumed_from_iteration == len(steps) and not list((tmp_path / "b").glob("*.pt"))
     for name, value in unit.policy.state_dict().items():
         assert torch.equal(value, continued.policy.state_dict()[name]), name
+
+
+def test_a_saved_run_whose_last_iteration_ended_just_past_the_budget_is_this_budgets_run():
+    """The env-step budget ends a run before the iteration that would pass it, judging that
+    iteration's length by the one before: the last one may still end a few steps past the budget
+    (an Ant benchmark run ended at 5,000,149 of 5,000,000). A unit of that budget would have taken
+    the same iteration, so it continues that checkpoint instead of training again from scratch;
+    a run this budget would have ended earlier, or one with more iterations, it leaves alone."""
+    from gail_pipeline.imitation.train import _past_budget
+
+    def saved(*steps: int) -> dict:
+        return {"learner": {"iteration": len(steps)}, "curve": [{"env_steps": s} for s in steps]}
+
+    assert not _past_budget(saved(10_000, 20_000, 30_050), iterations=4, max_env_steps=30_000)
+    assert _past_budget(saved(10_000, 20_100, 30_050), iterations=4, max_env_steps=30_000)
+    assert _past_budget(saved(10_000, 20_000, 30_050), iterations=2, max_env_steps=None)
+    assert not _past_budget(saved(10_000, 20_000, 30_050), iterations=3, max_env_steps=None)
+    assert not _past_budget(saved(10_000), iterations=3, max_env_steps=5_000)
+    assert _past_budget(saved(10_000, 20_000), iterations=3, max_env_steps=15_000)

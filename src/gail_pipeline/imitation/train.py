@@ -288,9 +288,12 @@ def train_imitation(
 
 def _past_budget(state: dict[str, Any], iterations: int, max_env_steps: int | None) -> bool:
     """Whether a saved run went past ``iterations`` or ``max_env_steps`` (a benchmark run to 5M
-    env steps beside a grid unit of 150 iterations of the same training)."""
-    steps = (state.get("curve") or [{"env_steps": 0}])[-1]["env_steps"]
-    return state["learner"]["iteration"] > iterations or (max_env_steps is not None and steps > max_env_steps)
+    env steps beside a grid unit of 150 iterations of the same training): whether this run would
+    have ended before the saved run's last iteration. Its last iteration may end a few steps past
+    ``max_env_steps`` (the budget's rule estimates an iteration's length from the one before, see
+    :func:`over_env_step_budget`): this run would have taken that iteration too."""
+    curve = state.get("curve") or []
+    return state["learner"]["iteration"] > iterations or over_env_step_budget(curve[:-1], max_env_steps)
 
 
 def over_env_step_budget(curve: list[dict[str, float]], max_env_steps: int | None) -> bool:
