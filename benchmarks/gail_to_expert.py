@@ -8,10 +8,9 @@ frozen-discriminator control and the ablations.
         --configs recipe-logit recipe-absorbing recipe-replay recipe-d_epochs paper+logit paper+absorbing
     python benchmarks/gail_to_expert.py --env mujoco --tasks hopper --seeds 0 --configs recipe paper frozen_d
 
-Configs: ``paper`` (the paper's GAIL: conf/paper's ``imitation.gail`` at the paper's batch sizes;
-the rest — under conf/mujoco its Adam value fit — the env's, so that it differs from the recipe in
-GAIL's settings alone; ``grid.gail_configs``'s ``paper`` in a Kedro run is the paper's exact
-settings, value fit included), ``recipe`` (the settings ``--env`` trains the task with: its
+Configs: ``paper`` (the paper's exact settings at the paper's batch sizes, value fit included:
+``grid.gail_configs``'s ``paper``, so that a run is the Appendix-B grid's ``gail_paper`` unit of
+the same seed), ``recipe`` (the settings ``--env`` trains the task with: its
 ``imitation`` section, the task's own ``tasks.<task>.imitation`` merged over it — the recipe of
 conf/base, with conf/mujoco's value fit, gradient penalty, absorbing-reward cap and, but on
 HalfCheetah and Reacher, BC warm start for the MuJoCo tasks),
@@ -74,7 +73,7 @@ from gail_pipeline.config import ConfigError
 from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.grid import training_seed
 from gail_pipeline.imitation import ImitationSettings, over_env_step_budget, train_imitation
-from gail_pipeline.imitation.configs import unit_settings
+from gail_pipeline.imitation.configs import PAPER, config_settings, unit_settings
 from gail_pipeline.pipelines.evaluation.nodes import normalized_score
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.tasks import TaskSpec, make_env
@@ -105,8 +104,9 @@ BUDGETS = {
     "humanoid": 15_000_000,
 }
 FROZEN = "frozen_d"  # the recipe (with the same removals and additions) with a frozen discriminator
-FULL_BUDGET_SHARED = ("recipe", FROZEN)  # run to the budget, their last checkpoints kept for the grid
-FULL_BUDGET = (*FULL_BUDGET_SHARED, "paper")  # the configs whose rows are the targets' evidence
+# The configs whose rows are the targets' evidence: run to the budget, their last checkpoints kept
+# for the Appendix-B grid's units of the same trainings (gail, gail_frozen_d, gail_paper)
+FULL_BUDGET = ("recipe", FROZEN, "paper")
 BATCH = "batch"  # the recipe's task batch sizes (conf/base: classic 1,000; conf/mujoco: 10,000)
 RECIPE_OPTIONS = {  # option → its settings (imitation.gail.*), at the recipe's values
     "logit": ("reward",),
@@ -169,7 +169,7 @@ def settings_for(config: str, env: str, task: str | None = None) -> ImitationSet
     if start in ("recipe", FROZEN):
         settings = recipe
     elif start == "paper" and not removed:
-        settings = paper if env == "paper" else dataclasses.replace(recipe, gail=paper.gail)
+        settings = config_settings(recipe, PAPER)  # the grid's: its units share the checkpoints
     else:
         raise SystemExit(f"unknown config {config!r}; see --help")
 
@@ -257,10 +257,11 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
         checkpoint_every=args.checkpoint_every,
     )
     budget = args.budget or BUDGETS.get(task.name, task.batch_size * task.iterations // 5)
-    # The recipe and its control are the Appendix-B grid's own trainings: their runs end at the
-    # budget as a stop, which keeps the last checkpoint for the grid unit to continue. Every other
-    # config ends there as a finished run (its checkpoint removed: a rerun trains it again).
-    shared = config in FULL_BUDGET_SHARED
+    # The recipe, its control and the paper's settings are the Appendix-B grid's own trainings:
+    # their runs end at the budget as a stop, which keeps the last checkpoint for the grid unit to
+    # continue. Every other config ends there as a finished run (its checkpoint removed: a rerun
+    # trains it again).
+    shared = config in FULL_BUDGET
     iterations = iterations_for(budget, task.batch_size, shared)
     if not shared:
         task = dataclasses.replace(task, max_env_steps=budget)

@@ -209,3 +209,37 @@ def test_a_shared_run_is_ended_by_its_env_step_stop_even_where_the_budget_is_who
     assert not over_env_step_budget(curve[:-1], budget)
     assert benchmark.iterations_for(budget, batch, shared=False) == budget // batch
     assert benchmark.iterations_for(1_996_800 + 1, 12_800, shared=False) == 157
+
+
+@pytest.mark.parametrize("task", ["cartpole", "reacher", "halfcheetah", "hopper", "humanoid"])
+@pytest.mark.parametrize("config", ["recipe", "frozen_d", "paper"])
+def test_a_benchmark_run_checkpoints_where_the_appendix_b_unit_of_the_same_training_looks(task, config):
+    """The recipe, its control and the paper's settings at the benchmark's dataset size are the
+    Appendix-B grid's own trainings (`conf/appendix_b`'s units `gail`, `gail_frozen_d` and
+    `gail_paper`): the benchmark run's checkpoint is the one the grid unit continues, so a unit
+    the benchmark ran is not trained again."""
+    from types import SimpleNamespace
+
+    from gail_pipeline.grid import training_seed
+    from gail_pipeline.imitation.train import _checkpoint
+    from gail_pipeline.pipelines.imitation.nodes import UnitSpec
+
+    env = "base" if task == "cartpole" else "mujoco"
+    size = 80 if task == "humanoid" else 4
+    demonstrations = SimpleNamespace(trajectories=[None] * size, digest=lambda: "the same dataset")
+    grid = parameters_from_conf("appendix_b")
+    unit = UnitSpec(task, "gail", size, seed=1, iterations=1, config=config)
+    grid_task, grid_settings = unit.task_and_settings(grid["tasks"][task], grid["imitation"])
+    bench_task = benchmark.task_for(
+        TaskSpec.from_config(task, parameters_from_conf(env)["tasks"][task]), config, env
+    )
+    bench_settings = benchmark.settings_for(config, env, task)
+    assert training_seed(1, size) == unit.training_seed
+    paths = [
+        _checkpoint(
+            of_task, "gail", demonstrations, unit.training_seed, dataclasses.replace(of, checkpoint_dir="ck")
+        ).path
+        for of_task, of in ((grid_task, grid_settings), (bench_task, bench_settings))
+    ]
+    assert paths[0] == paths[1]
+    assert config in benchmark.FULL_BUDGET
