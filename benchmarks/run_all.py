@@ -4,7 +4,8 @@ Writes one report per benchmark under ``benchmarks/results/`` (or ``--results``)
 date, the machine and its exact command:
 
 (a) ``sampler_throughput.md`` — sampler steps/s per task against bare ``env.step`` and the
-    simulator alone, 1 and 2 workers;
+    simulator alone, 1 and 2 workers; ``evaluation_cost.md`` — one evaluation during training
+    with worker processes or in the training's process;
 (b, c, e) ``gail_loop.md`` — a whole GAIL training loop on CartPole and each MuJoCo task: env
     steps per wall second, the split of an iteration between sampling, reward, TRPO step, value
     fit and discriminator step, the peak memory of a unit, and the updates' matrix-product FLOPs
@@ -228,6 +229,8 @@ def main() -> None:
     if "sampler" in only:
         extra = ["--steps", "3000", "--repeats", "1", "--tasks", "cartpole", "hopper"] if args.quick else []
         run("sampler_throughput.py", "--output", str(args.results / "sampler_throughput.md"), *extra)
+        extra = ["--tasks", "hopper", "--repeats", "1"] if args.quick else []
+        run("evaluation_cost.py", "--output", str(args.results / "evaluation_cost.md"), *extra)
     if "loop" in only:
         tasks = ("cartpole", "hopper") if args.quick else LOOP_TASKS
         tasks = [t for t in tasks if ensure_demonstrations(catalog, t, dataset_size(task_params[t], None))]

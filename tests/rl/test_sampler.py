@@ -148,6 +148,24 @@ def test_the_trajectories_do_not_depend_on_the_number_of_stepping_processes(task
             np.testing.assert_array_equal(x.final_observation, y.final_observation)
 
 
+def test_an_evaluation_in_this_process_returns_what_one_in_worker_processes_does():
+    """Training evaluates its policy in this process (starting workers for a few episodes costs
+    more than it saves); the returns are those of the workers' evaluation, bit for bit."""
+    import torch
+
+    from gail_pipeline.rl.evaluation import evaluate
+
+    hopper = partial(make_env, TaskSpec(name="hopper", env_id="Hopper-v5", max_episode_steps=40))
+    torch.manual_seed(0)
+    probe = hopper()
+    policy = make_policy(probe.observation_space, probe.action_space, (16,))
+    probe.close()
+    here = evaluate(hopper, policy, 4, seed=3, num_envs=2, backend="inprocess")
+    workers = evaluate(hopper, policy, 4, seed=3, num_envs=2, backend="workers")
+    assert len(here) == 4 and len(set(here.tolist())) > 1
+    np.testing.assert_array_equal(here, workers)
+
+
 def test_auto_backend_picks_native_vectorisation_else_in_process():
     assert RolloutSampler(partial(make_env, CARTPOLE_20), 2, 0).backend == "NativeVectorEnvs"
     assert RolloutSampler(partial(make_env, PENDULUM_10), 2, 0).backend == "InProcessEnvs"

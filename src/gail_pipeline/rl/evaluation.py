@@ -19,10 +19,12 @@ def evaluate(
     seed: int,
     deterministic: bool = True,
     num_envs: int = 10,
+    backend: str = "auto",
 ) -> np.ndarray:
     """Undiscounted returns of ``episodes`` episodes (deterministic actions by default: the
-    Gaussian's mean, the softmax's argmax), seeded."""
-    sampler = RolloutSampler(make_env, min(num_envs, episodes), seed)
+    Gaussian's mean, the softmax's argmax), seeded. ``backend``: the sampler's
+    (:func:`gail_pipeline.rl.vector.make_env_batch`; every backend gives the same returns)."""
+    sampler = RolloutSampler(make_env, min(num_envs, episodes), seed, backend)
     try:
         trajectories = sampler.sample(actor, num_episodes=episodes, deterministic=deterministic)
     finally:
