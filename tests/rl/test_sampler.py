@@ -160,8 +160,8 @@ def test_an_evaluation_in_this_process_returns_what_one_in_worker_processes_does
     probe = hopper()
     policy = make_policy(probe.observation_space, probe.action_space, (16,))
     probe.close()
-    here = evaluate(hopper, policy, 4, seed=3, num_envs=2, backend="inprocess")
-    workers = evaluate(hopper, policy, 4, seed=3, num_envs=2, backend="workers")
+    here = evaluate(hopper, policy, 4, seed=3, num_envs=2, num_workers=1)
+    workers = evaluate(hopper, policy, 4, seed=3, num_envs=2, num_workers=2)
     assert len(here) == 4 and len(set(here.tolist())) > 1
     np.testing.assert_array_equal(here, workers)
 

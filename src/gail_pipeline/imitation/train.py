@@ -375,14 +375,9 @@ def _with_evaluation(
         if row["iteration"] % settings.eval_every == 0 or last:
             started = time.perf_counter()
             # In this process: worker processes for a few episodes cost more to start and stop
-            # than they save (MuJoCo, 10 episodes: ~3.5 s of ~6 s), and the returns are the same.
+            # than they save (MuJoCo, 10 episodes: ~3 s of ~4-7 s), and the returns are the same.
             returns = evaluate(
-                make,
-                learner.policy,
-                settings.eval_episodes,
-                seed + 50_000,
-                deterministic=True,
-                backend="inprocess",
+                make, learner.policy, settings.eval_episodes, seed + 50_000, deterministic=True, num_workers=1
             )
             row["eval_return_mean"] = float(returns.mean())
             row["eval_return_std"] = float(returns.std())

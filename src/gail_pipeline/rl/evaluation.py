@@ -19,12 +19,13 @@ def evaluate(
     seed: int,
     deterministic: bool = True,
     num_envs: int = 10,
-    backend: str = "auto",
+    num_workers: int | None = None,
 ) -> np.ndarray:
     """Undiscounted returns of ``episodes`` episodes (deterministic actions by default: the
-    Gaussian's mean, the softmax's argmax), seeded. ``backend``: the sampler's
-    (:func:`gail_pipeline.rl.vector.make_env_batch`; every backend gives the same returns)."""
-    sampler = RolloutSampler(make_env, min(num_envs, episodes), seed, backend)
+    Gaussian's mean, the softmax's argmax), seeded. ``num_workers``: the processes that step the
+    MuJoCo environments (:func:`gail_pipeline.rl.vector.make_env_batch`; default: the CPU count;
+    1: this process alone); the returns are the same whatever their number."""
+    sampler = RolloutSampler(make_env, min(num_envs, episodes), seed, num_workers=num_workers)
     try:
         trajectories = sampler.sample(actor, num_episodes=episodes, deterministic=deterministic)
     finally:
