@@ -406,6 +406,8 @@ def report(rows: list[dict], args: argparse.Namespace) -> list[str]:
         "",
         *against_targets(rows),
         "",
+        *ablations(rows),
+        "",
         "## Every row",
         "",
         "| task | config | n | seeds | reached 0.9 | median env steps to 0.9 | median wall s to 0.9 "
@@ -437,20 +439,25 @@ FINAL_AT_LEAST = 0.85  # the score the recipe must hold at the end of its budget
 ABOVE_CONTROL = 0.5  # how far above its frozen-discriminator control it must end
 
 
-def against_targets(rows: list[dict]) -> list[str]:
-    """Per task (at its benchmark dataset size), the recipe against its targets: 0.9 reached
-    within the budget on every seed, every final score ≥ 0.85, every seed ≥ 0.5 above its own
-    frozen-discriminator control; the paper settings' wall time to 0.9 beside the recipe's, over
-    the seeds both reached it on."""
+def counted_rows(rows: list[dict]) -> dict[tuple[str, str, int], dict]:
+    """The rows the targets and the ablations are judged on, by (task, config, seed): at the task's
+    benchmark dataset size and within a fifth of the paper's budget (the slack: see BUDGET_SLACK)."""
     by = {}
-    for (
-        row
-    ) in rows:  # at the task's size and within a fifth of the paper's budget (the slack: see BUDGET_SLACK)
+    for row in rows:
         budget = BUDGETS.get(row["task"])
         if str(row["n_trajectories"]) == str(dataset_size(row["task"])) and (
             budget is None or int(row["budget_env_steps"]) <= budget * (1 + BUDGET_SLACK)
         ):
             by[(row["task"], row["config"], int(row["seed"]))] = row
+    return by
+
+
+def against_targets(rows: list[dict]) -> list[str]:
+    """Per task (at its benchmark dataset size), the recipe against its targets: 0.9 reached
+    within the budget on every seed, every final score ≥ 0.85, every seed ≥ 0.5 above its own
+    frozen-discriminator control; the paper settings' wall time to 0.9 beside the recipe's, over
+    the seeds both reached it on."""
+    by = counted_rows(rows)
 
     def seeds(task: str, config: str) -> list[int]:
         return sorted(seed for (t, c, seed) in by if (t, c) == (task, config))
@@ -514,6 +521,91 @@ def against_targets(rows: list[dict]) -> list[str]:
             )
             + f"{min(finals):.2f} | {', '.join(f'{controls[s]:.2f}' for s in ran if s in controls) or '–'} | "
             f"{f'{min(margins):.2f}' if margins else '–'} | {paper} | {verdict} |"
+        )
+    return lines
+
+
+CLEAR_EFFECT = 1.5  # a median env-step ratio past which (either way) an option's effect is named
+
+
+def ablation_change(config: str) -> str | None:
+    """What an ablation config changes from its start (``recipe`` or ``paper``): one option removed
+    or added (absorbing states go with their cap, which needs them); None for any other config."""
+    start, removed, added = config_steps(config)
+    if start not in ("recipe", "paper") or (start == "paper" and removed):
+        return None
+    if len(removed) + len(added) == 1:
+        return f"without {removed[0]}" if removed else f"with {added[0]}"
+    if sorted(removed) == ["absorbing", "cap"] and not added:
+        return "without absorbing (and its cap)"
+    return None
+
+
+def ablations(rows: list[dict]) -> list[str]:
+    """Per task, each option removed from the recipe (or added to it) and each option added to the
+    paper's settings, against its start on the same seeds: how many reach 0.9, the median env steps
+    to 0.9 (a seed that never reaches it counts as never: the median is "never" once half the seeds
+    miss), their ratio to the start's, and the effect that says: fewer or more seeds reaching 0.9
+    first, then a ratio past ``CLEAR_EFFECT`` either way."""
+    by = counted_rows(rows)
+    never = float("inf")
+
+    def steps(task: str, config: str, seed: int) -> float:
+        value = str(by[(task, config, seed)]["env_steps_to_0_9"])
+        return float(value) if value != "" else never
+
+    def shown(value: float) -> str:
+        return "never" if value == never else f"{value:,.0f}"
+
+    lines = [
+        "## Ablations",
+        "",
+        "Each option of the recipe removed (put back to the paper's), or added, and each option added "
+        "to the paper's settings, at the benchmark's dataset size and budget; compared with its start "
+        "(`recipe` or `paper`) on the same seeds. Ablation runs end once they reach 0.9 (their final "
+        "score is the policy's there); a seed that never reaches 0.9 counts as `never` in the median. "
+        f"Effect: a change in how many seeds reach 0.9 first, then a median ratio past ×{CLEAR_EFFECT} "
+        "either way; else `no clear effect` (3 seeds: only large effects show).",
+        "",
+        "| task | start | change | seeds | reached 0.9 (start) | median env steps to 0.9 (start) "
+        "| × start | finals | effect |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def order(task_config: tuple[str, str]) -> tuple:  # the targets' task order, the recipe's rows first
+        task, config = task_config
+        return (
+            list(BUDGETS).index(task) if task in BUDGETS else len(BUDGETS),
+            task,
+            config.startswith("paper"),
+            config,
+        )
+
+    for task, config in sorted(
+        {(task, config) for task, config, _ in by if ablation_change(config)}, key=order
+    ):
+        start = config_steps(config)[0]
+        seeds = sorted(s for t, c, s in by if (t, c) == (task, config) and (task, start, s) in by)
+        if not seeds:
+            continue
+        mine = statistics.median(steps(task, config, s) for s in seeds)
+        theirs = statistics.median(steps(task, start, s) for s in seeds)
+        hit = sum(steps(task, config, s) != never for s in seeds)
+        start_hit = sum(steps(task, start, s) != never for s in seeds)
+        ratio = mine / theirs if never not in (mine, theirs) else None
+        if hit != start_hit:
+            effect = f"{'fewer' if hit < start_hit else 'more'} seeds reach 0.9"
+        elif ratio is not None and ratio >= CLEAR_EFFECT:
+            effect = f"slower ×{ratio:.1f}"
+        elif ratio is not None and ratio <= 1 / CLEAR_EFFECT:
+            effect = f"faster ×{1 / ratio:.1f}"
+        else:
+            effect = "no clear effect"
+        finals = ", ".join(f"{float(by[(task, config, s)]['final_score']):.2f}" for s in seeds)
+        lines.append(
+            f"| {task} | {start} | {ablation_change(config)} | {', '.join(map(str, seeds))} | "
+            f"{hit}/{len(seeds)} ({start_hit}/{len(seeds)}) | {shown(mine)} ({shown(theirs)}) | "
+            f"{f'{ratio:.2f}' if ratio is not None else '–'} | {finals} | {effect} |"
         )
     return lines
 

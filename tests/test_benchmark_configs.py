@@ -127,6 +127,34 @@ def test_the_targets_table_says_met_only_when_every_seed_passes_and_clears_its_c
     assert hopper[0].endswith("| no |") and "| 2/3 |" in hopper[0]
 
 
+def test_the_ablation_table_compares_each_single_change_with_its_start_on_the_same_seeds():
+    """A removal that stops one seed of three reaching 0.9 says so before any ratio; one that
+    doubles the median env steps is slower ×2.0; a seed that never reaches 0.9 counts as never in
+    the median; an addition to the paper's settings is compared with the paper's, on the seeds both
+    ran; controls, chained changes (but absorbing with its cap) and rows at another size are not
+    ablations."""
+    rows = [_row("hopper", "recipe", s, 500_000, 1.0) for s in range(3)]
+    rows += [_row("hopper", "paper", s, 3_000_000 if s else None, 0.9) for s in range(3)]
+    rows += [_row("hopper", "recipe-logit", s, 1_000_000, 0.95) for s in range(3)]
+    rows += [_row("hopper", "recipe-absorbing-cap", s, None if s == 2 else 600_000, 0.5) for s in range(3)]
+    rows += [_row("hopper", "paper+batch", s, 1_000_000, 0.95) for s in (1, 2)]
+    rows += [_row("hopper", "recipe-gp-logit", 0, 400_000, 0.95), _row("hopper", "frozen_d-gp", 0, None, 0.1)]
+    rows += [_row("hopper", "recipe-d_epochs", 0, None, 0.3, size=25)]
+    table = [line for line in benchmark.ablations(rows) if line.startswith("| hopper")]
+    assert [line.split(" | ")[2] for line in table] == [
+        "without absorbing (and its cap)",
+        "without logit",
+        "with batch",
+    ]
+    assert "| 2/3 (3/3) | 600,000 (500,000) | 1.20 |" in table[0]
+    assert table[0].endswith("| fewer seeds reach 0.9 |")
+    assert table[1].endswith("| 3/3 (3/3) | 1,000,000 (500,000) | 2.00 | 0.95, 0.95, 0.95 | slower ×2.0 |")
+    assert table[2].endswith("| 1, 2 | 2/2 (2/2) | 1,000,000 (3,000,000) | 0.33 | 0.95, 0.95 | faster ×3.0 |")
+    never = [*rows[:3], *(_row("hopper", "recipe-logit", s, None if s else 900_000, 0.5) for s in range(3))]
+    (line,) = [line for line in benchmark.ablations(never) if line.startswith("| hopper")]
+    assert "| 1/3 (3/3) | never (500,000) | – |" in line
+
+
 def test_a_tasks_recipe_takes_its_own_imitation_settings_as_a_kedro_run_of_the_env_does():
     """conf/mujoco trains HalfCheetah without the BC warm start: the benchmark's recipe for it is
     that too, so ``recipe+bc`` is the option added there and ``recipe-bc`` changes nothing."""
