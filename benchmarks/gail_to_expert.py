@@ -20,8 +20,9 @@ buys, and where conf/mujoco starts from BC the BC start with it — ``frozen_d-b
 ``recipe-<option>`` (the recipe with an option put back to the paper's; several chain:
 ``recipe-gp-replay``), then ``+<option>`` after either (an option added: ``recipe+gp``,
 ``paper+logit``, ``recipe-replay+gp``). A step that changes nothing is refused.
-``paper`` runs at the paper's batch sizes (conf/paper's tasks), the recipe at the env's (conf/base:
-1,000 env steps per iteration on the classic tasks; conf/mujoco: 10,000), the same env steps in all.
+``paper`` runs at the paper's batch sizes (each task's ``paper_batch_size``, as the grid's
+``paper`` units), the recipe at the env's (conf/base: 1,000 env steps per iteration on the classic
+tasks; conf/mujoco: 10,000), the same env steps in all.
 Options: ``batch`` (the recipe's batch size instead of the paper's), ``logit`` (the reward
 log D − log(1 − D) instead of the task's sign), ``absorbing`` (absorbing states, with their
 replay), ``replay`` (the policy's absorbing pairs kept at their share so far), ``d_epochs`` (5
@@ -73,7 +74,7 @@ from gail_pipeline.config import ConfigError
 from gail_pipeline.config_loader import parameters_from_conf
 from gail_pipeline.grid import training_seed
 from gail_pipeline.imitation import ImitationSettings, over_env_step_budget, train_imitation
-from gail_pipeline.imitation.configs import PAPER, config_settings, unit_settings
+from gail_pipeline.imitation.configs import PAPER, config_settings, config_task, unit_settings
 from gail_pipeline.pipelines.evaluation.nodes import normalized_score
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.tasks import TaskSpec, make_env
@@ -210,27 +211,23 @@ def settings_for(config: str, env: str, task: str | None = None) -> ImitationSet
 
 
 def task_for(task: TaskSpec, config: str, env: str) -> TaskSpec:
-    """The task's batch size and iterations under a config: the env's (the recipe's), or the
-    paper's (conf/paper) for ``paper`` and for ``recipe-batch``; ``paper+batch`` takes the env's.
-    A ``batch`` step that changes nothing for the task is refused like any other."""
+    """The task's batch size under a config: the env's (the recipe's), or the paper's (the task's
+    ``paper_batch_size``, as the grid's ``paper`` units take it) for ``paper`` and for
+    ``recipe-batch``; ``paper+batch`` takes the env's. A ``batch`` step that changes nothing for
+    the task is refused like any other. The budget, not the batch, sets the iterations."""
     start, removed, added = config_steps(config)
-    if BATCH not in removed and BATCH not in added:
-        return task if start != "paper" else _paper_budget(task)
-    allowed = {("recipe", True, False), (FROZEN, True, False), ("paper", False, True)}
-    if (start, BATCH in removed, BATCH in added) not in allowed:
-        raise SystemExit(
-            f"config {config!r}: {BATCH!r} can only be removed from recipe or frozen_d, or added to paper"
-        )
-    paper_task = _paper_budget(task)
-    if (paper_task.batch_size, paper_task.iterations) == (task.batch_size, task.iterations):
+    wants_paper_batch = start == "paper" and BATCH not in added or BATCH in removed
+    if BATCH in removed or BATCH in added:
+        allowed = {("recipe", True, False), (FROZEN, True, False), ("paper", False, True)}
+        if (start, BATCH in removed, BATCH in added) not in allowed:
+            raise SystemExit(
+                f"config {config!r}: {BATCH!r} can only be removed from recipe or frozen_d, or added to paper"
+            )
+    if (wants_paper_batch or BATCH in added) and task.paper_batch_size is None:
+        raise SystemExit(f"config {config!r}: {task.name} names no paper_batch_size (tasks.{task.name})")
+    if (BATCH in removed or BATCH in added) and task.paper_batch_size == task.batch_size:
         raise SystemExit(f"config {config!r}: --env {env} runs {task.name} at the paper's batch already")
-    return paper_task if start != "paper" else task
-
-
-def _paper_budget(task: TaskSpec) -> TaskSpec:
-    """The task with conf/paper's batch size and iterations (the paper's)."""
-    paper = TaskSpec.from_config(task.name, conf_parameters("paper")["tasks"][task.name])
-    return dataclasses.replace(task, batch_size=paper.batch_size, iterations=paper.iterations)
+    return config_task(task, PAPER) if wants_paper_batch else task
 
 
 def iterations_for(budget: int, batch_size: int, shared: bool) -> int:
@@ -244,6 +241,7 @@ def iterations_for(budget: int, batch_size: int, shared: bool) -> int:
 
 
 def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namespace, context: Any) -> dict:
+    budget = args.budget or BUDGETS.get(task.name, task.batch_size * task.iterations // 5)
     task = task_for(task, config, args.env)
     demos = context.catalog.load(f"{task.name}.demonstrations_n{size}")
     reference = context.catalog.load(f"{task.name}.reference_returns")
@@ -256,7 +254,6 @@ def run(task: TaskSpec, config: str, seed: int, size: int, args: argparse.Namesp
         checkpoint_dir=None if args.checkpoints is None else str(args.checkpoints),
         checkpoint_every=args.checkpoint_every,
     )
-    budget = args.budget or BUDGETS.get(task.name, task.batch_size * task.iterations // 5)
     # The recipe, its control and the paper's settings are the Appendix-B grid's own trainings:
     # their runs end at the budget as a stop, which keeps the last checkpoint for the grid unit to
     # continue. Every other config ends there as a finished run (its checkpoint removed: a rerun

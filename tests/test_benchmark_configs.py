@@ -55,6 +55,11 @@ def test_batch_takes_the_papers_batch_for_the_recipe_and_its_control_only():
     assert benchmark.task_for(cartpole, "paper+batch", "base").batch_size == 1000
     with pytest.raises(SystemExit, match="batch"):
         benchmark.task_for(cartpole, "paper-batch", "base")
+    at_papers = TaskSpec.from_config("cartpole", parameters_from_conf("paper")["tasks"]["cartpole"])
+    with pytest.raises(SystemExit, match="at the paper's batch already"):
+        benchmark.task_for(at_papers, "recipe-batch", "paper")
+    with pytest.raises(SystemExit, match="paper_batch_size"):  # a task of the user's, no paper batch
+        benchmark.task_for(dataclasses.replace(cartpole, paper_batch_size=None), "paper", "base")
 
 
 def test_a_report_from_saved_rows_names_no_single_protocol_and_numbers_its_notes():
