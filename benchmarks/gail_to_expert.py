@@ -164,7 +164,7 @@ def settings_for(config: str, env: str, task: str | None = None) -> ImitationSet
         recipe = ImitationSettings.parse(params["imitation"])
     else:
         recipe = unit_settings(params["imitation"], TaskSpec.from_config(task, params["tasks"][task]))
-    paper = ImitationSettings.parse(conf_parameters("paper")["imitation"])
+    paper = config_settings(recipe, PAPER)  # the values an option removed from the recipe goes back to
     base_recipe = ImitationSettings.parse(conf_parameters("base")["imitation"]).gail
     start, removed, added = config_steps(config)
     if start in ("recipe", FROZEN):
