@@ -28,8 +28,9 @@ log D − log(1 − D) instead of the task's sign), ``absorbing`` (absorbing sta
 replay), ``replay`` (the policy's absorbing pairs kept at their share so far), ``d_epochs`` (5
 minibatch epochs at lr 1e-3 instead of one full-batch step at 1e-2) — each at conf/base's value —,
 ``gp`` (gradient penalty, weight 10), ``sn`` (spectral normalisation), ``positive`` (the reward
-−log(1 − D)), ``scale`` (rewards divided by their running std), ``ppo`` (PPO's policy step instead
-of TRPO's), ``narrow`` (the policy's initial σ e⁻¹ instead of 1), ``bc`` (BC warm start, then 10
+−log(1 − D)), ``negative`` (the reward log D), ``scale`` (rewards divided by their running std),
+``ppo`` (PPO's policy step instead of TRPO's), ``narrow`` (the policy's initial σ e⁻¹ instead of
+1), ``bc`` (BC warm start, then 10
 iterations that train only the discriminator), ``entropy`` (the causal-entropy bonus λ = 0.01),
 ``horizon`` (each absorbing pair weighted by the steps left to the time limit), ``cap`` (the
 absorbing state's reward at most the batch's mean per-step reward), ``neutral`` (D's output layer
@@ -119,6 +120,7 @@ OTHER_OPTIONS = {  # option → its settings' values (imitation.gail.*, else imi
     "gp": {"gradient_penalty": 10.0},
     "sn": {"spectral_norm": True},
     "positive": {"reward": "positive"},
+    "negative": {"reward": "negative"},
     "scale": {"reward_scale": "running_std"},
     "ppo": {"policy_step": "ppo"},
     "narrow": {"policy_log_std_init": -1.0},

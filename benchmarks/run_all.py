@@ -132,7 +132,10 @@ def to_expert_runs(catalog, args: argparse.Namespace) -> list[list[str]]:
         *("recipe-batch", "recipe-logit", "recipe-absorbing", "recipe-replay", "recipe-d_epochs"),
         "recipe-neutral",
     ]
-    added = ["paper+batch", "paper+logit", "paper+absorbing", "paper+d_epochs", "paper+gp", "paper+neutral"]
+    added = [
+        *("paper+batch", "paper+logit", "paper+absorbing", "paper+d_epochs", "paper+gp", "paper+neutral"),
+        *("paper+sn", "paper+scale", "paper+ppo", "paper+bc", "paper+negative"),
+    ]
     add(classic, ["recipe", "frozen_d", "paper", "recipe+gp"])
     add([t for t in classic if t == "cartpole"], [*removed, *added], "--stop-at-target")
     mujoco = [
