@@ -41,7 +41,8 @@ Every ``--eval-every`` iterations the current policy's deterministic return over
 and normalised by the task's reference returns (the catalog's: measured by the expert stage, else
 the shipped expert's manifest). "Env steps to 0.9" is the training env-step count at the first
 such evaluation at or above 0.9; the wall time is the training's up to that iteration (the
-evaluations' own time excluded). The budget is a fifth of the paper's env steps unless
+evaluations' own time excluded). The budget is a fifth of the paper's env steps (for a task the
+paper did not run, a fifth of the task's batch × iterations) unless
 ``--budget`` says otherwise; a run ends before the iteration that would pass it, judged by the
 last iteration's length (a batch ends its episodes, so an iteration may run a little longer than
 that: the CSV's ``budget_env_steps`` is the run's own count). The final score is
@@ -162,10 +163,12 @@ def settings_for(config: str, env: str, task: str | None = None) -> ImitationSet
     recipe does not have, adding one it has) is refused, so that a row's name always says what
     differs."""
     params = conf_parameters(env)
+    sign = None  # the reward form the paper's "task" reward is for the task (compared, not applied)
     if task is None:
         recipe = ImitationSettings.parse(params["imitation"])
     else:
-        recipe = unit_settings(params["imitation"], TaskSpec.from_config(task, params["tasks"][task]))
+        spec = TaskSpec.from_config(task, params["tasks"][task])
+        recipe, sign = unit_settings(params["imitation"], spec), spec.reward_sign
     paper = config_settings(recipe, PAPER)  # the values an option removed from the recipe goes back to
     base_recipe = ImitationSettings.parse(conf_parameters("base")["imitation"]).gail
     start, removed, added = config_steps(config)
@@ -196,15 +199,23 @@ def settings_for(config: str, env: str, task: str | None = None) -> ImitationSet
             return dict(OTHER_OPTIONS[option])
         return at(dataclasses.replace(recipe, gail=base_recipe), option)  # (refuses an unknown one)
 
+    def same(one: dict[str, Any], other: dict[str, Any]) -> bool:
+        """Whether two options' values train alike: the reward ``task`` is the task's own sign."""
+
+        def resolved(values: dict[str, Any]) -> dict[str, Any]:
+            return {k: sign if (k, v) == ("reward", "task") and sign else v for k, v in values.items()}
+
+        return resolved(one) == resolved(other)
+
     whose = f"--env {env}" + (f" for {task}" if task else "")  # for the refusals below
     removed = [option for option in removed if option != BATCH]  # a task budget: see task_for
     added = [option for option in added if option != BATCH]
     for option in removed:
-        if at(settings, option) != wanted(option) or at(settings, option) == at(paper, option):
+        if not same(at(settings, option), wanted(option)) or same(at(settings, option), at(paper, option)):
             raise SystemExit(f"config {config!r}: the recipe of {whose} has no {option!r} to remove")
         settings = apply(at(paper, option))
     for option in added:
-        if at(settings, option) == wanted(option):
+        if same(at(settings, option), wanted(option)):
             raise SystemExit(f"config {config!r}: {start} under {whose} has {option!r} already")
         settings = apply(wanted(option))
     if start == FROZEN:  # the same settings, the discriminator never learning
@@ -216,7 +227,9 @@ def task_for(task: TaskSpec, config: str, env: str) -> TaskSpec:
     """The task's batch size under a config: the env's (the recipe's), or the paper's (the task's
     ``paper_batch_size``, as the grid's ``paper`` units take it) for ``paper`` and for
     ``recipe-batch``; ``paper+batch`` takes the env's. A ``batch`` step that changes nothing for
-    the task is refused like any other. The budget, not the batch, sets the iterations."""
+    the task is refused like any other, and so is a ``batch`` step for a task that names no paper
+    batch (``paper`` itself then runs at the task's batch, as the grid's unit does). The budget, not
+    the batch, sets the iterations."""
     start, removed, added = config_steps(config)
     wants_paper_batch = start == "paper" and BATCH not in added or BATCH in removed
     if BATCH in removed or BATCH in added:
@@ -225,7 +238,7 @@ def task_for(task: TaskSpec, config: str, env: str) -> TaskSpec:
             raise SystemExit(
                 f"config {config!r}: {BATCH!r} can only be removed from recipe or frozen_d, or added to paper"
             )
-    if (wants_paper_batch or BATCH in added) and task.paper_batch_size is None:
+    if (BATCH in removed or BATCH in added) and task.paper_batch_size is None:
         raise SystemExit(f"config {config!r}: {task.name} names no paper_batch_size (tasks.{task.name})")
     if (BATCH in removed or BATCH in added) and task.paper_batch_size == task.batch_size:
         raise SystemExit(f"config {config!r}: --env {env} runs {task.name} at the paper's batch already")
@@ -561,10 +574,15 @@ def ablations(rows: list[dict]) -> list[str]:
         "",
         "Each option of the recipe removed (put back to the paper's), or added, and each option added "
         "to the paper's settings, at the benchmark's dataset size and budget; compared with its start "
-        "(`recipe` or `paper`) on the same seeds. Ablation runs end once they reach 0.9 (their final "
-        "score is the policy's there); a seed that never reaches 0.9 counts as `never` in the median. "
-        f"Effect: a change in how many seeds reach 0.9 first, then a median ratio past ×{CLEAR_EFFECT} "
-        "either way; else `no clear effect` (3 seeds: only large effects show).",
+        "(`recipe` or `paper`) on the same seeds. Most ablation runs end once they reach 0.9 (their "
+        "final score is the policy's there); those without the replay, the cap or the neutral start, "
+        "and the classic rows named so, ran the whole budget (their final is at its end). A seed that "
+        "never reaches 0.9 counts as `never` in the median. Env steps to 0.9 are counted at the "
+        "evaluations (CartPole: every 10,000 env steps; MuJoCo: every 5 iterations, 50,000 env steps "
+        "for the recipe, 250,000 for the paper's settings), so a difference within one such interval "
+        f"is not an effect. Effect: a change in how many seeds reach 0.9 first, then a median ratio "
+        f"past ×{CLEAR_EFFECT} either way; else `no clear effect` (with 2-3 seeds only large effects "
+        "show).",
         "",
         "| task | start | change | seeds | reached 0.9 (start) | median env steps to 0.9 (start) "
         "| × start | finals | effect |",
@@ -586,6 +604,11 @@ def ablations(rows: list[dict]) -> list[str]:
         start = config_steps(config)[0]
         seeds = sorted(s for t, c, s in by if (t, c) == (task, config) and (task, start, s) in by)
         if not seeds:
+            ran = sorted(s for t, c, s in by if (t, c) == (task, config))
+            lines.append(
+                f"| {task} | {start} | {ablation_change(config)} | {', '.join(map(str, ran))} | "
+                f"no `{start}` row on these seeds | – | – | – | – |"
+            )
             continue
         mine = statistics.median(steps(task, config, s) for s in seeds)
         theirs = statistics.median(steps(task, start, s) for s in seeds)

@@ -47,6 +47,16 @@ def test_a_config_that_changes_nothing_or_names_no_option_is_refused(config, env
         benchmark.settings_for(config, env)
 
 
+def test_the_other_reward_sign_is_a_change_only_where_the_task_has_the_first():
+    """The paper's reward is the task's sign: log D (negative) on Acrobot, −log(1 − D) on CartPole;
+    adding the sign a task has already is refused like any step that changes nothing."""
+    assert benchmark.settings_for("paper+negative", "base", "cartpole").gail.reward == "negative"
+    assert benchmark.settings_for("paper+positive", "base", "acrobot").gail.reward == "positive"
+    for config, task in (("paper+negative", "acrobot"), ("paper+positive", "cartpole")):
+        with pytest.raises(SystemExit, match="already"):
+            benchmark.settings_for(config, "base", task)
+
+
 def test_batch_takes_the_papers_batch_for_the_recipe_and_its_control_only():
     cartpole = TaskSpec.from_config("cartpole", parameters_from_conf("base")["tasks"]["cartpole"])
     assert benchmark.task_for(cartpole, "recipe", "base").batch_size == 1000
@@ -58,8 +68,10 @@ def test_batch_takes_the_papers_batch_for_the_recipe_and_its_control_only():
     at_papers = TaskSpec.from_config("cartpole", parameters_from_conf("paper")["tasks"]["cartpole"])
     with pytest.raises(SystemExit, match="at the paper's batch already"):
         benchmark.task_for(at_papers, "recipe-batch", "paper")
-    with pytest.raises(SystemExit, match="paper_batch_size"):  # a task of the user's, no paper batch
-        benchmark.task_for(dataclasses.replace(cartpole, paper_batch_size=None), "paper", "base")
+    users = dataclasses.replace(cartpole, paper_batch_size=None)  # a task of the user's: no paper batch
+    assert benchmark.task_for(users, "paper", "base").batch_size == 1000  # as the grid's paper unit
+    with pytest.raises(SystemExit, match="paper_batch_size"):
+        benchmark.task_for(users, "recipe-batch", "base")
 
 
 def test_a_report_from_saved_rows_names_no_single_protocol_and_numbers_its_notes():

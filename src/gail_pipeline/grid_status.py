@@ -15,6 +15,7 @@ cell by cell. It only reads: nothing is trained or saved.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,21 +29,22 @@ from gail_pipeline.pipelines.reporting.nodes import paper_comparison
 
 __all__ = ["EVALUATED", "NOT_TRAINED", "TRAINED", "progress_table", "status_markdown", "unit_states"]
 
-EVALUATED, TRAINED, NOT_TRAINED = "evaluated", "trained, not evaluated", "not trained"
+EVALUATED, TRAINED, NOT_TRAINED = "evaluated", "trained, not evaluated", "not trained (or training)"
 STATES = (EVALUATED, TRAINED, NOT_TRAINED)
 
 
 def unit_states(grid_units: Iterable[Unit], exists: Callable[[str], bool]) -> list[tuple[Unit, str]]:
     """Each unit with its state, from the datasets the catalog holds (``exists``: the catalog's):
-    its evaluation saved, else its policy, else neither."""
+    its policy and its evaluation saved, its policy only, or no policy (a unit in training has only
+    its checkpoint; an evaluation whose policy is gone is trained again by ``--only-missing-outputs``)."""
     states = []
     for unit in grid_units:
-        if exists(f"{unit.namespace}.evaluation"):
-            states.append((unit, EVALUATED))
-        elif exists(f"{unit.namespace}.policy"):
-            states.append((unit, TRAINED))
-        else:
+        if not exists(f"{unit.namespace}.policy"):
             states.append((unit, NOT_TRAINED))
+        elif exists(f"{unit.namespace}.evaluation"):
+            states.append((unit, EVALUATED))
+        else:
+            states.append((unit, TRAINED))
     return states
 
 
@@ -87,11 +89,13 @@ def status_markdown(
     states: Sequence[tuple[Unit, str]], comparison_markdown: str | None, header: Sequence[str] = ()
 ) -> str:
     """The progress report: totals, the per-task table, the comparison so far, the missing units."""
+    if not states:
+        return "\n".join([*header, "", "The grid has no units: its parameters select none."]) + "\n"
     table = progress_table(states)
     done = int(table[EVALUATED].sum())
     totals = (
         f"{done} of {len(states)} units evaluated, {int(table[TRAINED].sum())} trained and awaiting "
-        f"their evaluation, {int(table[NOT_TRAINED].sum())} not trained."
+        f"their evaluation, {int(table[NOT_TRAINED].sum())} not trained (or in training)."
     )
     missing = _missing_lines(states)
     lines = [
@@ -132,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     from gail_pipeline.catalog import project_context
 
     # "a.b=1,c=x" as kedro run's --params reads it: dotted keys into nested mappings
-    runtime = OmegaConf.to_container(OmegaConf.from_dotlist(args.params.split(","))) if args.params else None
+    items = [item.strip() for item in (args.params or "").split(",") if item.strip()]
+    runtime = OmegaConf.to_container(OmegaConf.from_dotlist(items)) if items else None
     context = project_context(env=args.env, params=runtime)
     catalog, params = context.catalog, context.params
     states = unit_states(units(params), catalog.exists)
@@ -147,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f" --{name} {value}" for name, value in (("env", args.env), ("params", args.params)) if value
     )
     header = [
-        f"# Progress of the grid of `--env {args.env or 'local'}`",
+        f"# Progress of the grid of `--env {args.env or os.environ.get('KEDRO_ENV', 'local')}`",
         "",
         f"- written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `{command}`, from the catalog",
     ]
