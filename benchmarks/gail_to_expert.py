@@ -579,10 +579,10 @@ def ablations(rows: list[dict]) -> list[str]:
         "and the classic rows named so, ran the whole budget (their final is at its end). A seed that "
         "never reaches 0.9 counts as `never` in the median. Env steps to 0.9 are counted at the "
         "evaluations (CartPole: every 10,000 env steps; MuJoCo: every 5 iterations, 50,000 env steps "
-        "for the recipe, 250,000 for the paper's settings), so a difference within one such interval is "
-        f"below their resolution, whatever its label. Effect: a change in how many seeds reach 0.9 first, then a median ratio "
-        f"past ×{CLEAR_EFFECT} either way; else `no clear effect` (with 2-3 seeds only large effects "
-        "show).",
+        "for the recipe, 250,000 for the paper's settings), so a difference within one such interval "
+        "is below their resolution, whatever its label. Effect: a change in how many seeds reach 0.9 "
+        f"first, then a median ratio past ×{CLEAR_EFFECT} either way; else `no clear effect` (with 2-3 "
+        "seeds only large effects show).",
         "",
         "| task | start | change | seeds | reached 0.9 (start) | median env steps to 0.9 (start) "
         "| × start | finals | effect |",
