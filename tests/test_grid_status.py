@@ -29,7 +29,8 @@ def test_each_unit_is_evaluated_trained_or_not_trained_and_the_missing_ones_are_
     assert by_name["cartpole.bc.n1.s0"] == grid_status.EVALUATED
     assert by_name["cartpole.gail.n4.s1"] == grid_status.TRAINED
     assert by_name["cartpole.gail.n1.s0"] == by_name["cartpole.gail.n1.s1"] == grid_status.NOT_TRAINED
-    table = grid_status.progress_table(states).set_index("unit")
+    table = grid_status.progress_table(states, {"cartpole.gail.n4.s1": 5400.0}).set_index("unit")
+    assert table.loc["gail", grid_status.TRAINING_HOURS] == 1.5
     assert table.loc["bc", ["wanted", grid_status.EVALUATED, grid_status.NOT_TRAINED]].tolist() == [4, 1, 3]
     assert table.loc["gail", [grid_status.TRAINED, grid_status.NOT_TRAINED]].tolist() == [1, 3]
     report = grid_status.status_markdown(states, None, ["# header"])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,18 +48,33 @@ def unit_states(grid_units: Iterable[Unit], exists: Callable[[str], bool]) -> li
     return states
 
 
-def progress_table(states: Sequence[tuple[Unit, str]]) -> pd.DataFrame:
-    """Per task and unit label (in the grid's order): the units the grid wants and how many are in
-    each state."""
+TRAINING_HOURS = "training hours so far"
+
+
+def progress_table(
+    states: Sequence[tuple[Unit, str]], wall_times: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """Per task and unit label (in the grid's order): the units the grid wants, how many are in
+    each state, and the training wall time of those trained (``wall_times``: seconds by unit
+    namespace, from their learning curves; BC's curve has none)."""
+    wall_times = wall_times or {}
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for unit, state in states:
         row = rows.setdefault(
             (unit.task.name, unit.label),
-            {"task": unit.task.name, "unit": unit.label, "wanted": 0, **dict.fromkeys(STATES, 0)},
+            {
+                "task": unit.task.name,
+                "unit": unit.label,
+                "wanted": 0,
+                **dict.fromkeys(STATES, 0),
+                "hours": 0.0,
+            },
         )
         row["wanted"] += 1
         row[state] += 1
-    return pd.DataFrame(list(rows.values()), columns=["task", "unit", "wanted", *STATES])
+        row["hours"] += wall_times.get(unit.namespace, 0.0) / 3600
+    table = pd.DataFrame(list(rows.values()), columns=["task", "unit", "wanted", *STATES, "hours"])
+    return table.rename(columns={"hours": TRAINING_HOURS}).round({TRAINING_HOURS: 2})
 
 
 def _missing_lines(states: Sequence[tuple[Unit, str]]) -> list[str]:
@@ -86,16 +101,21 @@ def _markdown_table(table: pd.DataFrame) -> list[str]:
 
 
 def status_markdown(
-    states: Sequence[tuple[Unit, str]], comparison_markdown: str | None, header: Sequence[str] = ()
+    states: Sequence[tuple[Unit, str]],
+    comparison_markdown: str | None,
+    header: Sequence[str] = (),
+    wall_times: Mapping[str, float] | None = None,
 ) -> str:
     """The progress report: totals, the per-task table, the comparison so far, the missing units."""
     if not states:
         return "\n".join([*header, "", "The grid has no units: its parameters select none."]) + "\n"
-    table = progress_table(states)
+    table = progress_table(states, wall_times)
     done = int(table[EVALUATED].sum())
     totals = (
         f"{done} of {len(states)} units evaluated, {int(table[TRAINED].sum())} trained and awaiting "
-        f"their evaluation, {int(table[NOT_TRAINED].sum())} not trained (or in training)."
+        f"their evaluation, {int(table[NOT_TRAINED].sum())} not trained (or in training). Training "
+        f"wall time of the trained units: {table[TRAINING_HOURS].sum():.1f} hours (their learning "
+        "curves' own, on whatever machine and cores they ran; BC's and the evaluations' not counted)."
     )
     missing = _missing_lines(states)
     lines = [
@@ -142,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     catalog, params = context.catalog, context.params
     states = unit_states(units(params), catalog.exists)
     evaluated = [unit for unit, state in states if state == EVALUATED]
+    wall_times = {}
+    for unit, state in states:
+        if state != NOT_TRAINED and unit.algorithm != "bc":
+            curve = catalog.load(f"{unit.namespace}.learning_curve")
+            if "wall_time" in curve and len(curve):
+                wall_times[unit.namespace] = float(curve["wall_time"].iloc[-1])
     comparison = None
     if evaluated:
         results = build_results_table(*(catalog.load(f"{unit.namespace}.evaluation") for unit in evaluated))
@@ -156,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "",
         f"- written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `{command}`, from the catalog",
     ]
-    report = status_markdown(states, comparison, header)
+    report = status_markdown(states, comparison, header, wall_times)
     if args.output is None:
         print(report)
         return
