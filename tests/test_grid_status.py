@@ -38,8 +38,10 @@ def test_each_unit_is_evaluated_trained_or_not_trained_and_the_missing_ones_are_
         "1 of 8 units evaluated, 1 trained and awaiting their evaluation, 6 not trained (or in training)."
         in report
     )
-    assert "- cartpole bc n1: not trained (or training) seeds 1" in report
-    assert "- cartpole gail n4: not trained (or training) seeds 0; trained, not evaluated seeds 1" in report
+    assert "- cartpole bc n1: not trained (or in training) seeds 1" in report
+    assert (
+        "- cartpole gail n4: not trained (or in training) seeds 0; trained, not evaluated seeds 1" in report
+    )
     assert "No unit evaluated yet." in report  # no comparison given
     done = [(unit, grid_status.EVALUATED) for unit, _ in states]
     assert "Nothing: the grid is complete" in grid_status.status_markdown(done, "| table |")

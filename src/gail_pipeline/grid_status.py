@@ -29,7 +29,7 @@ from gail_pipeline.pipelines.reporting.nodes import paper_comparison
 
 __all__ = ["EVALUATED", "NOT_TRAINED", "TRAINED", "progress_table", "status_markdown", "unit_states"]
 
-EVALUATED, TRAINED, NOT_TRAINED = "evaluated", "trained, not evaluated", "not trained (or training)"
+EVALUATED, TRAINED, NOT_TRAINED = "evaluated", "trained, not evaluated", "not trained (or in training)"
 STATES = (EVALUATED, TRAINED, NOT_TRAINED)
 
 
@@ -113,7 +113,7 @@ def status_markdown(
     done = int(table[EVALUATED].sum())
     totals = (
         f"{done} of {len(states)} units evaluated, {int(table[TRAINED].sum())} trained and awaiting "
-        f"their evaluation, {int(table[NOT_TRAINED].sum())} not trained (or in training). Training "
+        f"their evaluation, {int(table[NOT_TRAINED].sum())} {NOT_TRAINED}. Training "
         f"wall time of the trained units: {table[TRAINING_HOURS].sum():.1f} hours (their learning "
         "curves' own, on whatever machine and cores they ran; BC's and the evaluations' not counted)."
     )
