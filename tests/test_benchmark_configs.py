@@ -170,6 +170,9 @@ def test_the_ablation_table_compares_each_single_change_with_its_start_on_the_sa
     never = [*rows[:3], *(_row("hopper", "recipe-logit", s, None if s else 900_000, 0.5) for s in range(3))]
     (line,) = [line for line in benchmark.ablations(never) if line.startswith("| hopper")]
     assert "| 1/3 (3/3) | never (500,000) | – |" in line
+    alone = [*rows[:3], _row("hopper", "recipe-gp", 5, 400_000, 0.95)]  # no recipe row on seed 5
+    (line,) = [line for line in benchmark.ablations(alone) if line.startswith("| hopper")]
+    assert "| without gp | 5 | no `recipe` row on these seeds |" in line
 
 
 def test_a_tasks_recipe_takes_its_own_imitation_settings_as_a_kedro_run_of_the_env_does():
