@@ -175,7 +175,7 @@ def settings_for(config: str, env: str, task: str | None = None) -> ImitationSet
     if start in ("recipe", FROZEN):
         settings = recipe
     elif start == "paper" and not removed:
-        settings = config_settings(recipe, PAPER)  # the grid's: its units share the checkpoints
+        settings = paper  # the grid's: its units share the checkpoints
     else:
         raise SystemExit(f"unknown config {config!r}; see --help")
 
@@ -201,11 +201,10 @@ def settings_for(config: str, env: str, task: str | None = None) -> ImitationSet
 
     def same(one: dict[str, Any], other: dict[str, Any]) -> bool:
         """Whether two options' values train alike: the reward ``task`` is the task's own sign."""
-
-        def resolved(values: dict[str, Any]) -> dict[str, Any]:
-            return {k: sign if (k, v) == ("reward", "task") and sign else v for k, v in values.items()}
-
         return resolved(one) == resolved(other)
+
+    def resolved(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: sign if (k, v) == ("reward", "task") and sign else v for k, v in values.items()}
 
     whose = f"--env {env}" + (f" for {task}" if task else "")  # for the refusals below
     removed = [option for option in removed if option != BATCH]  # a task budget: see task_for
@@ -231,17 +230,17 @@ def task_for(task: TaskSpec, config: str, env: str) -> TaskSpec:
     batch (``paper`` itself then runs at the task's batch, as the grid's unit does). The budget, not
     the batch, sets the iterations."""
     start, removed, added = config_steps(config)
-    wants_paper_batch = start == "paper" and BATCH not in added or BATCH in removed
+    wants_paper_batch = (start == "paper" and BATCH not in added) or BATCH in removed
     if BATCH in removed or BATCH in added:
         allowed = {("recipe", True, False), (FROZEN, True, False), ("paper", False, True)}
         if (start, BATCH in removed, BATCH in added) not in allowed:
             raise SystemExit(
                 f"config {config!r}: {BATCH!r} can only be removed from recipe or frozen_d, or added to paper"
             )
-    if (BATCH in removed or BATCH in added) and task.paper_batch_size is None:
-        raise SystemExit(f"config {config!r}: {task.name} names no paper_batch_size (tasks.{task.name})")
-    if (BATCH in removed or BATCH in added) and task.paper_batch_size == task.batch_size:
-        raise SystemExit(f"config {config!r}: --env {env} runs {task.name} at the paper's batch already")
+        if task.paper_batch_size is None:
+            raise SystemExit(f"config {config!r}: {task.name} names no paper_batch_size (tasks.{task.name})")
+        if task.paper_batch_size == task.batch_size:
+            raise SystemExit(f"config {config!r}: --env {env} runs {task.name} at the paper's batch already")
     return config_task(task, PAPER) if wants_paper_batch else task
 
 
