@@ -6,6 +6,7 @@ after it, and ends exactly where an uninterrupted run ends; a grid rerun with
 import dataclasses
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -315,3 +316,39 @@ def test_a_saved_run_whose_last_iteration_ended_just_past_the_budget_is_this_bud
     assert not _past_budget(saved(10_000, 20_000, 30_050), iterations=3, max_env_steps=None)
     assert not _past_budget(saved(10_000), iterations=3, max_env_steps=5_000)
     assert _past_budget(saved(10_000, 20_000), iterations=3, max_env_steps=15_000)
+
+
+def test_a_unit_whose_training_another_process_runs_stops_before_it_trains(tmp_path, demos_file):
+    """A grid unit started while a benchmark run of the same training goes on (they share one
+    checkpoint) stops with an error naming the checkpoint and the process, and trains nothing;
+    once that process is gone, the unit continues its checkpoint."""
+    from gail_pipeline.imitation import ImitationSettings, train_imitation
+    from gail_pipeline.rl.checkpoint import CheckpointInUse
+    from gail_pipeline.trajectories import read_trajectories
+
+    task = TaskSpec(name="cartpole", env_id="CartPole-v1", max_episode_steps=100, batch_size=300)
+    demos = read_trajectories(demos_file)
+    settings = ImitationSettings(
+        policy_hidden_sizes=(16,), num_envs=2, checkpoint_every=2, checkpoint_dir=str(tmp_path / "ck")
+    )
+
+    def train(iterations, stop=None):
+        return train_imitation(
+            task, "gail", demos, seed=4, iterations=iterations, settings=settings, stop=stop
+        )
+
+    train(6, stop=lambda curve: len(curve) >= 2)  # a benchmark run, stopped: its checkpoint kept
+    (checkpoint,) = (tmp_path / "ck").glob("*.pt")
+    saved = checkpoint.read_bytes()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = checkpoint.with_name(checkpoint.name + ".lock")
+        lock.write_text(f'{{"pid": {holder.pid}, "host": "{socket.gethostname()}"}}')
+        with pytest.raises(CheckpointInUse, match=rf"{checkpoint.name} is in use: process {holder.pid} "):
+            train(6)
+        assert checkpoint.read_bytes() == saved  # untouched
+    finally:
+        holder.kill()
+        holder.wait()
+    assert train(6).resumed_from_iteration == 2
+    assert not list((tmp_path / "ck").iterdir())  # finished: no checkpoint, no lock

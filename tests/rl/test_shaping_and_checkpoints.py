@@ -1,9 +1,15 @@
+import json
+import os
+import socket
+import subprocess
+import sys
 from functools import partial
 
 import numpy as np
 import pytest
 import torch
 
+from gail_pipeline.rl.checkpoint import Checkpoint, CheckpointInUse
 from gail_pipeline.rl.ppo import PPOConfig
 from gail_pipeline.rl.shaping import POTENTIALS, shaped_rewards
 from gail_pipeline.rl.training import train_trpo
@@ -160,3 +166,43 @@ def test_stop_window_stops_at_the_first_window_whose_mean_return_reaches_the_bar
     assert len(returns) < 30 and means[-1] >= bar
     assert all(m < bar for m in means[window - 1 : -1])
     assert max(returns[:-1]) >= bar  # a single iteration reached the bar earlier: the window held
+
+
+def _lock_of(pid: int, checkpoint) -> None:
+    """A lock file beside ``checkpoint`` naming process ``pid`` of this machine."""
+    lock = checkpoint.with_name(checkpoint.name + ".lock")
+    lock.write_text(json.dumps({"pid": pid, "host": socket.gethostname()}))
+
+
+def test_a_checkpoint_held_by_a_running_process_stops_a_second_run_before_it_trains(tmp_path):
+    """Two runs of one training (a benchmark run and a grid unit share checkpoints) would both
+    continue, and overwrite, one checkpoint: the second stops at once, naming the holder."""
+    checkpoint = tmp_path / "ckpt.pt"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _lock_of(other.pid, checkpoint)
+        with pytest.raises(CheckpointInUse, match=rf"ckpt.pt is in use: process {other.pid} "):
+            _train(2, checkpoint)
+        assert not checkpoint.exists()  # nothing trained, nothing saved
+    finally:
+        other.kill()
+        other.wait()
+    # the holder gone (killed midway), the next run takes its lock over, trains, and lets it go
+    assert _train(2, checkpoint).resumed_from_iteration == 0 and checkpoint.exists()
+    assert not list(tmp_path.glob("*.lock*"))
+
+
+def test_a_held_checkpoint_is_held_once_per_process_and_let_go_on_an_error(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    with pytest.raises(RuntimeError, match="the run failed"):
+        with Checkpoint(path, {"a": 1}) as held:
+            assert json.loads(held.lock_path.read_text())["pid"] == os.getpid()
+            with pytest.raises(CheckpointInUse, match="ckpt.pt is in use"):
+                Checkpoint(path, {"a": 1}).hold()  # another run of this process (a thread's)
+            raise RuntimeError("the run failed")
+    assert not held.lock_path.exists()
+    # a lock naming this process that it does not hold (its pid reused after a restart) is stale
+    _lock_of(os.getpid(), path)
+    with Checkpoint(path, {"a": 1}):
+        pass
+    assert not list(tmp_path.glob("*.lock*"))

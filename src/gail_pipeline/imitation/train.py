@@ -18,6 +18,7 @@ from ``settings.checkpoint_dir``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -202,79 +203,82 @@ def train_imitation(
         return ImitationResult(policy, fit.curve)
 
     checkpoint = _checkpoint(task, algorithm, demonstrations, seed, settings)
-    saved = checkpoint.load() if checkpoint is not None else None
-    if saved is not None and _past_budget(saved, iterations, task.max_env_steps):
-        # the same training run further elsewhere (budgets are not in the fingerprint): this run
-        # trains without the checkpoint and leaves it to the run it belongs to
-        logger.warning("%s holds a run past this one's budget: training without it", checkpoint.path)
-        checkpoint, saved = None, None
-    # BC warm start (the paper's suggestion; off in its settings): the policy starts from the BC
-    # solution — unless a checkpoint holds the run's own later state.
-    init_policy = None
-    if algorithm == "gail" and settings.gail.bc_warm_start and saved is None:
-        init_policy = new_policy()
-        train_bc(init_policy, demonstrations, bc_config, seed)
-    trpo = settings.trpo
-    if algorithm == "gail" and settings.gail.causal_entropy:
-        # The causal-entropy regulariser −λH(π) of the paper's objective, as TRPO's entropy bonus.
-        trpo = dataclasses.replace(trpo, entropy_coef=settings.gail.causal_entropy)
-    learner = make_learner(
-        make,
-        demonstrations,
-        seed=seed,
-        config=trpo,
-        ppo=settings.ppo if settings.policy_step == "ppo" else None,
-        hidden_sizes=settings.policy_hidden_sizes,
-        log_std_init=settings.policy_log_std_init,
-        num_envs=settings.envs_for(task.batch_size, horizon),
-        max_episode_steps=horizon,
-        init_policy=init_policy,
-        device=device,
-        update_threads=settings.threads(),
-        **settings.sampler_kwargs(),
-    )
-    action_space = env_spaces[1]
-    action_dim = action_space.n if isinstance(action_space, gym.spaces.Discrete) else action_space.shape[0]
-    if algorithm == "gail":
-        reward_model = GAILReward(
+    # held for this process while it trains: a second run of the same training stops at once
+    with checkpoint if checkpoint is not None else contextlib.nullcontext():
+        saved = checkpoint.load() if checkpoint is not None else None
+        if saved is not None and _past_budget(saved, iterations, task.max_env_steps):
+            # the same training run further elsewhere (budgets are not in the fingerprint): this run
+            # trains without the checkpoint and leaves it to the run it belongs to
+            logger.warning("%s holds a run past this one's budget: training without it", checkpoint.path)
+            checkpoint, saved = None, None
+        # BC warm start (the paper's suggestion; off in its settings): the policy starts from the BC
+        # solution — unless a checkpoint holds the run's own later state.
+        init_policy = None
+        if algorithm == "gail" and settings.gail.bc_warm_start and saved is None:
+            init_policy = new_policy()
+            train_bc(init_policy, demonstrations, bc_config, seed)
+        trpo = settings.trpo
+        if algorithm == "gail" and settings.gail.causal_entropy:
+            # The causal-entropy regulariser −λH(π) of the paper's objective, as TRPO's entropy bonus.
+            trpo = dataclasses.replace(trpo, entropy_coef=settings.gail.causal_entropy)
+        learner = make_learner(
+            make,
             demonstrations,
-            settings.gail,
-            seed,
-            int(action_dim),
-            device,
-            reward_sign=task.reward_sign,
-            gamma=learner.discount()[0],
-            horizon=horizon,
+            seed=seed,
+            config=trpo,
+            ppo=settings.ppo if settings.policy_step == "ppo" else None,
+            hidden_sizes=settings.policy_hidden_sizes,
+            log_std_init=settings.policy_log_std_init,
+            num_envs=settings.envs_for(task.batch_size, horizon),
+            max_episode_steps=horizon,
+            init_policy=init_policy,
+            device=device,
+            update_threads=settings.threads(),
+            **settings.sampler_kwargs(),
         )
-    else:
-        reward_model = LinearCostReward(demonstrations, algorithm, task.reward_sign, int(action_dim))
+        action_space = env_spaces[1]
+        discrete = isinstance(action_space, gym.spaces.Discrete)
+        action_dim = action_space.n if discrete else action_space.shape[0]
+        if algorithm == "gail":
+            reward_model = GAILReward(
+                demonstrations,
+                settings.gail,
+                seed,
+                int(action_dim),
+                device,
+                reward_sign=task.reward_sign,
+                gamma=learner.discount()[0],
+                horizon=horizon,
+            )
+        else:
+            reward_model = LinearCostReward(demonstrations, algorithm, task.reward_sign, int(action_dim))
 
-    def ends(curve: list[dict[str, float]]) -> bool:
-        return over_env_step_budget(curve, task.max_env_steps) or (stop is not None and stop(curve))
+        def ends(curve: list[dict[str, float]]) -> bool:
+            return over_env_step_budget(curve, task.max_env_steps) or (stop is not None and stop(curve))
 
-    try:
-        run = loop.train(
-            learner,
-            reward_model,
-            iterations=iterations,
-            batch_size=task.batch_size,
-            checkpoint=checkpoint,
-            extra_state={"bc_warm_start": init_policy is not None},
-            on_iteration=_with_evaluation(
-                on_iteration, learner, make, settings, iterations, seed, task.max_env_steps
-            ),
-            stop=ends,
-            frozen_policy_iterations=settings.gail.warmup_iterations if algorithm == "gail" else 0,
-        )
-    finally:
-        learner.sampler.close()
-    if checkpoint is not None and (
-        learner.iteration >= iterations or over_env_step_budget(run.curve, task.max_env_steps)
-    ):
-        # Finished: the outputs are the record now. A rerun of a finished unit trains it again
-        # (with `--only-missing-outputs`, Kedro skips it instead). A run that `stop` ended
-        # before its budget keeps its checkpoint: a longer run of the same training continues it.
-        checkpoint.remove()
+        try:
+            run = loop.train(
+                learner,
+                reward_model,
+                iterations=iterations,
+                batch_size=task.batch_size,
+                checkpoint=checkpoint,
+                extra_state={"bc_warm_start": init_policy is not None},
+                on_iteration=_with_evaluation(
+                    on_iteration, learner, make, settings, iterations, seed, task.max_env_steps
+                ),
+                stop=ends,
+                frozen_policy_iterations=settings.gail.warmup_iterations if algorithm == "gail" else 0,
+            )
+        finally:
+            learner.sampler.close()
+        if checkpoint is not None and (
+            learner.iteration >= iterations or over_env_step_budget(run.curve, task.max_env_steps)
+        ):
+            # Finished: the outputs are the record now. A rerun of a finished unit trains it again
+            # (with `--only-missing-outputs`, Kedro skips it instead). A run that `stop` ended
+            # before its budget keeps its checkpoint: a longer run of the same training continues it.
+            checkpoint.remove()
     policy = learner.policy.cpu()
     policy.metadata = {
         **metadata,

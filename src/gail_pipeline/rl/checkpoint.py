@@ -5,15 +5,46 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["Checkpoint"]
+__all__ = ["Checkpoint", "CheckpointInUse"]
 
 logger = logging.getLogger(__name__)
+
+_HELD: set[Path] = set()  # the lock files this process holds
+
+
+class CheckpointInUse(RuntimeError):
+    """Another process that still runs trains the run a checkpoint belongs to."""
+
+
+def _lock_holder(lock: Path) -> dict[str, Any] | None:
+    """The process a lock file names (``pid``, ``host``), or None where it is unreadable."""
+    try:
+        holder = json.loads(lock.read_text())
+    except (OSError, ValueError):
+        return None
+    return holder if isinstance(holder, dict) and isinstance(holder.get("pid"), int) else None
+
+
+def _runs(pid: int) -> bool:
+    """Whether process ``pid`` of this machine runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 class Checkpoint:
@@ -23,6 +54,12 @@ class Checkpoint:
     ignored with a warning (and overwritten at the next save), as is an unreadable one. Saves are
     atomic (written beside, then renamed), so a run killed while saving leaves the previous
     checkpoint intact.
+
+    Used as a context manager, it holds the run for this process (a lock file beside the
+    checkpoint, naming the process): a second run of the same training started meanwhile (a
+    benchmark run and a grid unit share checkpoints) stops at once with :class:`CheckpointInUse`
+    instead of both continuing, and overwriting, one checkpoint. A lock whose process no longer
+    runs (killed midway, the machine restarted) is taken over.
     """
 
     def __init__(
@@ -65,6 +102,64 @@ class Checkpoint:
             logger.warning("checkpoint %s was written with other settings; training from scratch", self.path)
             return None
         return state
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def __enter__(self) -> Checkpoint:
+        self.hold()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def hold(self) -> None:
+        """Hold the run for this process; :class:`CheckpointInUse` where a running process does."""
+        lock = self.lock_path
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        me = {"pid": os.getpid(), "host": socket.gethostname()}
+        # The lock appears with its content (a hard link of a written file), so a reader never
+        # finds it empty; the link fails where a lock exists.
+        mine = lock.with_name(f"{lock.name}.{me['pid']}")
+        mine.write_text(json.dumps(me))
+        try:
+            for _ in range(2):
+                try:
+                    os.link(mine, lock)
+                except FileExistsError:
+                    holder = _lock_holder(lock)
+                    if holder is not None and self._held_by_a_running_process(holder):
+                        raise CheckpointInUse(
+                            f"checkpoint {self.path} is in use: process {holder['pid']} on "
+                            f"{holder.get('host')} trains the same run (a benchmark run and a grid "
+                            f"unit of one training share it). Wait for it to end or stop it; if no "
+                            f"such process runs, remove {lock}."
+                        ) from None
+                    logger.warning("%s: taking over the lock of a process that no longer runs", lock)
+                    lock.unlink(missing_ok=True)
+                    continue
+                _HELD.add(lock.resolve())
+                return
+            raise CheckpointInUse(f"checkpoint {self.path}: another process took its lock meanwhile")
+        finally:
+            mine.unlink(missing_ok=True)
+
+    def _held_by_a_running_process(self, holder: dict[str, Any]) -> bool:
+        if holder.get("host") != socket.gethostname():
+            return True  # another machine's process: no way to tell, so taken as running
+        if holder["pid"] == os.getpid():  # this process: held by another of its runs (a thread)
+            return self.lock_path.resolve() in _HELD
+        return _runs(holder["pid"])
+
+    def release(self) -> None:
+        """Let the run go (the lock file removed where this process holds it)."""
+        lock = self.lock_path
+        if lock.resolve() in _HELD:
+            _HELD.discard(lock.resolve())
+            holder = _lock_holder(lock)
+            if holder is not None and holder["pid"] == os.getpid():
+                lock.unlink(missing_ok=True)
 
     def due(self, iteration: int, last_iteration: int) -> bool:
         return iteration % self.every == 0 or iteration == last_iteration

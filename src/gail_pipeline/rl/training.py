@@ -13,6 +13,7 @@ iteration, env-step count, RNG states); :func:`gail_pipeline.rl.loop.train` chec
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
@@ -323,15 +324,17 @@ def train_trpo(
 
     reward = EnvironmentReward(shaped if reward_shaping else None)
     try:
-        result = loop.train(
-            learner,
-            reward,
-            iterations=iterations,
-            batch_size=batch_size,
-            checkpoint=checkpoint,
-            on_iteration=on_iteration,
-            stop=reached,
-        )
+        # held for this process while it trains: a second run of the same training stops at once
+        with checkpoint if checkpoint is not None else contextlib.nullcontext():
+            result = loop.train(
+                learner,
+                reward,
+                iterations=iterations,
+                batch_size=batch_size,
+                checkpoint=checkpoint,
+                on_iteration=on_iteration,
+                stop=reached,
+            )
     finally:
         sampler.close()
     return TrainingResult(policy.cpu(), result.curve, result.resumed_from_iteration)
