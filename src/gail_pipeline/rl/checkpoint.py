@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ class Checkpoint:
         me = {"pid": os.getpid(), "host": socket.gethostname()}
         # The lock appears with its content (a hard link of a written file), so a reader never
         # finds it empty; the link fails where a lock exists.
-        mine = lock.with_name(f"{lock.name}.{me['pid']}")
+        mine = lock.with_name(f"{lock.name}.{me['pid']}.{threading.get_ident()}")
         mine.write_text(json.dumps(me))
         try:
             for _ in range(2):
