@@ -18,7 +18,6 @@ from ``settings.checkpoint_dir``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -39,7 +38,7 @@ from gail_pipeline.imitation.apprenticeship import LinearCostReward
 from gail_pipeline.imitation.bc import BCConfig, train_bc
 from gail_pipeline.imitation.gail import GAILConfig, GAILReward
 from gail_pipeline.rl import loop
-from gail_pipeline.rl.checkpoint import Checkpoint
+from gail_pipeline.rl.checkpoint import Checkpoint, held
 from gail_pipeline.rl.evaluation import evaluate
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
 from gail_pipeline.rl.ppo import PPOConfig
@@ -204,7 +203,7 @@ def train_imitation(
 
     checkpoint = _checkpoint(task, algorithm, demonstrations, seed, settings)
     # held for this process while it trains: a second run of the same training stops at once
-    with checkpoint if checkpoint is not None else contextlib.nullcontext():
+    with held(checkpoint):
         saved = checkpoint.load() if checkpoint is not None else None
         if saved is not None and _past_budget(saved, iterations, task.max_env_steps):
             # the same training run further elsewhere (budgets are not in the fingerprint): this run

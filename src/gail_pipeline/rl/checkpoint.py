@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -13,7 +14,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["Checkpoint", "CheckpointInUse"]
+__all__ = ["Checkpoint", "CheckpointInUse", "held"]
 
 logger = logging.getLogger(__name__)
 
@@ -173,3 +174,8 @@ class Checkpoint:
         tmp = self.path.with_name(self.path.name + ".tmp")
         torch.save({**state, "fingerprint": self.fingerprint}, tmp)
         os.replace(tmp, self.path)
+
+
+def held(checkpoint: Checkpoint | None) -> contextlib.AbstractContextManager:
+    """``checkpoint`` held for this process while a run trains (nothing where there is none)."""
+    return checkpoint if checkpoint is not None else contextlib.nullcontext()

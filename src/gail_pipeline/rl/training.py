@@ -13,7 +13,6 @@ iteration, env-step count, RNG states); :func:`gail_pipeline.rl.loop.train` chec
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
@@ -27,7 +26,7 @@ import torch
 
 from gail_pipeline.rl import loop
 from gail_pipeline.rl.batch import Batch, EnvironmentReward
-from gail_pipeline.rl.checkpoint import Checkpoint
+from gail_pipeline.rl.checkpoint import Checkpoint, held
 from gail_pipeline.rl.device import auto_update_threads
 from gail_pipeline.rl.gae import compute_gae_batch
 from gail_pipeline.rl.policies import Policy, ValueFunction, make_policy
@@ -325,7 +324,7 @@ def train_trpo(
     reward = EnvironmentReward(shaped if reward_shaping else None)
     try:
         # held for this process while it trains: a second run of the same training stops at once
-        with checkpoint if checkpoint is not None else contextlib.nullcontext():
+        with held(checkpoint):
             result = loop.train(
                 learner,
                 reward,
