@@ -1,5 +1,7 @@
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,23 @@ REPORTS = {
     "reporting/performance_profiles.png",
     "reporting/performance_profiles.html",
 }
+
+
+def process_holding(checkpoint: Path) -> subprocess.Popen:
+    """Another process that holds ``checkpoint``'s run (as a run training it does) until killed."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from gail_pipeline.rl.checkpoint import Checkpoint\n"
+            "Checkpoint(sys.argv[1], {}).hold()\n"
+            "print('held', flush=True)\n"
+            "time.sleep(120)\n",
+            str(checkpoint),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder

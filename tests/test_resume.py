@@ -6,7 +6,6 @@ after it, and ends exactly where an uninterrupted run ends; a grid rerun with
 import dataclasses
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from gail_pipeline.rl.policies import load_policy
 from gail_pipeline.rl.sampler import RolloutSampler
 from gail_pipeline.tasks import TaskSpec, make_env
 from gail_pipeline.trajectories import Demonstrations, Trajectory, write_trajectories
-from tests.conftest import PROJECT, TINY
+from tests.conftest import PROJECT, TINY, process_holding
 
 SCRIPT = PROJECT / "tests" / "scripts" / "train_unit.py"
 ITERATIONS = 16
@@ -340,10 +339,8 @@ def test_a_unit_whose_training_another_process_runs_stops_before_it_trains(tmp_p
     train(6, stop=lambda curve: len(curve) >= 2)  # a benchmark run, stopped: its checkpoint kept
     (checkpoint,) = (tmp_path / "ck").glob("*.pt")
     saved = checkpoint.read_bytes()
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = process_holding(checkpoint)
     try:
-        lock = checkpoint.with_name(checkpoint.name + ".lock")
-        lock.write_text(f'{{"pid": {holder.pid}, "host": "{socket.gethostname()}"}}')
         with pytest.raises(CheckpointInUse, match=rf"{checkpoint.name} is in use: process {holder.pid} "):
             train(6)
         assert checkpoint.read_bytes() == saved  # untouched

@@ -1,8 +1,6 @@
 import json
 import os
 import socket
-import subprocess
-import sys
 from functools import partial
 
 import numpy as np
@@ -16,6 +14,7 @@ from gail_pipeline.rl.training import train_trpo
 from gail_pipeline.rl.trpo import TRPOConfig
 from gail_pipeline.tasks import TaskSpec, make_env
 from gail_pipeline.trajectories import Trajectory
+from tests.conftest import process_holding
 
 
 def _trajectory(terminated: bool) -> Trajectory:
@@ -168,26 +167,21 @@ def test_stop_window_stops_at_the_first_window_whose_mean_return_reaches_the_bar
     assert max(returns[:-1]) >= bar  # a single iteration reached the bar earlier: the window held
 
 
-def _lock_of(pid: int, checkpoint) -> None:
-    """A lock file beside ``checkpoint`` naming process ``pid`` of this machine."""
-    lock = checkpoint.with_name(checkpoint.name + ".lock")
-    lock.write_text(json.dumps({"pid": pid, "host": socket.gethostname()}))
-
-
 def test_a_checkpoint_held_by_a_running_process_stops_a_second_run_before_it_trains(tmp_path):
     """Two runs of one training (a benchmark run and a grid unit share checkpoints) would both
     continue, and overwrite, one checkpoint: the second stops at once, naming the holder."""
     checkpoint = tmp_path / "ckpt.pt"
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    other = process_holding(checkpoint)
     try:
-        _lock_of(other.pid, checkpoint)
         with pytest.raises(CheckpointInUse, match=rf"ckpt.pt is in use: process {other.pid} "):
             _train(2, checkpoint)
         assert not checkpoint.exists()  # nothing trained, nothing saved
     finally:
         other.kill()
         other.wait()
-    # the holder gone (killed midway), the next run takes its lock over, trains, and lets it go
+    # the holder gone (killed midway: its lock file left behind), the next run takes the lock
+    # over, trains, and lets it go
+    assert json.loads(checkpoint.with_name("ckpt.pt.lock").read_text())["pid"] == other.pid
     assert _train(2, checkpoint).resumed_from_iteration == 0 and checkpoint.exists()
     assert not list(tmp_path.glob("*.lock*"))
 
@@ -201,8 +195,29 @@ def test_a_held_checkpoint_is_held_once_per_process_and_let_go_on_an_error(tmp_p
                 Checkpoint(path, {"a": 1}).hold()  # another run of this process (a thread's)
             raise RuntimeError("the run failed")
     assert not held.lock_path.exists()
-    # a lock naming this process that it does not hold (its pid reused after a restart) is stale
-    _lock_of(os.getpid(), path)
+    # a lock file that no process holds (left by one that ended) is taken over, whomever it names
+    held.lock_path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
     with Checkpoint(path, {"a": 1}):
         pass
+    assert not list(tmp_path.glob("*.lock*"))
+
+
+def test_a_lock_file_let_go_while_another_run_opened_it_holds_nothing(tmp_path, monkeypatch):
+    """A run that opened the lock file just before its holder let it go (removed, then unlocked)
+    locks a file that is no longer at the path: it must not take that for the run, but try the
+    path again, where a third run may hold it by now."""
+    path = tmp_path / "ckpt.pt"
+    first = Checkpoint(path, {"a": 1})
+    first.hold()
+    late = os.open(first.lock_path, os.O_RDWR)  # the second run opens the lock file ...
+    first.release()  # ... the first lets it go ...
+    third = Checkpoint(path, {"a": 1})
+    third.hold()  # ... and a third takes the run, at a new lock file
+    opened, real_open = [late], os.open
+    monkeypatch.setattr(os, "open", lambda *args, **kw: opened.pop() if opened else real_open(*args, **kw))
+    with pytest.raises(CheckpointInUse, match="ckpt.pt is in use"):
+        Checkpoint(path, {"a": 1}).hold()  # the second run goes on from the file it opened
+    monkeypatch.undo()
+    assert not opened
+    third.release()
     assert not list(tmp_path.glob("*.lock*"))

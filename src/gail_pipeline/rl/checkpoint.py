@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import socket
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,35 +18,18 @@ __all__ = ["Checkpoint", "CheckpointInUse", "held"]
 
 logger = logging.getLogger(__name__)
 
-_HELD: set[Path] = set()  # the lock files this process holds
-
 
 class CheckpointInUse(RuntimeError):
     """Another process that still runs trains the run a checkpoint belongs to."""
 
 
 def _lock_holder(lock: Path) -> dict[str, Any] | None:
-    """The process a lock file names (``pid``, ``host``), or None where it is unreadable."""
+    """The process a lock file names (``pid``, ``host``), or None where it names none yet."""
     try:
         holder = json.loads(lock.read_text())
     except (OSError, ValueError):
         return None
     return holder if isinstance(holder, dict) and isinstance(holder.get("pid"), int) else None
-
-
-def _runs(pid: int) -> bool:
-    """Whether process ``pid`` of this machine runs (a zombie, ended but not yet reaped, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
 
 
 class Checkpoint:
@@ -57,11 +40,13 @@ class Checkpoint:
     atomic (written beside, then renamed), so a run killed while saving leaves the previous
     checkpoint intact.
 
-    Used as a context manager, it holds the run for this process (a lock file beside the
-    checkpoint, naming the process): a second run of the same training started meanwhile (a
-    benchmark run and a grid unit share checkpoints) stops at once with :class:`CheckpointInUse`
-    instead of both continuing, and overwriting, one checkpoint. A lock whose process no longer
-    runs (killed midway, the machine restarted) is taken over.
+    Used as a context manager, it holds the run for this process (an exclusive ``flock`` on a
+    file beside the checkpoint, which names the process): a second run of the same training
+    started meanwhile (a benchmark run and a grid unit share checkpoints), in this process or
+    another, stops at once with :class:`CheckpointInUse` instead of both continuing, and
+    overwriting, one checkpoint. The operating system lets the lock go when its process ends,
+    however it ends (killed midway, the machine restarted), so a lock file left behind holds
+    nothing and the next run takes it over.
     """
 
     def __init__(
@@ -73,6 +58,7 @@ class Checkpoint:
         self.fingerprint = json.dumps(settings, sort_keys=True, default=str)
         self.every = int(every)
         self.may_change = tuple(may_change)
+        self._lock_fd: int | None = None  # the open lock file while this object holds the run
 
     def _fixed_part(self, fingerprint: Any) -> Any:
         """The settings a resumed run must share: the fingerprint without the ``may_change``
@@ -117,51 +103,40 @@ class Checkpoint:
         self.release()
 
     def hold(self) -> None:
-        """Hold the run for this process; :class:`CheckpointInUse` where a running process does."""
+        """Hold the run for this process; :class:`CheckpointInUse` where a run already holds it."""
         lock = self.lock_path
         lock.parent.mkdir(parents=True, exist_ok=True)
-        me = {"pid": os.getpid(), "host": socket.gethostname()}
-        # The lock appears with its content (a hard link of a written file), so a reader never
-        # finds it empty; the link fails where a lock exists.
-        mine = lock.with_name(f"{lock.name}.{me['pid']}.{threading.get_ident()}")
-        mine.write_text(json.dumps(me))
-        try:
-            for _ in range(2):
-                try:
-                    os.link(mine, lock)
-                except FileExistsError:
-                    holder = _lock_holder(lock)
-                    if holder is not None and self._held_by_a_running_process(holder):
-                        raise CheckpointInUse(
-                            f"checkpoint {self.path} is in use: process {holder['pid']} on "
-                            f"{holder.get('host')} trains the same run (a benchmark run and a grid "
-                            f"unit of one training share it). Wait for it to end or stop it; if no "
-                            f"such process runs, remove {lock}."
-                        ) from None
-                    logger.warning("%s: taking over the lock of a process that no longer runs", lock)
-                    lock.unlink(missing_ok=True)
-                    continue
-                _HELD.add(lock.resolve())
-                return
-            raise CheckpointInUse(f"checkpoint {self.path}: another process took its lock meanwhile")
-        finally:
-            mine.unlink(missing_ok=True)
-
-    def _held_by_a_running_process(self, holder: dict[str, Any]) -> bool:
-        if holder.get("host") != socket.gethostname():
-            return True  # another machine's process: no way to tell, so taken as running
-        if holder["pid"] == os.getpid():  # this process: held by another of its runs (a thread)
-            return self.lock_path.resolve() in _HELD
-        return _runs(holder["pid"])
+        while True:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                holder = _lock_holder(lock) or {}
+                raise CheckpointInUse(
+                    f"checkpoint {self.path} is in use: process {holder.get('pid', '?')} on "
+                    f"{holder.get('host', '?')} trains the same run (a benchmark run and a grid unit "
+                    f"of one training share it). Wait for it to end or stop it."
+                ) from None
+            try:  # the file locked is still the one at the path (not one its holder let go)
+                if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        left = _lock_holder(lock)
+        if left is not None:
+            logger.warning("%s: taking over the lock left by process %s (no longer held)", lock, left["pid"])
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        self._lock_fd = fd
 
     def release(self) -> None:
-        """Let the run go (the lock file removed where this process holds it)."""
-        lock = self.lock_path
-        if lock.resolve() in _HELD:
-            _HELD.discard(lock.resolve())
-            holder = _lock_holder(lock)
-            if holder is not None and holder["pid"] == os.getpid():
-                lock.unlink(missing_ok=True)
+        """Let the run go (the lock file removed, then unlocked, where this object holds it)."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            self.lock_path.unlink(missing_ok=True)
+            os.close(fd)
 
     def due(self, iteration: int, last_iteration: int) -> bool:
         return iteration % self.every == 0 or iteration == last_iteration
