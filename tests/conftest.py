@@ -108,5 +108,8 @@ def process_holding(checkpoint: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout.readline().strip() == "held"
+    if holder.stdout.readline().strip() != "held":  # it ended without holding the run
+        holder.kill()
+        holder.wait()
+        raise AssertionError("the process meant to hold the checkpoint did not")
     return holder

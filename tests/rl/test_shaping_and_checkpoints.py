@@ -210,7 +210,18 @@ def test_a_lock_file_let_go_while_another_run_opened_it_holds_nothing(tmp_path, 
     first = Checkpoint(path, {"a": 1})
     first.hold()
     late = os.open(first.lock_path, os.O_RDWR)  # the second run opens the lock file ...
-    first.release()  # ... the first lets it go ...
+    # ... the first lets it go: the file removed before it is unlocked (the other way round, the
+    # second run could lock it while it is still the file at the path, beside the third below)
+    file_there_at_close, real_close = [], os.close
+
+    def close(fd: int) -> None:
+        file_there_at_close.append(first.lock_path.exists())
+        real_close(fd)
+
+    monkeypatch.setattr(os, "close", close)
+    first.release()
+    monkeypatch.undo()
+    assert file_there_at_close == [False]
     third = Checkpoint(path, {"a": 1})
     third.hold()  # ... and a third takes the run, at a new lock file
     opened, real_open = [late], os.open

@@ -59,6 +59,7 @@ class Checkpoint:
         self.every = int(every)
         self.may_change = tuple(may_change)
         self._lock_fd: int | None = None  # the open lock file while this object holds the run
+        self._lock_pid: int | None = None  # the process that locked it
 
     def _fixed_part(self, fingerprint: Any) -> Any:
         """The settings a resumed run must share: the fingerprint without the ``may_change``
@@ -109,33 +110,49 @@ class Checkpoint:
         while True:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                holder = _lock_holder(lock) or {}
-                raise CheckpointInUse(
-                    f"checkpoint {self.path} is in use: process {holder.get('pid', '?')} on "
-                    f"{holder.get('host', '?')} trains the same run (a benchmark run and a grid unit "
-                    f"of one training share it). Wait for it to end or stop it."
-                ) from None
-            try:  # the file locked is still the one at the path (not one its holder let go)
-                if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                if self._locked_at_path(fd, lock):
                     break
-            except FileNotFoundError:
-                pass
+            except BaseException:
+                os.close(fd)
+                raise
             os.close(fd)
-        left = _lock_holder(lock)
-        if left is not None:
-            logger.warning("%s: taking over the lock left by process %s (no longer held)", lock, left["pid"])
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
-        self._lock_fd = fd
+        try:
+            left = _lock_holder(lock)
+            if left is not None:
+                logger.warning("%s: taking over the lock left by process %s (ended)", lock, left["pid"])
+            me = json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode()
+            os.pwrite(fd, me, 0)  # written over, then cut to length: never emptied
+            os.ftruncate(fd, len(me))
+        except BaseException:
+            os.close(fd)
+            raise
+        self._lock_fd, self._lock_pid = fd, os.getpid()
+
+    def _locked_at_path(self, fd: int, lock: Path) -> bool:
+        """Lock ``fd`` (:class:`CheckpointInUse` where a run holds it) and say whether it is still
+        the file at ``lock``: a holder lets the run go by removing the file, then unlocking it, so
+        a file opened just before that and locked just after is no longer the run's lock."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(lock)
+            who = f"process {holder['pid']} on {holder.get('host')}" if holder else "another process"
+            raise CheckpointInUse(
+                f"checkpoint {self.path} is in use: {who} trains the same run (a benchmark run and a "
+                f"grid unit of one training share it). Wait for it to end or stop it."
+            ) from None
+        try:
+            return os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            return False
 
     def release(self) -> None:
-        """Let the run go (the lock file removed, then unlocked, where this object holds it)."""
+        """Let the run go where this object holds it: the lock file removed, then unlocked (in that
+        order, see :meth:`_locked_at_path`); a forked copy of the holder only closes its file."""
         fd, self._lock_fd = self._lock_fd, None
         if fd is not None:
-            self.lock_path.unlink(missing_ok=True)
+            if self._lock_pid == os.getpid():
+                self.lock_path.unlink(missing_ok=True)
             os.close(fd)
 
     def due(self, iteration: int, last_iteration: int) -> bool:
