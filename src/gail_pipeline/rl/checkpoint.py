@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 
 class CheckpointInUse(RuntimeError):
-    """Another process that still runs trains the run a checkpoint belongs to."""
+    """Another run (of another process, or another of this process) trains the run a checkpoint
+    belongs to."""
 
 
 def _lock_holder(lock: Path) -> dict[str, Any] | None:
