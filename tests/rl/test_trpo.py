@@ -4,12 +4,13 @@ import torch
 from torch.nn.utils import parameters_to_vector
 
 from gail_pipeline.config import parse_settings
-from gail_pipeline.rl.policies import CategoricalPolicy
+from gail_pipeline.rl.policies import CategoricalPolicy, ValueFunction
 from gail_pipeline.rl.trpo import (
     TRPOConfig,
     conjugate_gradient,
     conjugate_gradient_with_product,
     fisher_vector_product,
+    fit_value_function,
     flat_grad,
     line_search,
     trpo_step,
@@ -121,3 +122,38 @@ def test_config_rejects_impossible_values(key, value):
 def test_config_rejects_unknown_keys():
     with pytest.raises(ValueError, match="trpo.max_kll"):
         parse_settings(TRPOConfig, {"max_kll": 0.01}, "trpo")
+
+
+def test_the_adam_value_fit_takes_each_minibatch_from_the_batch_standardised_once():
+    # The fit standardises the whole batch once and indexes it; the same fit computing each
+    # minibatch's inputs from its own rows (the network's usual forward) must end at the same weights.
+    torch.manual_seed(0)
+    obs, steps = torch.randn(700, 4) * 3 + 1, torch.randint(0, 200, (700,))
+    targets = obs[:, 0] * 5 + steps / 20
+    config = TRPOConfig(value_fit="adam", value_adam_epochs=3, value_adam_minibatch=64)
+
+    def value_function() -> ValueFunction:
+        torch.manual_seed(1)
+        value_fn = ValueFunction(4, (16, 16), max_episode_steps=200)
+        value_fn.obs_normalizer.update(obs)
+        return value_fn
+
+    fitted = value_function()
+    stats = fit_value_function(fitted, obs, steps, targets, config, torch.Generator().manual_seed(2))
+    assert stats["value_explained_variance"] > stats["value_explained_variance_before"] + 0.1
+
+    reference = value_function()
+    reference.set_target_stats(float(targets.mean()), float(targets.std()))
+    normalized = (targets - reference.target_mean) / reference.target_std
+    optimizer = torch.optim.Adam(reference.net.parameters(), lr=config.value_adam_lr)
+    generator = torch.Generator().manual_seed(2)
+    for _ in range(config.value_adam_epochs):
+        order = torch.randperm(len(obs), generator=generator)
+        for start in range(0, len(obs), config.value_adam_minibatch):
+            idx = order[start : start + config.value_adam_minibatch]
+            loss = (reference.normalized(obs[idx], steps[idx]) - normalized[idx]).pow(2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    for a, b in zip(fitted.state_dict().values(), reference.state_dict().values()):
+        assert torch.equal(a, b)

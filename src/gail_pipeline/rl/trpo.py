@@ -439,15 +439,15 @@ def fit_value_function(
     else:
         optimizer = torch.optim.Adam(value_fn.net.parameters(), lr=config.value_adam_lr)
         n = len(observations)
+        # The network's inputs once for the whole batch (standardised row by row: the same numbers
+        # as a minibatch's own), not again in every one of the fit's minibatch steps.
+        with torch.no_grad():
+            features = value_fn.features(observations, timesteps)
         for _ in range(config.value_adam_epochs):
             order = torch.randperm(n, generator=generator).to(observations.device)
             for start in range(0, n, config.value_adam_minibatch):
                 idx = order[start : start + config.value_adam_minibatch]
-                loss = (
-                    (value_fn.normalized(observations[idx], timesteps[idx]) - normalized_targets[idx])
-                    .pow(2)
-                    .mean()
-                )
+                loss = (value_fn.net(features[idx]).squeeze(-1) - normalized_targets[idx]).pow(2).mean()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
