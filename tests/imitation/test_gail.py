@@ -1,3 +1,4 @@
+import copy
 import dataclasses
 import inspect
 from functools import partial
@@ -127,6 +128,30 @@ def test_update_reuses_the_reward_forward_pass_and_changes_nothing(continuous):
         assert reusing_stats == alone_stats
     for a, b in zip(reusing.discriminator.state_dict().values(), alone.discriminator.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+def test_a_frozen_discriminator_takes_one_pass_for_its_diagnostics_and_keeps_its_weights(continuous):
+    """The control's D (learning rate 0) with the recipe's minibatch epochs: its update evaluates
+    the loss once over the batch, not once per minibatch of every epoch, leaves the weights as
+    they were, and reports what a learning D reports."""
+    expert, batch = _separable(continuous)
+    recipe = dict(epochs=5, minibatch_size=64, gradient_penalty=10.0, absorbing_states=True)
+    frozen = GAILReward(expert, GAILConfig(learning_rate=0.0, **recipe), seed=0, action_dim=2)
+    learning = GAILReward(expert, GAILConfig(**recipe), seed=0, action_dim=2)
+    weights = copy.deepcopy(frozen.discriminator.net.state_dict())
+    losses = []
+    for model in (frozen, learning):
+        loss = model.loss
+        model.loss = lambda *args, _m=model, _loss=loss, **kwargs: losses.append(_m) or _loss(*args, **kwargs)
+    frozen.rewards(batch)
+    frozen_stats = frozen.update(batch)
+    learning_stats = learning.update(Batch.from_trajectories(batch.trajectories))
+    assert losses.count(frozen) == 1 and losses.count(learning) == 5 * 4  # 200 pairs in 64s: 4 steps
+    for key, value in frozen.discriminator.net.state_dict().items():
+        assert torch.equal(value, weights[key]), key
+    assert frozen_stats.keys() == learning_stats.keys()
+    assert frozen_stats["discriminator_gradient_penalty"] > 0
 
 
 def test_update_recomputes_when_the_weights_changed_after_the_rewards():
