@@ -154,6 +154,21 @@ def test_a_frozen_discriminator_takes_one_pass_for_its_diagnostics_and_keeps_its
     assert frozen_stats["discriminator_gradient_penalty"] > 0
 
 
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_a_frozen_discriminator_pays_the_same_however_many_passes_its_updates_take(spectral_norm):
+    """What makes one pass enough for the control: the rewards after an update do not depend on
+    how many forward passes the update took (spectral_norm's power iteration included)."""
+    expert, batch = _separable(True)
+    config = GAILConfig(learning_rate=0.0, epochs=5, minibatch_size=64, spectral_norm=spectral_norm)
+    one_pass, many = (GAILReward(expert, config, seed=0, action_dim=2) for _ in range(2))
+    many.load_state_dict(one_pass.state_dict())  # the same initial weights
+    for model in (one_pass, many):
+        model.rewards(batch)
+        model.update(Batch.from_trajectories(batch.trajectories))
+    many._minibatch_epochs(batch, absorbing=0)  # the 5 epochs of minibatch passes, once more
+    np.testing.assert_array_equal(one_pass.rewards(batch)[0], many.rewards(batch)[0])
+
+
 def test_update_recomputes_when_the_weights_changed_after_the_rewards():
     expert, batch = _separable(True)
     model = GAILReward(expert, GAILConfig(), seed=0, action_dim=2)

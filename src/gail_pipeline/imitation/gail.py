@@ -314,6 +314,10 @@ class GAILReward:
             neutral_init=config.neutral_init,
         )
         self.discriminator.to(device)
+        if config.learning_rate == 0:
+            # Frozen for good: with spectral_norm, a training-mode forward pass would still move the
+            # power iteration's estimate of each layer's norm, and with it the logits.
+            self.discriminator.eval()
         self.discriminator.input_normalizer.update(
             self.discriminator.inputs(self.expert_obs, self.expert_actions)
         )
@@ -475,7 +479,8 @@ class GAILReward:
         mixed = (alpha * x_expert + (1 - alpha) * x_policy).detach().requires_grad_(True)
         # Discrete actions: the penalty is on the logit of the expert's action at the mixed state.
         logits = d.logits_from_standardised(mixed, expert_actions)
-        (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=True)
+        # (A frozen D only reports its penalty: no graph of the gradient to differentiate again.)
+        (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=self.config.learning_rate > 0)
         return (grad.norm(dim=-1) - 1).pow(2).mean()
 
     def state_dict(self) -> dict[str, Any]:
