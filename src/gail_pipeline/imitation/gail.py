@@ -142,6 +142,11 @@ class GAILConfig:
     of D = 1/2 pay ±log 2 on every step, the survival (or ending) bonus of their sign. The paper:
     a random initialisation (here PyTorch's default)."""
 
+    @property
+    def frozen(self) -> bool:
+        """Learning rate 0: a discriminator that never learns (the control)."""
+        return self.learning_rate == 0
+
     def checks(self) -> dict[str, Any]:
         """Which values are possible (:func:`gail_pipeline.config.parse_settings` refuses others)."""
         return {
@@ -314,7 +319,7 @@ class GAILReward:
             neutral_init=config.neutral_init,
         )
         self.discriminator.to(device)
-        if config.learning_rate == 0:
+        if config.frozen:
             # Frozen for good: with spectral_norm, a training-mode forward pass would still move the
             # power iteration's estimate of each layer's norm, and with it the logits.
             self.discriminator.eval()
@@ -480,7 +485,7 @@ class GAILReward:
         # Discrete actions: the penalty is on the logit of the expert's action at the mixed state.
         logits = d.logits_from_standardised(mixed, expert_actions)
         # (A frozen D only reports its penalty: no graph of the gradient to differentiate again.)
-        (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=self.config.learning_rate > 0)
+        (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=not self.config.frozen)
         return (grad.norm(dim=-1) - 1).pow(2).mean()
 
     def state_dict(self) -> dict[str, Any]:
@@ -539,7 +544,7 @@ class GAILReward:
         # A frozen D (the control) gets its diagnostics from one pass over the batch: its epochs
         # would change nothing (their draws come from D's own generator, which nothing else reads),
         # and they cost ~20 % of a Humanoid control's iteration (1.2 s of 5.9 s).
-        full_batch = self.config.learning_rate == 0 or (
+        full_batch = self.config.frozen or (
             self.config.epochs == 1
             and (self.config.minibatch_size is None or self.config.minibatch_size >= len(batch))
         )
@@ -566,7 +571,7 @@ class GAILReward:
         return stats
 
     def _step(self, loss: torch.Tensor) -> None:
-        if self.config.learning_rate == 0:  # frozen: the control
+        if self.config.frozen:  # the control
             return
         self.optimizer.zero_grad()
         loss.backward()
