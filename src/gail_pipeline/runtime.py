@@ -1,4 +1,6 @@
-"""How a training stage's work is spread and recorded: the settings that never change its numbers.
+"""How a training stage's work is spread and recorded: the settings that never change what it
+learns. (The device and the update threads do change the last bits of its numbers, floating-point
+sums being split otherwise: pin them where two runs must agree bit for bit.)
 
 The expert and imitation sections of the parameters share these fields (``expert.device``,
 ``imitation.sampler.backend``, …); :class:`RuntimeSettings` is their one definition, with their
@@ -41,7 +43,8 @@ class SamplerSettings:
 
 @dataclass(frozen=True)
 class RuntimeSettings:
-    """Where and how a training stage runs; none of it changes what the stage computes."""
+    """Where and how a training stage runs; none of it changes what the stage learns (the device
+    and thread count only its floating-point rounding)."""
 
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     """How the environments are stepped."""

@@ -68,6 +68,22 @@ def test_auto_update_threads_main_process_takes_all_cpus_a_worker_one_per_steppi
     child.join()
 
 
+def test_auto_update_threads_warns_once_when_the_machine_is_already_busy(monkeypatch, caplog):
+    monkeypatch.delenv("GAIL_PIPELINE_TORCH_THREADS")
+    monkeypatch.setattr(device, "available_cpus", lambda: 2)
+    monkeypatch.setattr(device, "_warned_busy", False)
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    with caplog.at_level("WARNING", logger=device.__name__):
+        assert auto_update_threads(stepping_processes=1) == 2
+    assert not caplog.records  # one process busy on two CPUs: room for two threads
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (2.6, 2.0, 2.0))
+    with caplog.at_level("WARNING", logger=device.__name__):
+        assert auto_update_threads(stepping_processes=1) == 2  # the rule itself is unchanged
+        assert auto_update_threads(stepping_processes=1) == 2
+    assert len(caplog.records) == 1
+    assert "load 2.6 on 2 CPUs" in caplog.text and "GAIL_PIPELINE_TORCH_THREADS=1" in caplog.text
+
+
 _FAULTS_SCRIPT = """
 import resource, sys, torch
 torch.set_num_threads(1)
