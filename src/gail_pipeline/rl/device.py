@@ -72,7 +72,7 @@ def auto_update_threads(stepping_processes: int) -> int:
 
     The main-process rule assumes nothing else is busy on the machine: beside other heavy work,
     threads that wait for cores cost far more than they gain (OpenMP spins; measured on 2 cores
-    beside two other training processes, CartPole's GAIL updates: the discriminator's 0.19 s →
+    beside three other training processes, CartPole's GAIL updates: the discriminator's 0.19 s →
     1.52 s, the policy step's 0.03 s → 0.56 s with 2 threads instead of 1), so the rule warns,
     once per process, when the machine's load already fills its CPUs. The environment variable
     ``GAIL_PIPELINE_TORCH_THREADS`` overrides the rule (the test suite sets it to 1). The thread
