@@ -11,6 +11,7 @@ from gail_pipeline.rl import device
 from gail_pipeline.rl.device import (
     auto_update_threads,
     available_cpus,
+    other_runnable_tasks,
     resolve_device,
     torch_threads,
 )
@@ -68,20 +69,32 @@ def test_auto_update_threads_main_process_takes_all_cpus_a_worker_one_per_steppi
     child.join()
 
 
-def test_auto_update_threads_warns_once_when_the_machine_is_already_busy(monkeypatch, caplog):
+def test_auto_update_threads_warns_once_when_other_tasks_are_runnable(monkeypatch, caplog):
     monkeypatch.delenv("GAIL_PIPELINE_TORCH_THREADS")
     monkeypatch.setattr(device, "available_cpus", lambda: 2)
     monkeypatch.setattr(device, "_warned_busy", False)
-    monkeypatch.setattr(device.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    monkeypatch.setattr(device, "other_runnable_tasks", lambda: 0)
     with caplog.at_level("WARNING", logger=device.__name__):
         assert auto_update_threads(stepping_processes=1) == 2
-    assert not caplog.records  # one process busy on two CPUs: room for two threads
-    monkeypatch.setattr(device.os, "getloadavg", lambda: (2.6, 2.0, 2.0))
+    assert not caplog.records  # a machine of its own: two threads, no word
+    monkeypatch.setattr(device, "other_runnable_tasks", lambda: 2)
     with caplog.at_level("WARNING", logger=device.__name__):
         assert auto_update_threads(stepping_processes=1) == 2  # the rule itself is unchanged
         assert auto_update_threads(stepping_processes=1) == 2
     assert len(caplog.records) == 1
-    assert "load 2.6 on 2 CPUs" in caplog.text and "GAIL_PIPELINE_TORCH_THREADS=1" in caplog.text
+    assert "2 other runnable tasks on 2 CPUs" in caplog.text
+    assert "GAIL_PIPELINE_TORCH_THREADS=1" in caplog.text
+
+
+def test_other_runnable_tasks_reads_the_kernels_count_less_the_reader(tmp_path):
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("2.31 1.90 1.20 3/412 98765\n")
+    assert other_runnable_tasks(str(loadavg), samples=2) == 2
+    loadavg.write_text("0.02 0.10 0.30 1/380 98765\n")
+    assert other_runnable_tasks(str(loadavg), samples=1) == 0
+    assert other_runnable_tasks(str(tmp_path / "missing"), samples=1) is None
+    loadavg.write_text("not the kernel's format\n")
+    assert other_runnable_tasks(str(loadavg), samples=1) is None
 
 
 _FAULTS_SCRIPT = """

@@ -13,6 +13,7 @@ import logging
 import multiprocessing as mp
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "auto_update_threads",
     "available_cpus",
+    "other_runnable_tasks",
     "keep_freed_memory",
     "resolve_device",
     "torch_threads",
@@ -74,7 +76,7 @@ def auto_update_threads(stepping_processes: int) -> int:
     threads that wait for cores cost far more than they gain (OpenMP spins; measured on 2 cores
     beside three other training processes, CartPole's GAIL updates: the discriminator's 0.19 s →
     1.52 s, the policy step's 0.03 s → 0.56 s with 2 threads instead of 1), so the rule warns,
-    once per process, when the machine's load already fills its CPUs. The environment variable
+    once per process, when other tasks are runnable beside it. The environment variable
     ``GAIL_PIPELINE_TORCH_THREADS`` overrides the rule (the test suite sets it to 1). The thread
     count changes the numbers a run gives (floating-point sums split otherwise), not how good
     they are: pin it where two runs must agree bit for bit.
@@ -93,22 +95,41 @@ _warned_busy = False
 
 
 def _warn_if_busy(threads: int) -> None:
-    """Warn (once per process) that ``threads`` update threads will wait for cores: the
-    one-minute load average is already at least the CPU count."""
+    """Warn (once per process) that ``threads`` update threads will wait for cores: other tasks
+    are runnable beside this one (:func:`other_runnable_tasks`)."""
     global _warned_busy
-    if threads < 2 or _warned_busy or not hasattr(os, "getloadavg"):
+    if threads < 2 or _warned_busy:
         return
-    load = os.getloadavg()[0]
-    if load >= threads:
+    others = other_runnable_tasks()
+    if others:
         _warned_busy = True
         logger.warning(
-            "The machine is busy (load %.1f on %d CPUs): torch's %d threads per update will wait "
-            "for cores, which slows the updates several times over. Set GAIL_PIPELINE_TORCH_THREADS=1 "
-            "(or update_threads: 1 in the stage's parameters) when other work shares the machine.",
-            load,
+            "The machine is busy (%d other runnable tasks on %d CPUs): torch's %d threads per "
+            "update will wait for cores, which slows the updates several times over. Set "
+            "GAIL_PIPELINE_TORCH_THREADS=1 (or update_threads: 1 in the stage's parameters) when "
+            "other work shares the machine.",
+            others,
             threads,
             threads,
         )
+
+
+def other_runnable_tasks(loadavg: str = "/proc/loadavg", samples: int = 5) -> int | None:
+    """Tasks runnable now besides the caller: the fewest over ``samples`` reads 10 ms apart of
+    the kernel's count (``/proc/loadavg``'s fourth field, which counts the reader), so that a
+    task that only wakes for a moment is not counted; None where there is no such file. A
+    training process of this project's own is idle then: its stepping processes wait for the
+    next batch."""
+    counts = []
+    try:
+        for read in range(samples):
+            if read:
+                time.sleep(0.01)
+            with open(loadavg) as file:
+                counts.append(int(file.read().split()[3].split("/")[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, min(counts))
 
 
 @contextmanager
