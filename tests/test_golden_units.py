@@ -6,7 +6,8 @@ expert's demonstrations.
 ``tests/data/golden_units.json`` holds, per unit, a SHA-256 of the learned policy's weights and
 the training curve's true returns and env-step counts, written by this file's recorder
 (``GAIL_PIPELINE_RECORD_GOLDEN=1 pytest tests/test_golden_units.py``) before a restructuring.
-On the platform that recorded them (same CPU model, torch and numpy) the comparison is exact:
+On the platform that recorded them (same CPU model and vector instructions, torch and numpy;
+a file recorded before the instructions were part of it matches no platform) the comparison is exact:
 bit for bit. Elsewhere floating-point kernels may round differently, so the weights' sums and
 the curve are compared to 1e-4 relative instead, and the hash is not compared.
 """
@@ -61,7 +62,21 @@ def platform_fingerprint() -> dict[str, str]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "machine": platform.machine(), "torch": torch.__version__, "numpy": np.__version__}
+    # A virtual machine may show only the family ("AMD EPYC"): the vector instructions tell apart
+    # models that round differently (AVX-512 or not)
+    simd = ""
+    try:
+        flags = next(x for x in Path("/proc/cpuinfo").read_text().splitlines() if x.startswith("flags"))
+        simd = " ".join(sorted(f for f in flags.split(":", 1)[1].split() if f.startswith(("avx", "fma"))))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "simd": simd,
+        "machine": platform.machine(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def unit_record(project: Path, algorithm: str) -> dict:

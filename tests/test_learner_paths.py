@@ -66,8 +66,10 @@ def test_causal_entropy_enters_trpo_and_keeps_the_policy_more_random(project):
     # ln 2 in every state) and takes the same step; the TRPO objective's improvement differs by
     # exactly λ × the entropy's change, so the bonus is in the objective TRPO optimises.
     first_plain, first_bonus = plain_curve.iloc[0], bonus_curve.iloc[0]
-    assert first_bonus["policy_kl"] == pytest.approx(first_plain["policy_kl"], rel=1e-6)
-    assert first_bonus["entropy"] == pytest.approx(first_plain["entropy"], rel=1e-6)
+    # (to rounding: the two objectives' conjugate-gradient solves round differently on some CPUs,
+    # 5e-6 relative on an AVX2-only AMD EPYC)
+    assert first_bonus["policy_kl"] == pytest.approx(first_plain["policy_kl"], rel=1e-4)
+    assert first_bonus["entropy"] == pytest.approx(first_plain["entropy"], rel=1e-4)
     assert first_plain["entropy"] < math.log(2)
     assert first_bonus["surrogate_improvement"] - first_plain["surrogate_improvement"] == pytest.approx(
         LAMBDA * (first_plain["entropy"] - math.log(2)), rel=1e-3
