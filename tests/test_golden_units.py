@@ -54,25 +54,20 @@ RUNS = {
 
 
 def platform_fingerprint() -> dict[str, str]:
-    cpu = platform.processor()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
+        lines = []
+    fields = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
     # A virtual machine may show only the family ("AMD EPYC"): the vector instructions tell apart
     # models that round differently (AVX-512 or not)
-    simd = ""
-    try:
-        flags = next(x for x in Path("/proc/cpuinfo").read_text().splitlines() if x.startswith("flags"))
-        simd = " ".join(sorted(f for f in flags.split(":", 1)[1].split() if f.startswith(("avx", "fma"))))
-    except (OSError, StopIteration):
-        pass
+    simd = sorted(f for f in fields.get("flags", "").split() if f.startswith(("avx", "fma")))
     return {
-        "cpu": cpu,
-        "simd": simd,
+        "cpu": fields.get("model name", platform.processor()),
+        "simd": " ".join(simd),
         "machine": platform.machine(),
         "torch": torch.__version__,
         "numpy": np.__version__,

@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "auto_update_threads",
     "available_cpus",
-    "other_runnable_tasks",
     "keep_freed_memory",
+    "other_runnable_tasks",
     "resolve_device",
     "torch_threads",
 ]
