@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -314,3 +317,37 @@ def test_a_named_gail_configs_bad_setting_is_refused_before_the_run():
         ConfigError, match="gail_config_settings.entropy_1e3.gail.causal_entropi: unknown setting"
     ):
         check_run_parameters(params)
+
+
+_BUILD_HALFCHEETAH_THREE_TIMES = """
+import logging, sys
+logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="%(name)s|%(message)s")
+from gail_pipeline.tasks import TaskSpec, make_env
+import gymnasium as gym
+task = TaskSpec.from_config("halfcheetah", {"env_id": "HalfCheetah-v5"})
+for _ in range(3):
+    (make_env(task) if sys.argv[1] == "make_env" else gym.make("HalfCheetah-v5")).close()
+"""
+
+
+def _build_halfcheetah_three_times(how):
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILD_HALFCHEETAH_THREE_TIMES, how],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr
+
+
+def test_mujoco_warnings_are_logged_once_not_printed_per_environment():
+    _, raw_stderr = _build_halfcheetah_three_times("gym.make")
+    if "WARNING:" not in raw_stderr:
+        pytest.skip("this MuJoCo compiles HalfCheetah's model without a warning: nothing to route")
+    assert raw_stderr.count("WARNING:") == 3  # MuJoCo's own handler: one print per environment
+    stdout, stderr = _build_halfcheetah_three_times("make_env")
+    assert "WARNING:" not in stderr
+    logged = [line for line in stdout.splitlines() if line.startswith("gail_pipeline.mujoco|MuJoCo: ")]
+    assert len(logged) == 1, stdout
+    assert raw_stderr.split("WARNING:")[1].strip().splitlines()[0] in logged[0]

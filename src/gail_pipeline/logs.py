@@ -1,5 +1,6 @@
 """What a ``kedro run`` prints: third-party deprecation warnings a user cannot act on are filtered,
-and Kedro's runners say one line per finished node.
+MuJoCo's warnings are logged once each instead of printed once per environment, and Kedro's
+runners say one line per finished node.
 
 Installed when the package is imported (``gail_pipeline/__init__.py``): before Kedro's plugins load
 in ``kedro run``, and in every worker process (ParallelRunner, Dask), which import the package to
@@ -12,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import warnings
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "exit_without_teardown",
     "filter_warnings",
     "install",
+    "route_mujoco_warnings",
 ]
 
 # (message, category, module): each ignored only where it is raised, by its message (a regular
@@ -117,6 +120,40 @@ def install() -> None:
     logging.getLogger("py.warnings").addFilter(WarningFilter())
     for name in RUNNER_LOGGERS:
         logging.getLogger(name).addFilter(NodeLineFilter())
+
+
+_mujoco_logger = logging.getLogger("gail_pipeline.mujoco")
+_mujoco_seen: set[str] = set()
+_mujoco_lock = threading.Lock()
+_mujoco_routed = False
+
+
+def _log_mujoco_warning(message: str) -> None:
+    text = message.strip()
+    with _mujoco_lock:
+        if text in _mujoco_seen:
+            return
+        _mujoco_seen.add(text)
+    _mujoco_logger.warning("MuJoCo: %s (logged once per process)", text)
+
+
+def route_mujoco_warnings() -> None:
+    """Send MuJoCo's warnings to the ``gail_pipeline.mujoco`` logger, each distinct text once per
+    process. MuJoCo's own handler prints from C straight to stderr, past Python's logging, and a
+    model's compiler warnings come with every environment built (Gymnasium's HalfCheetah:
+    ``settotalmass`` is deprecated): some two hundred identical lines in one training unit.
+    Called before an environment is built (:func:`gail_pipeline.tasks.make_env`); does nothing
+    where MuJoCo is not installed. Simulation warnings (an unstable step) carry their time, so each
+    is still logged."""
+    global _mujoco_routed
+    if _mujoco_routed:
+        return
+    try:
+        import mujoco
+    except ImportError:
+        return
+    mujoco.set_mju_user_warning(_log_mujoco_warning)
+    _mujoco_routed = True
 
 
 def exit_without_teardown(code: int = 0) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import gymnasium as gym
 
 from gail_pipeline.config import ConfigError
+from gail_pipeline.logs import route_mujoco_warnings
 
 __all__ = [
     "ConfigError",
@@ -226,6 +227,7 @@ def make_env(task: TaskSpec, render_mode: str | None = None) -> gym.Env:
         kwargs["max_episode_steps"] = task.max_episode_steps
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
+    route_mujoco_warnings()
     try:
         env = gym.make(task.env_id, **kwargs)
     except Exception as exc:  # missing extras (mujoco, box2d), bad kwargs ...
